@@ -1,0 +1,36 @@
+# The two commands of the README:
+#   make run   set up everything, build the index if missing or stale, start the web chat
+#   make test  set up everything, then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.ragcomm-installed
+
+.PHONY: setup run index test browser clean
+
+setup: $(STAMP)
+
+# torch first, pinned: 2.13.0 is the CPU build on this machine's disk; an unpinned torch
+# would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+index: setup
+	$(BIN)/ragcomm index
+
+run: index
+	$(BIN)/ragcomm search "What makes a good commissioning manager?" -k 3
+
+# Debian's chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf index .pytest_cache

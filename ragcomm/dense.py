@@ -1,0 +1,63 @@
+"""A FAISS inner-product index over normalised vectors: takes vectors, not a model.
+
+Exact (IndexFlatIP) up to `ann_threshold` vectors, HNSW (inner product) above it.
+
+    >>> dense = build_dense(vectors)         # float32, shape (n, dim), rows of unit length
+    >>> ids, scores = dense.search(query_vector, k=10)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class Dense:
+    def __init__(self, index, kind: str):
+        self.index, self.kind = index, kind
+
+    @property
+    def size(self) -> int:
+        return self.index.ntotal
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and cosine scores of the k nearest vectors, best first."""
+        query = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, -1))
+        k = min(k, self.size)
+        if k <= 0:
+            return np.array([], dtype=np.int64), np.array([], dtype=np.float32)
+        scores, ids = self.index.search(query, k)
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep]
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self.index, str(path))
+
+
+def build_dense(vectors: np.ndarray, ann_threshold: int = 200_000, hnsw_m: int = 32,
+                ef_search: int = 128, ef_construction: int = 80) -> Dense:
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    dim = vectors.shape[1]
+    if len(vectors) <= ann_threshold:
+        index, kind = faiss.IndexFlatIP(dim), "flat"
+    else:
+        index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = ef_construction
+        index.hnsw.efSearch = ef_search
+        kind = "hnsw"
+    index.add(vectors)
+    return Dense(index, kind)
+
+
+def load_dense(path: Path, ef_search: int = 128) -> Dense:
+    import faiss
+
+    index = faiss.read_index(str(path))
+    kind = "hnsw" if hasattr(index, "hnsw") else "flat"
+    if kind == "hnsw":
+        index.hnsw.efSearch = ef_search
+    return Dense(index, kind)
