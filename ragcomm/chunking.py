@@ -45,7 +45,7 @@ def count_tokens(text: str) -> int:
 
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) before white space and
 # a capital, digit, quote or bullet; list items and paragraphs always end one.
-SENTENCE_BREAK = re.compile(r"(?<=[.!?])[”’\"')\]]*\s+(?=[A-Z0-9‘“\"'(•])|\n+")
+SENTENCE_BREAK = re.compile(r"[.!?][”’\"')\]]*(\s+)(?=[A-Z0-9‘“\"'(•])|(\n+)")
 ABBREVIATION = re.compile(r"\b(e\.g|i\.e|et al|etc|vs|cf|Dr|Mr|Mrs|Ms|Prof|St|No|p|pp|Fig|approx|Oxf)\.$", re.I)
 
 
@@ -53,11 +53,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence or list item, white space excluded."""
     spans, start = [], 0
     for m in SENTENCE_BREAK.finditer(text):
-        candidate = text[start:m.start()].rstrip()
+        gap = 1 if m.group(1) is not None else 2  # the white space between two sentences
+        candidate = text[start:m.start(gap)].rstrip()
         if "\n" not in m.group(0) and ABBREVIATION.search(candidate):
             continue
-        _add_span(text, start, m.start(), spans)
-        start = m.end()
+        _add_span(text, start, m.start(gap), spans)
+        start = m.end(gap)
     _add_span(text, start, len(text), spans)
     return spans
 

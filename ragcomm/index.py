@@ -170,6 +170,20 @@ def save_index(index: Index, folder: Path) -> None:
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    try:
+        manifest = _write_files(index, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    shutil.rmtree(old, ignore_errors=True)
+    index.manifest, index.folder = manifest, folder
+
+
+def _write_files(index: Index, tmp: Path) -> dict:
     with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
         for doc_id, d in index.documents.items():
             fh.write(json.dumps({"doc_id": doc_id, **d}, ensure_ascii=False) + "\n")
@@ -187,12 +201,7 @@ def save_index(index: Index, folder: Path) -> None:
         if p.is_file():
             with open(p, "rb") as fh:
                 os.fsync(fh.fileno())
-    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
-    index.manifest, index.folder = manifest, folder
+    return manifest
 
 
 # ---------------------------------------------------------------- load
