@@ -436,7 +436,8 @@ class Problem:
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
     corpus_dir = Path(corpus_dir)
-    return sorted(p for p in corpus_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in corpus_dir.rglob("*") if p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts))
 
 
 def load_file(path: Path, corpus_dir: Path) -> list[Document]:
