@@ -72,24 +72,35 @@ def _add_span(text: str, start: int, end: int, spans: list) -> None:
 
 
 def _split_long(text: str, start: int, end: int, budget: int, fits) -> list[tuple[int, int]]:
-    """Split an over-long sentence at word boundaries into pieces within the budget."""
-    pieces, piece_start, last_ok = [], start, None
-    for m in re.finditer(r"\S+", text[start:end]):
-        word_end = start + m.end()
-        candidate = text[piece_start:word_end]
-        if count_tokens(candidate) <= budget and fits(candidate):
-            last_ok = word_end
-            continue
-        if last_ok is None:  # one "word" over budget (a URL, a table row): cut by characters
-            cut = piece_start + max(1, len(candidate) * budget // max(1, count_tokens(candidate)))
-            pieces.append((piece_start, cut))
-            piece_start, last_ok = cut, None
-            continue
-        pieces.append((piece_start, last_ok))
-        piece_start = last_ok + (len(text[last_ok:word_end]) - len(text[last_ok:word_end].lstrip()))
-        last_ok = word_end if count_tokens(text[piece_start:word_end]) <= budget else None
-    if piece_start < end:
-        pieces.append((piece_start, end))
+    """Split an over-long sentence into pieces within the budget, at word boundaries where
+    there are any. Linear in the sentence's length: it is tokenized once."""
+    import bisect
+
+    span = text[start:end]
+    tokens = encoding().encode(span, disallowed_special=())
+    decoded, offsets = encoding().decode_with_offsets(tokens)
+    if decoded != span:  # cannot map tokens to characters: fall back to characters
+        offsets = list(range(0, len(span), 4))
+    pieces, pos = [], 0
+    while pos < len(span):
+        first = bisect.bisect_left(offsets, pos)
+        limit = first + budget
+        cut = len(span) if limit >= len(offsets) else offsets[limit]
+        while True:
+            if cut < len(span):
+                space = span.rfind(" ", pos + 1, cut)
+                if space > pos:
+                    cut = space
+            piece = span[pos:cut]
+            if cut - pos <= 1 or (count_tokens(piece) <= budget and fits(piece)):
+                break
+            cut = pos + max(1, (cut - pos) * 3 // 4)
+        right = len(piece.rstrip())
+        if right:
+            pieces.append((start + pos, start + pos + right))
+        pos = cut
+        while pos < len(span) and span[pos].isspace():
+            pos += 1
     return pieces
 
 

@@ -80,18 +80,46 @@ def _decode(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def _html_to_text(html: str) -> str:
-    from bs4 import BeautifulSoup
+SKIP_TAGS = {"script", "style", "noscript", "nav", "header", "footer", "form", "svg", "template", "head"}
+BLOCK_TAGS = {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "br", "td", "th",
+              "blockquote", "pre", "ul", "ol", "table", "main", "aside", "dd", "dt", "hr"}
 
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "form", "svg", "template"]):
-        tag.decompose()
-    blocks = "p div li h1 h2 h3 h4 h5 h6 tr section article br td th blockquote pre".split()
-    for tag in soup.find_all(blocks):
-        tag.insert_before("\n\n" if tag.name != "li" else "\n")
-        if tag.name == "li":
-            tag.insert_before("• ")
-    return soup.get_text()
+
+def _html_to_text(html: str) -> str:
+    """Visible text of a page: a streaming parser (no tree), so any nesting depth is linear."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.parts, self.skip = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag in SKIP_TAGS:
+                self.skip += 1
+            elif tag == "li":
+                self.parts.append("\n• ")
+            elif tag in BLOCK_TAGS:
+                self.parts.append("\n\n")
+
+        def handle_startendtag(self, tag, attrs):
+            if tag in ("br", "hr"):
+                self.parts.append("\n")
+
+        def handle_endtag(self, tag):
+            if tag in SKIP_TAGS:
+                self.skip = max(0, self.skip - 1)
+            elif tag in BLOCK_TAGS:
+                self.parts.append("\n\n")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)
 
 
 def _read_pdf(path: Path) -> str:
@@ -385,7 +413,7 @@ def _single_document(text: str, source: str, stem: str, web: bool = False) -> Do
     return Document(stem, title, cleaned.text, source, meta, cleaned.sections)
 
 
-INDEX_TERMS = re.compile(r"^\s*(Subject\(s\)|MeSH terms|Publication types|Substances|Grant support)\s*$",
+INDEX_TERMS = re.compile(r"^[ \t]*(Subject\(s\)|MeSH terms|Publication types|Substances|Grant support)[ \t]*$",
                          re.M | re.I)
 
 
