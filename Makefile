@@ -22,7 +22,7 @@ index: setup
 	$(BIN)/ragcomm index
 
 run: index
-	$(BIN)/ragcomm search "What makes a good commissioning manager?" -k 3
+	$(BIN)/python app.py
 
 # Debian's chromium for the browser tests (Playwright drives it; no browser download).
 browser:

@@ -50,13 +50,88 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", type=Path, help="JSONL file: one {id, question} (or BEIR {_id, text}) per line")
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--mode", choices=MODES, default=None, help="retrieval mode (default hybrid)")
-    p.add_argument("--fusion", choices=FUSIONS, default=None, help="hybrid fusion (default rrf)")
+    p.add_argument("--fusion", choices=FUSIONS, default=None, help="hybrid fusion (default weighted)")
     p.add_argument("--doc", action="append", help="only this document id (repeatable)")
     p.add_argument("--source", action="append", help="only this corpus file (repeatable)")
     p.add_argument("--year-from", type=int)
     p.add_argument("--year-to", type=int)
     p.add_argument("--kind", action="append", help="only this kind of document: abstract, report, paper, web page")
     p.add_argument("--json", action="store_true", help="JSON output")
+
+    p = sub.add_parser("ask", help="an extractive, cited answer to a question, or to a file of questions")
+    add_paths(p, model=False)
+    p.add_argument("question", nargs="?", help="the question")
+    p.add_argument("--queries", type=Path, help="JSONL file: one {id, question} (or BEIR {_id, text}) per line")
+    p.add_argument("--history", action="append", help="an earlier question of the conversation (repeatable, oldest first)")
+    p.add_argument("-k", type=int, default=5, help="number of passages to answer from (default 5)")
+    p.add_argument("--mode", choices=MODES, default=None, help="retrieval mode (default hybrid)")
+    p.add_argument("--fusion", choices=FUSIONS, default=None, help="hybrid fusion (default weighted)")
+    p.add_argument("--doc", action="append", help="only this document id (repeatable)")
+    p.add_argument("--source", action="append", help="only this corpus file (repeatable)")
+    p.add_argument("--year-from", type=int)
+    p.add_argument("--year-to", type=int)
+    p.add_argument("--kind", action="append", help="only this kind of document: abstract, report, paper, web page")
+    p.add_argument("--threshold", type=float, help="abstain below this best dense score (default: eval/calibration.json)")
+    p.add_argument("--json", action="store_true", help="JSON output")
+
+    p = sub.add_parser("serve", help="start the web chat (app.py)")
+    add_paths(p, model=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--concurrency", type=int, default=4, help="questions answered at once (default 4)")
+
+    p = sub.add_parser("add", help="copy files into the corpus and index them (only new text is embedded)")
+    add_paths(p)
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--replace", action="store_true", help="replace a corpus file of the same name")
+
+    p = sub.add_parser("remove", help="take documents out of the corpus and the index (files kept in corpus/.removed/)")
+    add_paths(p)
+    p.add_argument("targets", nargs="+", help="a doc_id or a corpus file name")
+
+    p = sub.add_parser("status", help="what is indexed, what is stale, the manifest")
+    add_paths(p, model=False)
+    p.add_argument("--json", action="store_true", help="print the manifest and the stale files as JSON")
+
+    p = sub.add_parser("load", help="load test on loopback: concurrent clients asking through the app's API")
+    add_paths(p, model=False)
+    p.add_argument("--clients", type=int, default=20)
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--url", help="a running app on this machine (default: launch one on a free port)")
+    p.add_argument("--json", dest="json_out", type=Path, help="write the figures as JSON")
+
+    p = sub.add_parser("bench", help="performance: build throughput, per-stage latency, synthetic scale")
+    add_paths(p)
+    p.add_argument("--sizes", default="10000,100000",
+                   help="synthetic corpus sizes in chunks, comma-separated ('' for none; up to 1000000)")
+    p.add_argument("--repeat", type=int, default=5, help="timed runs over the question set per figure")
+    p.add_argument("--no-seed", action="store_true", help="skip the seed-corpus part")
+    p.add_argument("--no-app", action="store_true", help="skip timing the app start-up")
+    p.add_argument("--json", dest="json_out", type=Path, help="write the report as JSON")
+    p.add_argument("--markdown", type=Path, help="write the report as Markdown")
+    p.add_argument("--plot", type=Path, help="write a log-log PNG of latency against corpus size")
+
+    p = sub.add_parser("eval", help="retrieval quality on the gold set or a BEIR folder, several configurations")
+    add_paths(p)
+    p.add_argument("--dataset", type=Path, help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv); "
+                   "default: the gold set")
+    p.add_argument("--gold", type=Path, help="gold question file (default: eval/gold.jsonl)")
+    p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated (default bm25,dense,hybrid)")
+    p.add_argument("--fusion", help="hybrid fusions, comma-separated: rrf,weighted (default rrf)")
+    p.add_argument("--dense-weight", help="dense weights for weighted fusion, comma-separated")
+    p.add_argument("--rrf-k", help="RRF k values, comma-separated (default 60)")
+    p.add_argument("--chunk-size", help="chunk sizes in tokens, comma-separated; 'whole' = one chunk per document")
+    p.add_argument("--chunk-overlap", help="chunk overlaps in tokens, comma-separated")
+    p.add_argument("--bm25-backend", help="BM25 backends, comma-separated, each BACKEND[:ANALYZER]: "
+                   "bm25s, rank-bm25, rank-bm25:plain (default bm25s:english)")
+    p.add_argument("--candidates", type=int, help="candidates per retriever and run depth (default 100)")
+    p.add_argument("--primary", default="ndcg@10", help="metric that picks the best configuration (default ndcg@10)")
+    p.add_argument("--json", dest="json_out", type=Path, help="write the results as JSON")
+    p.add_argument("--markdown", type=Path, help="write the results as Markdown")
+    p.add_argument("--save-runs", type=Path, help="write TREC run files (qid Q0 docid rank score tag) to this folder")
+    p.add_argument("--plot", type=Path, help="write a PNG of Recall@k (k = 1..100) per configuration")
+    p.add_argument("--calibrate", action="store_true", help="gold set: pick the abstention threshold and store it")
+    p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json)")
     return top
 
 
@@ -201,4 +276,250 @@ def print_hits(hits) -> None:
         print()
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search}
+def cmd_add(args) -> int:
+    from .corpus_ops import add_files
+
+    settings = settings_from(args)
+    added = add_files(args.files, settings.corpus_dir, replace=args.replace)
+    for path in added:
+        print(f"added {path}")
+    return cmd_index(argparse.Namespace(**{**vars(args), "rebuild": False, "no_progress": True,
+                                           "chunk_size": None, "chunk_overlap": None, "bm25_backend": None}))
+
+
+def cmd_remove(args) -> int:
+    from .corpus_ops import remove_targets
+
+    settings = settings_from(args)
+    for src, dst in remove_targets(args.targets, settings.corpus_dir, settings.index_dir):
+        print(f"removed {src} (kept as {dst})")
+    return cmd_index(argparse.Namespace(**{**vars(args), "rebuild": False, "no_progress": True,
+                                           "chunk_size": None, "chunk_overlap": None, "bm25_backend": None}))
+
+
+def cmd_status(args) -> int:
+    from .index import read_manifest, stale_files
+
+    settings = settings_from(args)
+    manifest = read_manifest(settings.index_dir)
+    stale = stale_files(manifest, settings.corpus_dir)
+    if args.json:
+        print(json.dumps({"index": str(settings.index_dir), "stale": stale, "manifest": manifest}, indent=2))
+        return 0
+    c, m = manifest["counts"], manifest["model"]
+    print(f"index {settings.index_dir}: built {manifest['built_at']} by ragcomm {manifest['ragcomm_version']}")
+    print(f"  {c.get('files', '?')} files, {c['documents']} documents, {c['chunks']} chunks; model {m['id']} "
+          f"({m['dim']} dims); chunks {manifest['chunking'].get('size')}/{manifest['chunking'].get('overlap')} "
+          f"tokens; BM25 {manifest['bm25']['backend']}; dense {manifest['dense']['kind']}")
+    for f, digest in sorted(manifest["corpus"]["files"].items()):
+        print(f"  {'STALE ' if f in stale else 'ok    '}{f}  sha256:{digest[:12]}")
+    for f in stale:
+        if f not in manifest["corpus"]["files"]:
+            print(f"  NEW   {f}")
+    for skipped in manifest["corpus"].get("skipped", []):
+        print(f"  skipped {skipped['path']}: {skipped['reason']}")
+    print("up to date" if not stale else f"{len(stale)} file(s) changed since the build: run `ragcomm index`")
+    return 0
+
+
+def cmd_load(args) -> int:
+    from .loadtest import main_load, report
+
+    if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 3600:
+        raise UsageError("--clients must be 1-200 and --seconds 1-3600")
+    result = main_load(args.clients, args.seconds, args.url, args.index, args.corpus)
+    print(report(result))
+    for example in result["error_examples"]:
+        print(f"error: {example}", file=sys.stderr)
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(result, indent=2))
+    return 0 if result["errors"] == 0 else 1
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    try:
+        sizes = [int(x) for x in args.sizes.replace("_", "").split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"--sizes takes whole numbers separated by commas, not '{args.sizes}'")
+    if any(n < 100 or n > 5_000_000 for n in sizes):
+        raise UsageError("--sizes must be between 100 and 5000000 chunks")
+    settings = settings_from(args)
+    report = bench.run(settings, sizes, repeat=max(1, args.repeat), seed=not args.no_seed, app=not args.no_app,
+                       log=lambda m: print(m, file=sys.stderr))
+    text = bench.markdown(report)
+    print(text)
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(report, indent=2))
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
+    if args.plot:
+        bench.plot(report, args.plot)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from . import evaluate
+    from .config import home
+
+    def split(value):
+        return [x.strip() for x in value.split(",") if x.strip()] if value else None
+
+    settings = settings_from(argparse.Namespace(**{k: v for k, v in vars(args).items() if k not in (
+        "chunk_size", "chunk_overlap", "bm25_backend", "fusion")}))
+    if args.candidates is not None:
+        if args.candidates < 1:
+            raise UsageError("--candidates must be at least 1")
+        settings = settings.replace(candidates=args.candidates)
+    try:
+        configs = evaluate.configurations(
+            settings, modes=split(args.modes), fusions=split(args.fusion),
+            dense_weights=[float(x) for x in split(args.dense_weight) or []],
+            rrf_ks=[int(x) for x in split(args.rrf_k) or []], chunk_sizes=split(args.chunk_size),
+            chunk_overlaps=split(args.chunk_overlap), bm25=split(args.bm25_backend))
+        evaluate.check_metric(args.primary)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    log = evaluate.log_stderr
+    if args.dataset:
+        if args.calibrate:
+            raise UsageError("--calibrate works on the gold set (it needs unanswerable questions)")
+        result = evaluate.evaluate_beir(args.dataset, configs, primary=args.primary, log=log)
+    else:
+        gold = args.gold or home() / "eval" / "gold.jsonl"
+        if not gold.exists():
+            raise UsageError(f"gold question file not found: {gold}")
+        if not settings.corpus_dir.is_dir():
+            raise UsageError(f"corpus folder not found: {settings.corpus_dir}")
+        prebuilt = None
+        from .index import IndexError_, load_index
+
+        try:  # the saved index serves the configuration it was built for
+            prebuilt = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)
+            prebuilt = None if prebuilt.stale else prebuilt
+        except IndexError_:
+            pass
+        metrics = evaluate.GOLD_METRICS
+        result = evaluate.evaluate_gold(gold, configs, settings.corpus_dir, prebuilt=prebuilt, metrics=metrics,
+                                        primary=args.primary, log=log)
+    print(evaluate.table(result))
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(result.to_json(), indent=2))
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(evaluate.markdown(result))
+    if args.save_runs:
+        evaluate.save_runs(result, args.save_runs)
+    if args.plot:
+        evaluate.plot_recall([result], args.plot)
+    if args.calibrate:
+        path = args.calibration or home() / "eval" / "calibration.json"
+        config, report = evaluate.calibration_choice(result)
+        gold_file = Path(result.name).resolve()
+        shown = gold_file.relative_to(home()) if gold_file.is_relative_to(home()) else gold_file
+        measured_on = f"{shown} ({report['answerable']} answerable, {report['unanswerable']} unanswerable questions)"
+        data = evaluate.write_calibration(path, report, config, measured_on=measured_on)
+        print(f"abstention threshold {data['threshold']:.4f} ({config.name}: answers "
+              f"{data['answerable_answered']:.0%} of answerable, abstains on {data['unanswerable_abstained']:.0%} "
+              f"of unanswerable) written to {path}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    if (args.question is None) == (args.queries is None):
+        raise UsageError("give a question or --queries FILE (one of the two)")
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    if args.history and args.queries:
+        raise UsageError("--history goes with a single question, not --queries")
+    from .answer import Answerer
+    from .retrieve import check_question
+
+    if args.question is not None:
+        check_question(args.question)  # fail before loading anything
+    queries = read_queries(args.queries) if args.queries else [{"id": None, "question": args.question}]
+    answerer = Answerer(open_retriever(args), threshold=args.threshold)
+    filters = filters_from(args)
+    failures = 0
+    for q in queries:
+        try:
+            answer = answerer.ask(q["question"], k=args.k, mode=args.mode, fusion=args.fusion, filters=filters,
+                                  history=args.history)
+        except Exception as exc:  # in batch mode one bad line must not lose the others
+            if not args.queries:
+                raise
+            failures += 1
+            row = {"id": q["id"], "question": q["question"], "error": str(exc)}
+            print(json.dumps(row, ensure_ascii=False) if args.json else f"[{q['id']}] error: {exc}")
+            continue
+        if args.json:
+            row = answer.to_dict()
+            print(json.dumps({"id": q["id"], **row} if args.queries else row, ensure_ascii=False))
+        else:
+            if args.queries:
+                print(f"=== [{q['id']}]")
+            print_answer(answer)
+    if failures:
+        print(f"warning: {failures} of {len(queries)} questions failed", file=sys.stderr)
+    return 0
+
+
+def print_answer(answer) -> None:
+    print(f"Question: {answer.question}")
+    if answer.query != answer.question:
+        print(f"Searched: {answer.query}")
+    print()
+    print(textwrap.fill(answer.text, width=100))
+    if answer.note:
+        print(answer.note)
+    print(f"\n{'Closest passages' if answer.abstained else 'Sources'} (best dense score {answer.evidence:.3f}, "
+          f"threshold {answer.threshold:.3f}):")
+    markers = answer.markers()
+    for n, h in enumerate(answer.sources, start=1):
+        m = h.metadata
+        record = ", ".join(str(x) for x in (m.get("journal"), m.get("year"),
+                                            f"PMID {m['pmid']}" if m.get("pmid") else None,
+                                            f"doi:{m['doi']}" if m.get("doi") else None) if x)
+        label = f"[{markers[h.chunk_id]}]" if h.chunk_id in markers else f"({n})"
+        print(f"{label} {h.title}" + (f" — {h.section}" if h.section and h.section != h.title else ""))
+        if record:
+            print(f"    {record}")
+        evidence = [f"fused #{h.rank}"]
+        if h.bm25_rank is not None:
+            evidence.append(f"BM25 #{h.bm25_rank} ({h.bm25_score:.2f})")
+        if h.dense_rank is not None:
+            evidence.append(f"dense #{h.dense_rank} ({h.dense_score:.3f})")
+        print(f"    {h.source} [{h.start}:{h.end}] · " + " · ".join(evidence))
+        cited = [c for c in answer.citations if c.chunk_id == h.chunk_id]
+        for c in cited:
+            print(textwrap.fill(" ".join(c.sentence.split()), width=100, initial_indent=f"    > [{c.start}:{c.end}] ",
+                                subsequent_indent="      "))
+        if not cited:
+            print(textwrap.fill(" ".join(h.text.split()), width=100, initial_indent="    ", subsequent_indent="    "))
+
+
+def cmd_serve(args) -> int:
+    import runpy
+
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    if not app.exists():
+        raise UsageError(f"app.py not found next to the ragcomm package ({app})")
+    argv = [str(app), "--host", args.host, "--port", str(args.port), "--concurrency", str(args.concurrency)]
+    for flag, value in (("--index", args.index), ("--corpus", args.corpus)):
+        if value is not None:
+            argv += [flag, str(value)]
+    sys.argv = argv  # app.py runs as a script in this process, so Ctrl-C and signals reach it
+    try:
+        runpy.run_path(str(app), run_name="__main__")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "bench": cmd_bench, "load": cmd_load, "add": cmd_add, "remove": cmd_remove,
+            "status": cmd_status, "eval": cmd_eval, "ask": cmd_ask, "serve": cmd_serve}

@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,6 +66,10 @@ def corpus_hashes(corpus_dir: Path) -> dict:
     return {str(p.relative_to(corpus_dir)).replace("\\", "/"): file_hash(p) for p in corpus_files(corpus_dir)}
 
 
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def embed_text(title: str, section: str, text: str) -> str:
     """What is embedded and BM25-indexed for a chunk: its title and section, then its text."""
     head = title if not section or section == title else f"{title} | {section}" if title else section
@@ -106,61 +111,149 @@ def chunk_corpus(docs: list[Document], settings: Settings, fits_model=None) -> l
     return chunks
 
 
+class IndexBusy(IndexError_):
+    pass
+
+
+@contextmanager
+def build_lock(folder: Path):
+    """One build of a given index folder at a time, across processes (an flock that the
+    kernel releases when its holder dies, so a killed build never leaves it stuck)."""
+    import fcntl
+
+    folder = Path(folder).resolve()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(folder.parent / f".{folder.name}.lock", "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip()
+        fh.close()
+        raise IndexBusy(f"another ragcomm process{f' (pid {holder})' if holder else ''} is building {folder}: "
+                        "wait for it to finish, then try again") from None
+    fh.truncate(0)
+    fh.write(str(os.getpid()))
+    fh.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
 def build_index(settings: Settings | None = None, embedder=None, log=print, progress: bool = True,
                 save: bool = True) -> Index:
-    """Read the corpus, chunk, embed, index, and (by default) save to settings.index_dir."""
+    """Read the corpus, chunk, embed, index, and (by default) save to settings.index_dir.
+    Chunks whose text is unchanged since the index already there keep their vectors."""
     settings = settings or Settings()
-    timings = {}
+    if save:
+        with build_lock(settings.index_dir):
+            return _build_index(settings, embedder, log, progress, save)
+    return _build_index(settings, embedder, log, progress, save)
+
+
+def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) -> Index:
     t0 = time.perf_counter()
     docs, problems = load_corpus(settings.corpus_dir)
     for problem in problems:
         log(f"warning: {problem}")
     if not docs:
         raise IndexMissing(f"no readable documents in {settings.corpus_dir}")
-    timings["ingest"] = time.perf_counter() - t0
+    ingest_seconds = time.perf_counter() - t0
+    reuse = previous_vectors(settings.index_dir, embedder.model_id if embedder is not None
+                             else _canonical(settings.model)) if save else {}
+    index = build_from_documents(docs, settings, embedder=embedder, log=log, progress=progress, reuse=reuse)
+    manifest = index.manifest
+    manifest["corpus"] = {"dir": str(Path(settings.corpus_dir).resolve()), "files": corpus_hashes(settings.corpus_dir),
+                          "skipped": [{"path": p.path, "reason": p.message} for p in problems]}
+    manifest["counts"] = {"files": len({d.source for d in docs}), **manifest["counts"]}
+    manifest["build_seconds"] = round(time.perf_counter() - t0, 3)
+    manifest["timings"] = {"ingest": round(ingest_seconds, 3), **manifest["timings"]}
+    # Keep the manifest's key order stable for readers: corpus and counts before the build details.
+    order = ["format", "ragcomm_version", "model", "chunking", "bm25", "dense", "corpus", "counts", "built_at",
+             "build_seconds", "timings"]
+    index.manifest = {k: manifest[k] for k in order if k in manifest}
+    if save:
+        save_index(index, settings.index_dir)
+    return index
 
+
+def _canonical(model: str) -> str:
+    from .embed import canonical_model_id
+
+    return canonical_model_id(model)
+
+
+def previous_vectors(folder: Path, model_id: str) -> dict:
+    """Vectors of the index already in `folder`, by embedded-text hash, when it was built
+    with the same model and is intact; else nothing (everything is embedded afresh)."""
+    try:
+        old = load_index(folder)
+    except IndexError_:
+        return {}
+    if old.model_id != model_id:
+        return {}
+    return {text_key(old.chunk_text_for_index(i)): old.vectors[i] for i in range(len(old.chunks))}
+
+
+def build_from_documents(docs: list[Document], settings: Settings, embedder=None, log=print,
+                         progress: bool = False, chunks: list[Chunk] | None = None,
+                         reuse: dict | None = None) -> Index:
+    """An in-memory index of documents (not saved): chunked with `settings` unless `chunks`
+    are given (the evaluator passes one chunk per document to embed documents whole)."""
+    timings = {}
+    t0 = time.perf_counter()
     if embedder is None:
         from .embed import get_embedder
 
         embedder = get_embedder(settings.model)
-    t = time.perf_counter()
-    chunks = chunk_corpus(docs, settings, embedder.fits)
-    timings["chunking"] = time.perf_counter() - t
+    if chunks is None:
+        chunks = chunk_corpus(docs, settings, embedder.fits)
+        chunking = {"tokenizer": TOKENIZER_ENCODING, "size": settings.chunk_size, "overlap": settings.chunk_overlap,
+                    "embedded_text": "title | section + newline + text"}
+    else:
+        chunking = {"given": True, "embedded_text": "title | section + newline + text"}
+    timings["chunking"] = time.perf_counter() - t0
     documents = {d.doc_id: {"title": d.title, "source": d.source, "metadata": d.metadata} for d in docs}
     texts = [embed_text(documents[c.doc_id]["title"], c.section, c.text) for c in chunks]
 
     t = time.perf_counter()
-    log(f"embedding {len(texts)} chunks with {embedder.model_id} ...")
-    vectors = embedder.encode(texts, batch_size=settings.batch_size, progress=progress)
+    # Content-hash reuse: a chunk whose embedded text is unchanged keeps its vector.
+    reuse = reuse or {}
+    todo = [i for i, text in enumerate(texts) if text_key(text) not in reuse]
+    log(f"embedding {len(todo)} chunks with {embedder.model_id}"
+        + (f" ({len(texts) - len(todo)} unchanged, reused)" if len(todo) < len(texts) else "") + " ...")
+    fresh = embedder.encode([texts[i] for i in todo], batch_size=settings.batch_size, progress=progress)
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    done = set(todo)
+    for row, i in enumerate(todo):
+        vectors[i] = fresh[row]
+    for i, text in enumerate(texts):
+        if i not in done:
+            vectors[i] = reuse[text_key(text)]
     timings["embedding"] = time.perf_counter() - t
 
     t = time.perf_counter()
     lexical = build_lexical(texts, settings.bm25_backend, settings.bm25_analyzer, settings.bm25_k1, settings.bm25_b)
     dense = build_dense(vectors, settings.ann_threshold, settings.hnsw_m, settings.hnsw_ef_search)
     timings["indexing"] = time.perf_counter() - t
-    elapsed = time.perf_counter() - t0
 
     manifest = {
         "format": FORMAT_VERSION,
         "ragcomm_version": __version__,
         "model": {"id": embedder.model_id, "dim": int(embedder.dim), "max_seq_length": embedder.max_seq_length,
                   "backend": getattr(embedder, "backend", "torch")},
-        "chunking": {"tokenizer": TOKENIZER_ENCODING, "size": settings.chunk_size,
-                     "overlap": settings.chunk_overlap, "embedded_text": "title | section + newline + text"},
+        "chunking": chunking,
         "bm25": lexical.params,
         "dense": {"kind": dense.kind, "ann_threshold": settings.ann_threshold, "hnsw_m": settings.hnsw_m,
                   "ef_search": settings.hnsw_ef_search},
-        "corpus": {"dir": str(Path(settings.corpus_dir).resolve()), "files": corpus_hashes(settings.corpus_dir),
-                   "skipped": [{"path": p.path, "reason": p.message} for p in problems]},
-        "counts": {"files": len({d.source for d in docs}), "documents": len(docs), "chunks": len(chunks)},
+        "counts": {"documents": len(docs), "chunks": len(chunks), "embedded": len(todo),
+                   "reused": len(texts) - len(todo)},
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "build_seconds": round(elapsed, 3),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
-    index = Index(manifest, documents, chunks, vectors, lexical, dense)
-    if save:
-        save_index(index, settings.index_dir)
-    return index
+    return Index(manifest, documents, chunks, vectors, lexical, dense)
 
 
 def save_index(index: Index, folder: Path) -> None:

@@ -1,0 +1,77 @@
+"""Access: loopback by default, a login required to serve further, no file access through Gradio."""
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ragcomm.loadtest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_app(*args, env=None, timeout=20):
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
+
+
+def test_refuses_to_serve_exposed_without_login():
+    run = run_app("--host", "0.0.0.0", "--port", str(free_port()), env={"RAGCOMM_AUTH": ""})
+    assert run.returncode == 2
+    assert "refusing to serve on 0.0.0.0 without a login" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_weak_credentials_are_refused(tmp_path):
+    creds = tmp_path / "creds"
+    creds.write_text("admin:short\n")
+    run = run_app("--host", "0.0.0.0", "--auth-file", str(creds), "--port", str(free_port()))
+    assert run.returncode == 2 and "at least 8 characters" in run.stderr
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def test_login_is_enforced_and_no_files_are_served(real_index, tmp_path):
+    from gradio_client import Client
+
+    port = free_port()
+    creds = tmp_path / "creds"
+    creds.write_text("analyst:correct-horse-battery\n")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--auth-file", str(creds),
+                             "--index", str(real_index.index_dir), "--corpus", str(real_index.corpus_dir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(600):
+            if proc.poll() is not None:
+                pytest.fail("the app exited")
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.2)
+        status, body = get(url + "config")
+        assert status in (401, 403) or '"components"' not in body  # no app config before login
+        with pytest.raises(Exception):
+            Client(url, verbose=False).predict("What is an animateur?", api_name="/ask")
+        client = Client(url, auth=("analyst", "correct-horse-battery"), verbose=False)
+        assert "answer" in client.predict("What makes a good commissioning manager?", api_name="/ask")
+        for path in ("gradio_api/file=/etc/passwd", "file=/etc/passwd", "gradio_api/file=" + str(ROOT / "app.py"),
+                     "gradio_api/file=../../../../etc/passwd"):
+            status, body = get(url + path)
+            assert status != 200 and "root:" not in body and "import gradio" not in body, path
+    finally:
+        proc.terminate()
+        proc.wait(15)
