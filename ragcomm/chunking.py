@@ -105,19 +105,27 @@ def _split_long(text: str, start: int, end: int, budget: int, fits) -> list[tupl
 
 
 def chunk_document(doc: Document, size: int = 160, overlap: int = 32,
-                   fits: Optional[Callable[[str], bool]] = None) -> list[Chunk]:
-    """Pack a document's sentences into chunks of at most `size` tokens."""
+                   fits: Optional[Callable[[str], bool]] = None,
+                   prefix: Optional[Callable[[str], str]] = None) -> list[Chunk]:
+    """Pack a document's sentences into chunks of at most `size` tokens. With `fits`, every
+    chunk also passes fits(prefix(its section) + its text), e.g. the embedding model's limit
+    on what is embedded."""
     if size < 8:
         raise ValueError("chunk size must be at least 8 tokens")
     if not 0 <= overlap < size:
         raise ValueError("overlap must be at least 0 and smaller than the chunk size")
-    fits = fits or (lambda _text: True)
+    base = fits or (lambda _text: True)
+
+    def fits_at(start: int):
+        head = prefix(doc.section_at(start)) if prefix else ""
+        return lambda t: base(head + t)
+
     text = doc.text
     headings = {start for start, _ in doc.sections}
     units = []  # (start, end, tokens, is_heading)
     for s, e in sentence_spans(text):
-        if count_tokens(text[s:e]) > size or not fits(text[s:e]):
-            units.extend((a, b, count_tokens(text[a:b]), False) for a, b in _split_long(text, s, e, size, fits))
+        if count_tokens(text[s:e]) > size or not fits_at(s)(text[s:e]):
+            units.extend((a, b, count_tokens(text[a:b]), False) for a, b in _split_long(text, s, e, size, fits_at(s)))
         else:
             units.append((s, e, count_tokens(text[s:e]), s in headings))
 
@@ -129,7 +137,7 @@ def chunk_document(doc: Document, size: int = 160, overlap: int = 32,
             if nxt[3] and tokens >= size // 3:
                 break  # a heading starts a new chunk
             candidate = text[units[i][0]:nxt[1]]
-            if tokens + nxt[2] > size or (count_tokens(candidate) > size) or not fits(candidate):
+            if tokens + nxt[2] > size or (count_tokens(candidate) > size) or not fits_at(units[i][0])(candidate):
                 break
             j += 1
             tokens += nxt[2]

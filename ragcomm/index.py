@@ -102,12 +102,8 @@ def chunk_corpus(docs: list[Document], settings: Settings, fits_model=None) -> l
     """Chunks of every document; with `fits_model`, each chunk's embedded text fits the model."""
     chunks = []
     for doc in docs:
-        fits = None
-        if fits_model is not None:
-            longest = max((h for _, h in doc.sections), key=len, default="")
-            prefix = embed_text(doc.title, longest, "")
-            fits = (lambda t, p=prefix: fits_model(p + t))
-        chunks.extend(chunk_document(doc, settings.chunk_size, settings.chunk_overlap, fits))
+        prefix = (lambda section, title=doc.title: embed_text(title, section, ""))
+        chunks.extend(chunk_document(doc, settings.chunk_size, settings.chunk_overlap, fits_model, prefix))
     return chunks
 
 
@@ -162,7 +158,9 @@ def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) 
         raise IndexMissing(f"no readable documents in {settings.corpus_dir}")
     ingest_seconds = time.perf_counter() - t0
     reuse = previous_vectors(settings.index_dir, embedder.model_id if embedder is not None
-                             else _canonical(settings.model)) if save else {}
+                             else _canonical(settings.model),
+                             getattr(embedder, "backend", "torch") if embedder is not None
+                             else settings.embed_backend) if save else {}
     index = build_from_documents(docs, settings, embedder=embedder, log=log, progress=progress, reuse=reuse)
     manifest = index.manifest
     manifest["corpus"] = {"dir": str(Path(settings.corpus_dir).resolve()), "files": corpus_hashes(settings.corpus_dir),
@@ -185,14 +183,14 @@ def _canonical(model: str) -> str:
     return canonical_model_id(model)
 
 
-def previous_vectors(folder: Path, model_id: str) -> dict:
+def previous_vectors(folder: Path, model_id: str, backend: str = "torch") -> dict:
     """Vectors of the index already in `folder`, by embedded-text hash, when it was built
-    with the same model and is intact; else nothing (everything is embedded afresh)."""
+    with the same model and backend and is intact; else nothing (everything is embedded afresh)."""
     try:
         old = load_index(folder)
     except IndexError_:
         return {}
-    if old.model_id != model_id:
+    if old.model_id != model_id or old.manifest["model"].get("backend", "torch") != backend:
         return {}
     return {text_key(old.chunk_text_for_index(i)): old.vectors[i] for i in range(len(old.chunks))}
 
@@ -207,7 +205,7 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
     if embedder is None:
         from .embed import get_embedder
 
-        embedder = get_embedder(settings.model)
+        embedder = get_embedder(settings.model, settings.embed_backend)
     if chunks is None:
         chunks = chunk_corpus(docs, settings, embedder.fits)
         chunking = {"tokenizer": TOKENIZER_ENCODING, "size": settings.chunk_size, "overlap": settings.chunk_overlap,
@@ -388,16 +386,19 @@ def load_index(folder: Path, model: str | None = None, corpus_dir: Path | None =
 
 def settings_match(manifest: dict, settings: Settings) -> list[str]:
     """Build settings that differ between an index and what is asked for now."""
-    from .embed import canonical_model_id
+    from .embed import BACKENDS, canonical_model_id
 
+    # An index embedded by a custom embedder object (a test's fake) has no backend to compare.
+    backend = manifest["model"].get("backend", "torch")
     wanted = {
         "model": canonical_model_id(settings.model),
+        "embedding backend": settings.embed_backend if backend in BACKENDS else backend,
         "chunk size": settings.chunk_size, "chunk overlap": settings.chunk_overlap,
         "BM25 backend": settings.bm25_backend, "BM25 analyzer": settings.bm25_analyzer,
         "BM25 k1": settings.bm25_k1, "BM25 b": settings.bm25_b,
     }
     built = {
-        "model": manifest["model"]["id"],
+        "model": manifest["model"]["id"], "embedding backend": backend,
         "chunk size": manifest["chunking"]["size"], "chunk overlap": manifest["chunking"]["overlap"],
         "BM25 backend": manifest["bm25"]["backend"], "BM25 analyzer": manifest["bm25"]["analyzer"],
         "BM25 k1": manifest["bm25"]["k1"], "BM25 b": manifest["bm25"]["b"],
