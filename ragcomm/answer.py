@@ -28,7 +28,7 @@ import numpy as np
 from .chunking import sentence_spans
 from .config import home
 from .lexical import analyze
-from .retrieve import FUSIONS, MODES, Hit, QueryError, check_question
+from .retrieve import Hit, check_options, check_question
 
 DEFAULT_THRESHOLD = 0.35  # max dense cosine; out-of-domain questions score < 0.3 on the seed corpus
 ABSTAIN_TEXT = ("The documents do not appear to answer this question. "
@@ -289,14 +289,7 @@ class Answerer:
         questions, oldest first) and answer from them."""
         question = check_question(question)
         r = self.retriever
-        mode = mode or r.settings.mode
-        fusion = fusion or r.settings.fusion
-        if mode not in MODES:
-            raise QueryError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
-        if fusion not in FUSIONS:
-            raise QueryError(f"unknown fusion '{fusion}' (choose from {', '.join(FUSIONS)})")
-        if not isinstance(k, int) or k < 1:
-            raise QueryError("k must be a positive whole number")
+        mode, fusion = check_options(r.settings, mode, fusion, k)
         previous = standalone_queries([check_question(h) for h in history or [] if h and h.strip()])
         query = standalone_query(question, previous)
 

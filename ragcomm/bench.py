@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import socket
 import subprocess
 import sys
@@ -289,7 +288,7 @@ def bench_scale(settings: Settings, sizes: list[int], repeat: int = 3, rank_bm25
             row["dense_memory_mb"] = len(faiss.serialize_index(dense.index)) / 2**20
             row["index_memory_mb"] = row["dense_memory_mb"] + row["bm25s"]["memory_mb"]
             row["rss_growth_mb"] = rss_mb() - rss0
-            del lex, dense
+            lex = dense = None  # free them before the next size
         rows.append(row)
         del texts, vectors
         gc.collect()

@@ -717,14 +717,14 @@ def evaluate_beir(folder, configs: list[Config], embedder=None, metrics=BEIR_MET
 def _embedder(configs):
     from .embed import get_embedder
 
-    return get_embedder(configs[0].settings.model)
+    return get_embedder(configs[0].settings.model, configs[0].settings.embed_backend)
 
 
 # ---------------------------------------------------------------- reports
 
 def table(evaluation: Evaluation) -> str:
     """A plain-text table, one row per configuration."""
-    head = ["configuration", *evaluation.metrics, "p50 ms", "p95 ms", f"p vs best"]
+    head = ["configuration", *evaluation.metrics, "p50 ms", "p95 ms", "p vs best"]
     rows = []
     for r in evaluation.results:
         mark = "*" if r is evaluation.best else ""

@@ -10,7 +10,6 @@ start and end.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading

@@ -98,6 +98,19 @@ def check_question(question) -> str:
     return question
 
 
+def check_options(settings: Settings, mode: str | None, fusion: str | None, k) -> tuple[str, str]:
+    """The mode and fusion to use (defaults from settings); QueryError for bad values."""
+    mode = mode or settings.mode
+    fusion = fusion or settings.fusion
+    if mode not in MODES:
+        raise QueryError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+    if fusion not in FUSIONS:
+        raise QueryError(f"unknown fusion '{fusion}' (choose from {', '.join(FUSIONS)})")
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise QueryError("k must be a positive whole number")
+    return mode, fusion
+
+
 class Retriever:
     """Searches one index. The embedding model is loaded on the first dense or hybrid search."""
 
@@ -112,12 +125,20 @@ class Retriever:
         if self._embedder is None:
             from .embed import get_embedder
 
-            self._embedder = get_embedder(self.index.manifest["model"]["id"])
+            self._embedder = get_embedder(self.index.model_id, self.index.manifest["model"].get("backend", "torch"))
         if self._embedder.model_id != self.index.model_id:
             from .index import IndexMismatch
 
             raise IndexMismatch(f"the index was built with '{self.index.model_id}', the query model is "
                                 f"'{self._embedder.model_id}': rebuild the index or change the model")
+        # Query vectors must come from the same numbers as the index's (torch vs ONNX int8 differ).
+        built = self.index.manifest["model"].get("backend", "torch")
+        if getattr(self._embedder, "backend", "torch") != built:
+            from .index import IndexMismatch
+
+            raise IndexMismatch(f"the index was embedded with the '{built}' backend, the query embedder uses "
+                                f"'{getattr(self._embedder, 'backend', 'torch')}': query with the '{built}' backend "
+                                "or rebuild the index with `ragcomm index --rebuild --embed-backend ...`")
         return self._embedder
 
     def allowed(self, filters: dict | None) -> np.ndarray | None:
@@ -181,14 +202,7 @@ class Retriever:
                fusion: str | None = None, candidates: int | None = None) -> list[Hit]:
         """The k best passages for a question, with each retriever's rank and score."""
         question = check_question(question)
-        mode = mode or self.settings.mode
-        fusion = fusion or self.settings.fusion
-        if mode not in MODES:
-            raise QueryError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
-        if fusion not in FUSIONS:
-            raise QueryError(f"unknown fusion '{fusion}' (choose from {', '.join(FUSIONS)})")
-        if not isinstance(k, int) or k < 1:
-            raise QueryError("k must be a positive whole number")
+        mode, fusion = check_options(self.settings, mode, fusion, k)
         n = max(k, candidates or self.settings.candidates)
         mask = self.allowed(filters)
         lexical = self.bm25(question, n, mask) if mode in ("bm25", "hybrid") else []

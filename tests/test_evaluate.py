@@ -3,7 +3,6 @@ passage relevance, TREC run files, significance, abstention, configuration grids
 whole evaluation loop on a tiny BEIR folder with the fake embedder."""
 import json
 import math
-import re
 
 import pytest
 
