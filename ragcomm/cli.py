@@ -21,7 +21,7 @@ def settings_from(args) -> Settings:
         corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
         model=getattr(args, "model", None), chunk_size=getattr(args, "chunk_size", None),
         chunk_overlap=getattr(args, "chunk_overlap", None), bm25_backend=getattr(args, "bm25_backend", None),
-        fusion=getattr(args, "fusion", None),
+        fusion=getattr(args, "fusion", None), embed_backend=getattr(args, "embed_backend", None),
     )
 
 
@@ -42,6 +42,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, help="chunk size in cl100k_base tokens")
     p.add_argument("--chunk-overlap", type=int, help="overlap between chunks in tokens")
     p.add_argument("--bm25-backend", choices=["bm25s", "rank-bm25"])
+    p.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"],
+                   help="embedding backend for the build; queries use the one the index records")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("search", help="ranked passages for a question, or for a file of questions")
@@ -116,6 +118,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", type=Path, help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv); "
                    "default: the gold set")
     p.add_argument("--gold", type=Path, help="gold question file (default: eval/gold.jsonl)")
+    p.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"],
+                   help="embedding backend (default: onnx-int8)")
     p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated (default bm25,dense,hybrid)")
     p.add_argument("--fusion", help="hybrid fusions, comma-separated: rrf,weighted (default rrf)")
     p.add_argument("--dense-weight", help="dense weights for weighted fusion, comma-separated")
@@ -179,7 +183,7 @@ def cmd_index(args) -> int:
           f"indexing {tm['indexing']:.2f} s)")
     if m["corpus"]["skipped"]:
         print(f"skipped {len(m['corpus']['skipped'])} unreadable files (see warnings above)")
-    print(f"model {m['model']['id']} ({m['model']['dim']} dims), chunks of {m['chunking']['size']} tokens "
+    print(f"model {m['model']['id']} ({m['model']['dim']} dims, {m['model'].get('backend', 'torch')}), chunks of {m['chunking']['size']} tokens "
           f"with {m['chunking']['overlap']} overlap, BM25 {m['bm25']['backend']}, dense {m['dense']['kind']}; "
           f"saved to {settings.index_dir}")
     return 0

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 @pytest.mark.skipif(not ADI.is_dir(), reason="benchmarks not present")
 def test_eval_reproduces_adi_reference_and_hybrid_beats_single_retrievers(tmp_path, capsys):
     out = tmp_path / "adi.json"
-    code = main(["eval", "--dataset", str(ADI), "--chunk-size", "whole", "--candidates", "1000",
+    # The reference figures were computed with sentence-transformers on torch.
+    code = main(["eval", "--dataset", str(ADI), "--embed-backend", "torch", "--chunk-size", "whole", "--candidates", "1000",
                  "--bm25-backend", "bm25s,rank-bm25:plain", "--modes", "bm25,dense,hybrid", "--fusion", "rrf",
                  "--json", str(out), "--save-runs", str(tmp_path / "runs"), "--plot", str(tmp_path / "r.png")])
     assert code == 0
