@@ -32,7 +32,7 @@ from .dense import build_dense
 from .lexical import build_lexical
 
 ROOT = Path(__file__).resolve().parent.parent
-NOISE = 0.03  # per dimension, before renormalising: copies of a chunk stay ~0.7 cosine apart
+NOISE = 0.01  # per dimension, before renormalising
 POOL = 2000  # real chunks embedded for the synthetic vectors
 
 
@@ -210,12 +210,19 @@ def synthetic_texts(pool: list[str], n: int, seed: int = 0, per_chunk: int = 5) 
 
 
 def synthetic_vectors(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Points between real embeddings: w * a + (1 - w) * b + noise for random real a, b and
+    w in [0.5, 1], renormalised. A continuum like real chunk embeddings, not tight clusters of
+    copies (whose exact top 10 would be decided by the noise alone)."""
     rng = np.random.default_rng(seed)
     out = np.empty((n, base.shape[1]), dtype=np.float32)
     step = 100_000
     for a in range(0, n, step):
         b = min(n, a + step)
-        block = base[np.arange(a, b) % len(base)] + rng.normal(scale=NOISE, size=(b - a, base.shape[1])).astype(np.float32)
+        i = rng.integers(0, len(base), b - a)
+        j = rng.integers(0, len(base), b - a)
+        w = rng.uniform(0.5, 1.0, (b - a, 1)).astype(np.float32)
+        block = w * base[i] + (1 - w) * base[j]
+        block += rng.normal(scale=NOISE, size=block.shape).astype(np.float32)
         out[a:b] = block / np.linalg.norm(block, axis=1, keepdims=True)
     return out
 
@@ -320,8 +327,9 @@ def run(settings: Settings, sizes: list[int], repeat: int = 5, seed: bool = True
                                                  "candidates": settings.candidates,
                                                  "ann_threshold": settings.ann_threshold,
                                                  "hnsw_m": settings.hnsw_m, "ef_search": settings.hnsw_ef_search},
-              "synthetic_vectors": f"embeddings of {POOL} real chunks, each reused with N(0, {NOISE}) noise "
-                                   "per dimension and renormalised; texts are 5 random real sentences"}
+              "synthetic_vectors": f"points between embeddings of {POOL} real chunks (w*a + (1-w)*b for random "
+                                   f"a, b and w in [0.5, 1], plus N(0, {NOISE}) noise per dimension, "
+                                   "renormalised); texts are 5 random real sentences"}
     if seed:
         report["seed"] = bench_seed(settings, repeat=repeat, app=app, log=log)
     if sizes:
