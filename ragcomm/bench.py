@@ -101,7 +101,7 @@ def bench_seed(settings: Settings, repeat: int = 5, app: bool = True, log=print)
     result: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         s = settings.replace(index_dir=Path(tmp) / "index")
-        embedder = get_embedder(s.model)
+        embedder = get_embedder(s.model, s.embed_backend)
         log("seed corpus: building the index ...")
         index = build_index(s, embedder=embedder, log=lambda *_: None, progress=False)
         m = index.manifest
@@ -238,7 +238,7 @@ def bench_scale(settings: Settings, sizes: list[int], repeat: int = 3, rank_bm25
     from .embed import get_embedder
     from .retrieve import rrf
 
-    embedder = get_embedder(settings.model)
+    embedder = get_embedder(settings.model, settings.embed_backend)
     pool = sentence_pool(settings)
     log(f"scale: {len(pool)} real sentences; embedding {POOL} real chunks for the vectors ...")
     base = embedder.encode(synthetic_texts(pool, POOL, seed=99), batch_size=64)
@@ -272,7 +272,8 @@ def bench_scale(settings: Settings, sizes: list[int], repeat: int = 3, rank_bm25
             row["bm25s"]["memory_mb"] = sum(a.nbytes for a in lex.model.scores.values()
                                             if isinstance(a, np.ndarray)) / 2**20
             t = time.perf_counter()
-            dense = build_dense(vectors, settings.ann_threshold, settings.hnsw_m, settings.hnsw_ef_search)
+            dense = build_dense(vectors, settings.ann_threshold, settings.hnsw_m, settings.hnsw_ef_search,
+                                ann_kind=settings.ann_kind, nprobe=settings.ivf_nprobe)
             row["dense_kind"] = dense.kind
             row["dense_build_s"] = time.perf_counter() - t
             idx = list(range(len(qvecs)))
@@ -326,7 +327,8 @@ def run(settings: Settings, sizes: list[int], repeat: int = 5, seed: bool = True
     report = {"machine": machine(), "settings": {"model": settings.model, "chunk_size": settings.chunk_size,
                                                  "candidates": settings.candidates,
                                                  "ann_threshold": settings.ann_threshold,
-                                                 "hnsw_m": settings.hnsw_m, "ef_search": settings.hnsw_ef_search},
+                                                 "ann_kind": settings.ann_kind, "nprobe": settings.ivf_nprobe,
+                                                 "embed_backend": settings.embed_backend},
               "synthetic_vectors": f"points between embeddings of {POOL} real chunks (w*a + (1-w)*b for random "
                                    f"a, b and w in [0.5, 1], plus N(0, {NOISE}) noise per dimension, "
                                    "renormalised); texts are 5 random real sentences"}

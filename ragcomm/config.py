@@ -33,6 +33,8 @@ class Settings:
     bm25_b: float = 0.75
     # Dense index: exact inner product up to this many chunks, HNSW above it.
     ann_threshold: int = 20_000  # exact search costs ~0.7 ms at 10k chunks, ~24 ms at 100k here
+    ann_kind: str = "ivf"  # or "hnsw"
+    ivf_nprobe: int = 32
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
     # Retrieval.

@@ -1,6 +1,9 @@
 """A FAISS inner-product index over normalised vectors: takes vectors, not a model.
 
-Exact (IndexFlatIP) up to `ann_threshold` vectors, HNSW (inner product) above it.
+Exact (IndexFlatIP) up to `ann_threshold` vectors; above it an approximate index, IVF
+(the default: 4*sqrt(n) lists, `nprobe` searched) or HNSW. On a 1M-chunk synthetic corpus
+made from real embeddings IVF gave recall@10 0.99 at 0.7 ms where HNSW (M=32, ef 1024)
+stayed at 0.86 (see docs/PERFORMANCE.md).
 
     >>> dense = build_dense(vectors)         # float32, shape (n, dim), rows of unit length
     >>> ids, scores = dense.search(query_vector, k=10)
@@ -36,14 +39,23 @@ class Dense:
         faiss.write_index(self.index, str(path))
 
 
-def build_dense(vectors: np.ndarray, ann_threshold: int = 200_000, hnsw_m: int = 32,
-                ef_search: int = 128, ef_construction: int = 80) -> Dense:
+def build_dense(vectors: np.ndarray, ann_threshold: int = 20_000, hnsw_m: int = 32,
+                ef_search: int = 128, ef_construction: int = 80, ann_kind: str = "ivf",
+                nprobe: int = 32) -> Dense:
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     dim = vectors.shape[1]
     if len(vectors) <= ann_threshold:
         index, kind = faiss.IndexFlatIP(dim), "flat"
+    elif ann_kind == "ivf":
+        nlist = max(16, int(4 * np.sqrt(len(vectors))))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)
+        sample = vectors if len(vectors) <= 200_000 else vectors[rng.choice(len(vectors), 200_000, replace=False)]
+        index.train(sample)
+        index.nprobe = nprobe
+        kind = "ivf"
     else:
         index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
@@ -53,11 +65,13 @@ def build_dense(vectors: np.ndarray, ann_threshold: int = 200_000, hnsw_m: int =
     return Dense(index, kind)
 
 
-def load_dense(path: Path, ef_search: int = 128) -> Dense:
+def load_dense(path: Path, ef_search: int = 128, nprobe: int = 32) -> Dense:
     import faiss
 
     index = faiss.read_index(str(path))
-    kind = "hnsw" if hasattr(index, "hnsw") else "flat"
+    kind = "hnsw" if hasattr(index, "hnsw") else "ivf" if hasattr(index, "nprobe") else "flat"
     if kind == "hnsw":
         index.hnsw.efSearch = ef_search
+    elif kind == "ivf":
+        faiss.extract_index_ivf(index).nprobe = nprobe
     return Dense(index, kind)

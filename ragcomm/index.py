@@ -234,7 +234,8 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
 
     t = time.perf_counter()
     lexical = build_lexical(texts, settings.bm25_backend, settings.bm25_analyzer, settings.bm25_k1, settings.bm25_b)
-    dense = build_dense(vectors, settings.ann_threshold, settings.hnsw_m, settings.hnsw_ef_search)
+    dense = build_dense(vectors, settings.ann_threshold, settings.hnsw_m, settings.hnsw_ef_search,
+                        ann_kind=settings.ann_kind, nprobe=settings.ivf_nprobe)
     timings["indexing"] = time.perf_counter() - t
 
     manifest = {
@@ -244,7 +245,8 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
                   "backend": getattr(embedder, "backend", "torch")},
         "chunking": chunking,
         "bm25": lexical.params,
-        "dense": {"kind": dense.kind, "ann_threshold": settings.ann_threshold, "hnsw_m": settings.hnsw_m,
+        "dense": {"kind": dense.kind, "ann_threshold": settings.ann_threshold, "nprobe": settings.ivf_nprobe,
+                  "hnsw_m": settings.hnsw_m,
                   "ef_search": settings.hnsw_ef_search},
         "counts": {"documents": len(docs), "chunks": len(chunks), "embedded": len(todo),
                    "reused": len(texts) - len(todo)},
@@ -364,7 +366,8 @@ def load_index(folder: Path, model: str | None = None, corpus_dir: Path | None =
         texts = [embed_text(documents[c.doc_id]["title"], c.section, c.text) for c in chunks]
         lexical = load_lexical(folder / "bm25", texts)
         if (folder / "dense.faiss").exists():
-            dense = load_dense(folder / "dense.faiss", ef_search or manifest["dense"].get("ef_search", 128))
+            dense = load_dense(folder / "dense.faiss", ef_search or manifest["dense"].get("ef_search", 128),
+                               manifest["dense"].get("nprobe", 32))
         else:
             dense = build_dense(vectors, ann_threshold=len(vectors) + 1)
     except IndexError_:

@@ -51,16 +51,22 @@ def test_lexical_backends_rank_the_same_document_first(backend):
     assert list(lex.top("zzzz unknown", 3)[0]) == []
 
 
-def test_dense_exact_and_hnsw_agree():
+def test_dense_exact_ivf_and_hnsw_agree(tmp_path):
+    from ragcomm.dense import load_dense
+
     rng = np.random.default_rng(0)
-    v = rng.normal(size=(500, 16)).astype(np.float32)
+    v = rng.normal(size=(2000, 16)).astype(np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    flat = build_dense(v, ann_threshold=1000)
-    hnsw = build_dense(v, ann_threshold=10)
-    assert (flat.kind, hnsw.kind) == ("flat", "hnsw")
+    flat = build_dense(v, ann_threshold=5000)
+    ivf = build_dense(v, ann_threshold=10)  # chosen by size: approximate above the threshold
+    hnsw = build_dense(v, ann_threshold=10, ann_kind="hnsw")
+    assert (flat.kind, ivf.kind, hnsw.kind) == ("flat", "ivf", "hnsw")
     ids, scores = flat.search(v[42], 5)
     assert ids[0] == 42 and scores[0] == pytest.approx(1.0, abs=1e-5)
-    assert hnsw.search(v[42], 5)[0][0] == 42
+    assert ivf.search(v[42], 5)[0][0] == 42 and hnsw.search(v[42], 5)[0][0] == 42
+    ivf.save(tmp_path / "d.faiss")
+    loaded = load_dense(tmp_path / "d.faiss", nprobe=64)
+    assert loaded.kind == "ivf" and loaded.index.nprobe == 64 and loaded.search(v[7], 1)[0][0] == 7
 
 
 @pytest.fixture
