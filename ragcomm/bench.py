@@ -145,6 +145,7 @@ def _answer_fn(retriever):
         return None
     if hasattr(answer, "Answerer"):
         answerer = answer.Answerer(retriever)
+        answerer.warm()  # as the app does at start: sentence vectors of every passage
         return lambda q: answerer.ask(q)
     if hasattr(answer, "ask"):
         return lambda q: answer.ask(retriever, q)
