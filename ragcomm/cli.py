@@ -226,7 +226,8 @@ def open_retriever(args):
     return Retriever(index, settings=settings)
 
 
-def cmd_search(args) -> int:
+def questions_from(args) -> list[dict]:
+    """The single question, or the lines of --queries; a bad question fails before any load."""
     if (args.question is None) == (args.queries is None):
         raise UsageError("give a question or --queries FILE (one of the two)")
     if args.k < 1:
@@ -234,34 +235,43 @@ def cmd_search(args) -> int:
     from .retrieve import check_question
 
     if args.question is not None:
-        check_question(args.question)  # fail before loading anything
-    queries = read_queries(args.queries) if args.queries else [{"id": None, "question": args.question}]
-    retriever = open_retriever(args)
-    filters = filters_from(args)
+        check_question(args.question)
+        return [{"id": None, "question": args.question}]
+    return read_queries(args.queries)
+
+
+def run_batch(args, queries, answer_one, to_json, render, empty: dict) -> int:
+    """Answer each question and print it; in batch mode one bad line doesn't lose the others."""
     failures = 0
     for q in queries:
         try:
-            hits = retriever.search(q["question"], k=args.k, mode=args.mode, filters=filters)
-        except Exception as exc:  # in batch mode one bad line must not lose the others
+            result = answer_one(q["question"])
+        except Exception as exc:
             if not args.queries:
                 raise
             failures += 1
-            row = {"id": q["id"], "question": q["question"], "error": str(exc), "results": []}
+            row = {"id": q["id"], "question": q["question"], "error": str(exc), **empty}
             print(json.dumps(row, ensure_ascii=False) if args.json else f"[{q['id']}] error: {exc}")
             continue
-        results = [h.to_dict() for h in hits]
         if args.json:
-            row = {"question": q["question"], "results": results}
-            if args.queries:
-                row = {"id": q["id"], **row}
-            print(json.dumps(row, ensure_ascii=False))
+            row = to_json(q["question"], result)
+            print(json.dumps({"id": q["id"], **row} if args.queries else row, ensure_ascii=False))
         else:
             if args.queries:
                 print(f"=== [{q['id']}] {q['question']}")
-            print_hits(hits)
+            render(result)
     if failures:
         print(f"warning: {failures} of {len(queries)} questions failed", file=sys.stderr)
     return 0
+
+
+def cmd_search(args) -> int:
+    queries = questions_from(args)
+    retriever = open_retriever(args)
+    filters = filters_from(args)
+    return run_batch(args, queries, lambda q: retriever.search(q, k=args.k, mode=args.mode, filters=filters),
+                     lambda q, hits: {"question": q, "results": [h.to_dict() for h in hits]}, print_hits,
+                     {"results": []})
 
 
 def print_hits(hits) -> None:
@@ -435,42 +445,17 @@ def cmd_eval(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    if (args.question is None) == (args.queries is None):
-        raise UsageError("give a question or --queries FILE (one of the two)")
-    if args.k < 1:
-        raise UsageError("-k must be at least 1")
     if args.history and args.queries:
         raise UsageError("--history goes with a single question, not --queries")
+    queries = questions_from(args)
     from .answer import Answerer
-    from .retrieve import check_question
 
-    if args.question is not None:
-        check_question(args.question)  # fail before loading anything
-    queries = read_queries(args.queries) if args.queries else [{"id": None, "question": args.question}]
     answerer = Answerer(open_retriever(args), threshold=args.threshold)
     filters = filters_from(args)
-    failures = 0
-    for q in queries:
-        try:
-            answer = answerer.ask(q["question"], k=args.k, mode=args.mode, fusion=args.fusion, filters=filters,
-                                  history=args.history)
-        except Exception as exc:  # in batch mode one bad line must not lose the others
-            if not args.queries:
-                raise
-            failures += 1
-            row = {"id": q["id"], "question": q["question"], "error": str(exc)}
-            print(json.dumps(row, ensure_ascii=False) if args.json else f"[{q['id']}] error: {exc}")
-            continue
-        if args.json:
-            row = answer.to_dict()
-            print(json.dumps({"id": q["id"], **row} if args.queries else row, ensure_ascii=False))
-        else:
-            if args.queries:
-                print(f"=== [{q['id']}]")
-            print_answer(answer)
-    if failures:
-        print(f"warning: {failures} of {len(queries)} questions failed", file=sys.stderr)
-    return 0
+    return run_batch(args, queries,
+                     lambda q: answerer.ask(q, k=args.k, mode=args.mode, fusion=args.fusion, filters=filters,
+                                            history=args.history),
+                     lambda q, answer: answer.to_dict(), print_answer, {})
 
 
 def print_answer(answer) -> None:
