@@ -138,6 +138,14 @@ def build_lock(folder: Path):
         fh.close()
 
 
+def remove_leftovers(folder: Path) -> None:
+    """Half-written folders of builds that were killed (only called under the build lock)."""
+    folder = Path(folder).resolve()
+    for pattern in (f".{folder.name}.tmp-*", f".{folder.name}.old-*"):
+        for path in folder.parent.glob(pattern):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def build_index(settings: Settings | None = None, embedder=None, log=print, progress: bool = True,
                 save: bool = True) -> Index:
     """Read the corpus, chunk, embed, index, and (by default) save to settings.index_dir.
@@ -145,6 +153,7 @@ def build_index(settings: Settings | None = None, embedder=None, log=print, prog
     settings = settings or Settings()
     if save:
         with build_lock(settings.index_dir):
+            remove_leftovers(settings.index_dir)
             return _build_index(settings, embedder, log, progress, save)
     return _build_index(settings, embedder, log, progress, save)
 
