@@ -32,6 +32,17 @@ def add_paths(p, model=True):
         p.add_argument("--model", help="sentence-transformers model name or path (default: all-MiniLM-L6-v2, bundled)")
 
 
+def add_retrieval_options(p):
+    """Mode, fusion and filters: the same for search and ask."""
+    p.add_argument("--mode", choices=MODES, default=None, help="retrieval mode (default hybrid)")
+    p.add_argument("--fusion", choices=FUSIONS, default=None, help="hybrid fusion (default weighted)")
+    p.add_argument("--doc", action="append", help="only this document id (repeatable)")
+    p.add_argument("--source", action="append", help="only this corpus file (repeatable)")
+    p.add_argument("--year-from", type=int)
+    p.add_argument("--year-to", type=int)
+    p.add_argument("--kind", action="append", help="only this kind of document: abstract, report, paper, web page")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ragcomm", description="Cited retrieval over NHS commissioning documents.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -51,13 +62,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?", help="the question")
     p.add_argument("--queries", type=Path, help="JSONL file: one {id, question} (or BEIR {_id, text}) per line")
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
-    p.add_argument("--mode", choices=MODES, default=None, help="retrieval mode (default hybrid)")
-    p.add_argument("--fusion", choices=FUSIONS, default=None, help="hybrid fusion (default weighted)")
-    p.add_argument("--doc", action="append", help="only this document id (repeatable)")
-    p.add_argument("--source", action="append", help="only this corpus file (repeatable)")
-    p.add_argument("--year-from", type=int)
-    p.add_argument("--year-to", type=int)
-    p.add_argument("--kind", action="append", help="only this kind of document: abstract, report, paper, web page")
+    add_retrieval_options(p)
     p.add_argument("--json", action="store_true", help="JSON output")
 
     p = sub.add_parser("ask", help="an extractive, cited answer to a question, or to a file of questions")
@@ -66,13 +71,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", type=Path, help="JSONL file: one {id, question} (or BEIR {_id, text}) per line")
     p.add_argument("--history", action="append", help="an earlier question of the conversation (repeatable, oldest first)")
     p.add_argument("-k", type=int, default=5, help="number of passages to answer from (default 5)")
-    p.add_argument("--mode", choices=MODES, default=None, help="retrieval mode (default hybrid)")
-    p.add_argument("--fusion", choices=FUSIONS, default=None, help="hybrid fusion (default weighted)")
-    p.add_argument("--doc", action="append", help="only this document id (repeatable)")
-    p.add_argument("--source", action="append", help="only this corpus file (repeatable)")
-    p.add_argument("--year-from", type=int)
-    p.add_argument("--year-to", type=int)
-    p.add_argument("--kind", action="append", help="only this kind of document: abstract, report, paper, web page")
+    add_retrieval_options(p)
     p.add_argument("--threshold", type=float, help="abstain below this best dense score (default: eval/calibration.json)")
     p.add_argument("--json", action="store_true", help="JSON output")
 
