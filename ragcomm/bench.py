@@ -17,9 +17,6 @@ import json
 import os
 import platform
 import resource
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -152,39 +149,18 @@ def _answer_fn(retriever):
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def app_startup(settings: Settings, timeout: float = 120) -> float | None:
     """Seconds from launching app.py (index already built) until it answers HTTP."""
-    import urllib.request
+    from .launch import launch_app, stop_app
 
-    port = free_port()
-    env = {**os.environ, "RAGCOMM_HOME": str(ROOT)}
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port),
-                             "--index", str(settings.index_dir), "--corpus", str(settings.corpus_dir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
     try:
-        while time.perf_counter() - t < timeout:
-            if proc.poll() is not None:
-                return None
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
-                    if r.status == 200:
-                        return time.perf_counter() - t
-            except OSError:
-                time.sleep(0.1)
+        proc, _ = launch_app(settings.index_dir, settings.corpus_dir, timeout=timeout)
+    except RuntimeError:
         return None
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    elapsed = time.perf_counter() - t
+    stop_app(proc)
+    return elapsed
 
 
 # ---------------------------------------------------------------- synthetic scale

@@ -9,56 +9,14 @@ start and end.
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def questions() -> list[str]:
-    rows = [json.loads(x) for x in (ROOT / "eval" / "gold.jsonl").read_text().splitlines() if x.strip()]
-    return [r["question"] for r in rows]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def launch_app(index_dir: Path | None = None, corpus_dir: Path | None = None, timeout: float = 180):
-    """Start app.py on a free loopback port; returns (process, url) once it answers."""
-    import urllib.request
-
-    port = free_port()
-    cmd = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
-    if index_dir:
-        cmd += ["--index", str(index_dir)]
-    if corpus_dir:
-        cmd += ["--corpus", str(corpus_dir)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited with code {proc.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the app did not become ready in time")
+from .bench import gold_questions
+from .launch import launch_app, stop_app
 
 
 def rss_mb(pid: int) -> float:
@@ -75,7 +33,7 @@ def run(url: str, clients: int = 20, seconds: float = 60, max_requests: int = 20
         raise ValueError(f"load tests only target this machine (127.0.0.1 / localhost), not {host}")
     from gradio_client import Client
 
-    qs = questions()
+    qs = gold_questions()
     warm = Client(url, verbose=False)
     for q in qs[:3]:
         warm.predict(q, api_name="/ask")
@@ -135,8 +93,4 @@ def main_load(clients: int, seconds: float, url: str | None, index_dir=None, cor
         return run(url, clients, seconds, pid=proc.pid if proc else None)
     finally:
         if proc:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_app(proc)

@@ -73,39 +73,16 @@ def real_index(tmp_path_factory):
 @pytest.fixture(scope="session")
 def app_url(real_index, tmp_path_factory):
     """app.py launched as a subprocess on a free port over the real index; its base URL."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from ragcomm.launch import launch_app, stop_app
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     log = open(tmp_path_factory.mktemp("app") / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index",
-                             str(real_index.index_dir), "--corpus", str(real_index.corpus_dir)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                            env={**os.environ, "RAGCOMM_HOME": str(ROOT)})
-    url = f"http://127.0.0.1:{port}/"
     try:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise RuntimeError(f"app.py exited with {proc.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(f"app.py did not answer on {url}; see {log.name}")
+        proc, url = launch_app(real_index.index_dir, real_index.corpus_dir, log=log, timeout=120)
+    except RuntimeError as exc:
+        log.close()
+        raise RuntimeError(f"{exc}; see {log.name}") from exc
+    try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
         log.close()

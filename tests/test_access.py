@@ -2,14 +2,13 @@
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from ragcomm.loadtest import free_port
+from ragcomm.launch import free_port, launch_app, stop_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,24 +43,10 @@ def get(url):
 def test_login_is_enforced_and_no_files_are_served(real_index, tmp_path):
     from gradio_client import Client
 
-    port = free_port()
     creds = tmp_path / "creds"
     creds.write_text("analyst:correct-horse-battery\n")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--auth-file", str(creds),
-                             "--index", str(real_index.index_dir), "--corpus", str(real_index.corpus_dir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
+    proc, url = launch_app(real_index.index_dir, real_index.corpus_dir, args=("--auth-file", str(creds)))
     try:
-        for _ in range(600):
-            if proc.poll() is not None:
-                pytest.fail("the app exited")
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                time.sleep(0.2)
         status, body = get(url + "config")
         assert status in (401, 403) or '"components"' not in body  # no app config before login
         with pytest.raises(Exception):
@@ -73,5 +58,4 @@ def test_login_is_enforced_and_no_files_are_served(real_index, tmp_path):
             status, body = get(url + path)
             assert status != 200 and "root:" not in body and "import gradio" not in body, path
     finally:
-        proc.terminate()
-        proc.wait(15)
+        stop_app(proc)

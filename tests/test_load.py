@@ -1,7 +1,8 @@
 """A short load test on loopback: concurrent clients through the app's /ask API, no errors."""
 import pytest
 
-from ragcomm.loadtest import launch_app, run
+from ragcomm.launch import launch_app, stop_app
+from ragcomm.loadtest import run
 
 
 def test_concurrent_clients_are_all_served(real_index):
@@ -9,8 +10,7 @@ def test_concurrent_clients_are_all_served(real_index):
     try:
         result = run(url, clients=4, seconds=8, max_requests=50, pid=proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(15)
+        stop_app(proc)
     assert result["errors"] == 0, result["error_examples"]
     assert result["served"] >= 4
     assert result["memory_start_mb"] > 0 and result["memory_end_mb"] > 0
