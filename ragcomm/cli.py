@@ -273,18 +273,23 @@ def cmd_search(args) -> int:
                      {"results": []})
 
 
+def evidence(h) -> list[str]:
+    """Each retriever's rank and score for a hit, where it found it."""
+    parts = []
+    if h.bm25_rank is not None:
+        parts.append(f"BM25 #{h.bm25_rank} ({h.bm25_score:.2f})")
+    if h.dense_rank is not None:
+        parts.append(f"dense #{h.dense_rank} ({h.dense_score:.3f})")
+    return parts
+
+
 def print_hits(hits) -> None:
     if not hits:
         print("no passages found")
     for h in hits:
         place = f"{h.title}" + (f" — {h.section}" if h.section else "")
         print(f"{h.rank}. {place}")
-        parts = [f"score {h.score:.4f}"]
-        if h.bm25_rank is not None:
-            parts.append(f"BM25 #{h.bm25_rank} ({h.bm25_score:.2f})")
-        if h.dense_rank is not None:
-            parts.append(f"dense #{h.dense_rank} ({h.dense_score:.3f})")
-        print(f"   {h.doc_id} [{h.start}:{h.end}] · " + " · ".join(parts))
+        print(f"   {h.doc_id} [{h.start}:{h.end}] · " + " · ".join([f"score {h.score:.4f}", *evidence(h)]))
         print(textwrap.fill(" ".join(h.text.split()), width=100, initial_indent="   ", subsequent_indent="   "))
         print()
 
@@ -477,12 +482,7 @@ def print_answer(answer) -> None:
         print(f"{label} {h.title}" + (f" — {h.section}" if h.section and h.section != h.title else ""))
         if record:
             print(f"    {record}")
-        evidence = [f"fused #{h.rank}"]
-        if h.bm25_rank is not None:
-            evidence.append(f"BM25 #{h.bm25_rank} ({h.bm25_score:.2f})")
-        if h.dense_rank is not None:
-            evidence.append(f"dense #{h.dense_rank} ({h.dense_score:.3f})")
-        print(f"    {h.source} [{h.start}:{h.end}] · " + " · ".join(evidence))
+        print(f"    {h.source} [{h.start}:{h.end}] · " + " · ".join([f"fused #{h.rank}", *evidence(h)]))
         cited = [c for c in answer.citations if c.chunk_id == h.chunk_id]
         for c in cited:
             print(textwrap.fill(" ".join(c.sentence.split()), width=100, initial_indent=f"    > [{c.start}:{c.end}] ",
