@@ -372,8 +372,8 @@ def load_index(folder: Path, model: str | None = None, corpus_dir: Path | None =
         with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
             chunks = [Chunk(**json.loads(line)) for line in fh]
         vectors = np.load(folder / "vectors.npy", mmap_mode=None)
-        texts = [embed_text(documents[c.doc_id]["title"], c.section, c.text) for c in chunks]
-        lexical = load_lexical(folder / "bm25", texts)
+        lexical = load_lexical(folder / "bm25",
+                               lambda: [embed_text(documents[c.doc_id]["title"], c.section, c.text) for c in chunks])
         if (folder / "dense.faiss").exists():
             dense = load_dense(folder / "dense.faiss", ef_search or manifest["dense"].get("ef_search", 128),
                                manifest["dense"].get("nprobe", 32))

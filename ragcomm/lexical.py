@@ -106,7 +106,8 @@ def build_lexical(texts: list[str], backend: str = "bm25s", analyzer: str = "eng
     return Lexical(backend, analyzer, k1, b, model)
 
 
-def load_lexical(folder: Path, texts: list[str]) -> Lexical:
+def load_lexical(folder: Path, texts) -> Lexical:
+    """A saved lexical index; `texts()` gives the chunk texts, needed only to rebuild rank-bm25."""
     folder = Path(folder)
     params = json.loads((folder / "lexical.json").read_text())
     if params["backend"] == "bm25s":
@@ -114,4 +115,4 @@ def load_lexical(folder: Path, texts: list[str]) -> Lexical:
 
         model = bm25s.BM25.load(str(folder))
         return Lexical("bm25s", params["analyzer"], params["k1"], params["b"], model)
-    return build_lexical(texts, **params)
+    return build_lexical(texts(), **params)
