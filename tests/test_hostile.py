@@ -34,8 +34,7 @@ def test_random_files_never_crash_ingestion(tmp_path_factory, files):
 @given(text=st.text(max_size=2000))
 def test_any_text_cleans_and_chunks(tmp_path_factory, text):
     folder = tmp_path_factory.mktemp("text")
-    (folder / "a.txt").write_text(text, encoding="utf-8", errors="surrogatepass") if False else \
-        (folder / "a.txt").write_bytes(text.encode("utf-8", errors="replace"))
+    (folder / "a.txt").write_bytes(text.encode("utf-8", errors="replace"))  # lone surrogates become '?' 
     docs, problems = load_corpus(folder)
     assert len(docs) + len(problems) >= 1
     for d in docs:
