@@ -1,5 +1,6 @@
 # The two commands of the README:
 #   make run   set up everything, build the index if missing or stale, start the web chat
+#              (flags pass through: make run ARGS='--port 8000 --threshold 0.4')
 #   make test  set up everything, then run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -21,8 +22,10 @@ $(STAMP): pyproject.toml
 index: setup
 	$(BIN)/ragcomm index
 
+ARGS ?=
+
 run: index
-	$(BIN)/python app.py
+	$(BIN)/python app.py $(ARGS)
 
 # Debian's chromium for the browser tests (Playwright drives it; no browser download).
 browser:

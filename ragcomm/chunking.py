@@ -6,30 +6,21 @@ by whole sentences up to `overlap` tokens, and start afresh at a section heading
 optional `fits(text)` check lets the caller enforce a second limit, such as the embedding
 model's own max_seq_length, so that no chunk is silently truncated by the embedder.
 
-    >>> chunks = chunk_document(doc, size=160, overlap=32)
-    >>> doc.text[chunks[0].start:chunks[0].end] == chunks[0].text
+    >>> doc = Document("d", "Title", "GPs lead commissioning. Nurses help them. Managers support both.", "d.txt")
+    >>> chunks = chunk_document(doc, size=12, overlap=5)
+    >>> [c.text for c in chunks]
+    ['GPs lead commissioning. Nurses help them.', 'Nurses help them. Managers support both.']
+    >>> all(doc.text[c.start:c.end] == c.text for c in chunks)
     True
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Optional
 
 from .config import TOKENIZER_ENCODING
-from .ingest import Document
-
-
-@dataclass
-class Chunk:
-    chunk_id: str
-    doc_id: str
-    text: str
-    start: int  # character offsets into the document's cleaned text
-    end: int
-    section: str
-    n_tokens: int
+from .types import Chunk, Document
 
 
 @lru_cache(maxsize=1)
@@ -158,5 +149,12 @@ def chunk_document(doc: Document, size: int = 160, overlap: int = 32,
     return chunks
 
 
-def chunk_documents(docs, size: int = 160, overlap: int = 32, fits=None) -> list[Chunk]:
-    return [c for d in docs for c in chunk_document(d, size, overlap, fits)]
+
+def embed_text(title: str, section: str, text: str) -> str:
+    """What is embedded and BM25-indexed for a chunk: its title and section, then its text.
+
+    >>> embed_text("Report", "Leadership", "GPs lead.")
+    'Report | Leadership\\nGPs lead.'
+    """
+    head = title if not section or section == title else f"{title} | {section}" if title else section
+    return f"{head}\n{text}" if head else text

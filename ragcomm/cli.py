@@ -8,8 +8,10 @@ import textwrap
 import time
 from pathlib import Path
 
+from . import serve
+from .backends import VECTOR_BACKENDS
 from .config import Settings
-from .retrieve import FUSIONS, MODES
+from .search import FUSIONS, MODES
 
 
 class UsageError(Exception):
@@ -22,6 +24,7 @@ def settings_from(args) -> Settings:
         model=getattr(args, "model", None), chunk_size=getattr(args, "chunk_size", None),
         chunk_overlap=getattr(args, "chunk_overlap", None), bm25_backend=getattr(args, "bm25_backend", None),
         fusion=getattr(args, "fusion", None), embed_backend=getattr(args, "embed_backend", None),
+        vector_backend=getattr(args, "backend", None),
     )
 
 
@@ -55,6 +58,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bm25-backend", choices=["bm25s", "rank-bm25"])
     p.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"],
                    help="embedding backend for the build; queries use the one the index records")
+    p.add_argument("--backend", choices=VECTOR_BACKENDS, help="vector backend (default faiss)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("search", help="ranked passages for a question, or for a file of questions")
@@ -75,11 +79,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="abstain below this best dense score (default: eval/calibration.json)")
     p.add_argument("--json", action="store_true", help="JSON output")
 
-    p = sub.add_parser("serve", help="start the web chat (app.py)")
-    add_paths(p, model=False)
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    p.add_argument("--concurrency", type=int, default=4, help="questions answered at once (default 4)")
+    p = sub.add_parser("serve", help="start the web chat (the same as python app.py)")
+    serve.add_arguments(p)
 
     p = sub.add_parser("add", help="copy files into the corpus and index them (only new text is embedded)")
     add_paths(p)
@@ -108,6 +109,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=5, help="timed runs over the question set per figure")
     p.add_argument("--no-seed", action="store_true", help="skip the seed-corpus part")
     p.add_argument("--no-app", action="store_true", help="skip timing the app start-up")
+    p.add_argument("--texts", type=Path, action="append", default=[],
+                   help="a BEIR folder whose sentences join the corpus's in the synthetic chunks (repeatable; "
+                        "docs/PERFORMANCE.md used ../shared/benchmarks/adi, cisi and cran)")
     p.add_argument("--json", dest="json_out", type=Path, help="write the report as JSON")
     p.add_argument("--markdown", type=Path, help="write the report as Markdown")
     p.add_argument("--plot", type=Path, help="write a log-log PNG of latency against corpus size")
@@ -141,7 +145,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     from .index import IndexError_
-    from .retrieve import QueryError
+    from .search import QueryError
 
     try:
         return COMMANDS[args.command](args)
@@ -154,8 +158,7 @@ def main(argv=None) -> int:
 
 
 def cmd_index(args) -> int:
-    from .index import build_index, load_index, settings_match
-    from .index import IndexError_
+    from .index import IndexError_, build_index, load_index, settings_match, vector_backend
 
     settings = settings_from(args)
     if not settings.corpus_dir.is_dir():
@@ -182,9 +185,9 @@ def cmd_index(args) -> int:
           f"indexing {tm['indexing']:.2f} s)")
     if m["corpus"]["skipped"]:
         print(f"skipped {len(m['corpus']['skipped'])} unreadable files (see warnings above)")
-    print(f"model {m['model']['id']} ({m['model']['dim']} dims, {m['model'].get('backend', 'torch')}), chunks of {m['chunking']['size']} tokens "
-          f"with {m['chunking']['overlap']} overlap, BM25 {m['bm25']['backend']}, dense {m['dense']['kind']}; "
-          f"saved to {settings.index_dir}")
+    print(f"model {m['model']['id']} ({m['model']['dim']} dims, {index.embed_backend}), chunks of "
+          f"{m['chunking']['size']} tokens with {m['chunking']['overlap']} overlap, BM25 {m['bm25']['backend']}, "
+          f"dense {vector_backend(m)} {m['dense']['kind']}; saved to {settings.index_dir}")
     return 0
 
 
@@ -215,7 +218,7 @@ def filters_from(args) -> dict:
 
 def open_retriever(args):
     from .index import load_index
-    from .retrieve import Retriever
+    from .search import Retriever
 
     settings = settings_from(args)
     index = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)
@@ -231,7 +234,7 @@ def questions_from(args) -> list[dict]:
         raise UsageError("give a question or --queries FILE (one of the two)")
     if args.k < 1:
         raise UsageError("-k must be at least 1")
-    from .retrieve import check_question
+    from .search import check_question
 
     if args.question is not None:
         check_question(args.question)
@@ -295,7 +298,7 @@ def print_hits(hits) -> None:
 
 
 def cmd_add(args) -> int:
-    from .corpus_ops import add_files
+    from .ingest import add_files
 
     settings = settings_from(args)
     added = add_files(args.files, settings.corpus_dir, replace=args.replace)
@@ -306,7 +309,7 @@ def cmd_add(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    from .corpus_ops import remove_targets
+    from .ingest import remove_targets
 
     settings = settings_from(args)
     for src, dst in remove_targets(args.targets, settings.corpus_dir, settings.index_dir):
@@ -316,7 +319,7 @@ def cmd_remove(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .index import read_manifest, stale_files
+    from .index import read_manifest, stale_files, vector_backend
 
     settings = settings_from(args)
     manifest = read_manifest(settings.index_dir)
@@ -328,7 +331,7 @@ def cmd_status(args) -> int:
     print(f"index {settings.index_dir}: built {manifest['built_at']} by ragcomm {manifest['ragcomm_version']}")
     print(f"  {c.get('files', '?')} files, {c['documents']} documents, {c['chunks']} chunks; model {m['id']} "
           f"({m['dim']} dims); chunks {manifest['chunking'].get('size')}/{manifest['chunking'].get('overlap')} "
-          f"tokens; BM25 {manifest['bm25']['backend']}; dense {manifest['dense']['kind']}")
+          f"tokens; BM25 {manifest['bm25']['backend']}; dense {vector_backend(manifest)} {manifest['dense']['kind']}")
     for f, digest in sorted(manifest["corpus"]["files"].items()):
         print(f"  {'STALE ' if f in stale else 'ok    '}{f}  sha256:{digest[:12]}")
     for f in stale:
@@ -341,7 +344,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_load(args) -> int:
-    from .loadtest import main_load, report
+    from .bench.load import main_load, report
 
     if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 3600:
         raise UsageError("--clients must be 1-200 and --seconds 1-3600")
@@ -356,7 +359,7 @@ def cmd_load(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from . import bench
+    from .bench import perf as bench
 
     try:
         sizes = [int(x) for x in args.sizes.replace("_", "").split(",") if x.strip()]
@@ -366,7 +369,7 @@ def cmd_bench(args) -> int:
         raise UsageError("--sizes must be between 100 and 5000000 chunks")
     settings = settings_from(args)
     report = bench.run(settings, sizes, repeat=max(1, args.repeat), seed=not args.no_seed, app=not args.no_app,
-                       log=lambda m: print(m, file=sys.stderr))
+                       log=lambda m: print(m, file=sys.stderr), texts=args.texts)
     text = bench.markdown(report)
     print(text)
     if args.json_out:
@@ -381,7 +384,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from . import evaluate
+    from . import eval as evaluate
     from .config import home
 
     def split(value):
@@ -441,7 +444,7 @@ def cmd_eval(args) -> int:
         gold_file = Path(result.name).resolve()
         shown = gold_file.relative_to(home()) if gold_file.is_relative_to(home()) else gold_file
         measured_on = f"{shown} ({report['answerable']} answerable, {report['unanswerable']} unanswerable questions)"
-        data = evaluate.write_calibration(path, report, config, measured_on=measured_on)
+        data = evaluate.write_calibration(path, report, config.name, config.settings.model, measured_on=measured_on)
         print(f"abstention threshold {data['threshold']:.4f} ({config.name}: answers "
               f"{data['answerable_answered']:.0%} of answerable, abstains on {data['unanswerable_abstained']:.0%} "
               f"of unanswerable) written to {path}")
@@ -474,10 +477,7 @@ def print_answer(answer) -> None:
           f"threshold {answer.threshold:.3f}):")
     markers = answer.markers()
     for n, h in enumerate(answer.sources, start=1):
-        m = h.metadata
-        record = ", ".join(str(x) for x in (m.get("journal"), m.get("year"),
-                                            f"PMID {m['pmid']}" if m.get("pmid") else None,
-                                            f"doi:{m['doi']}" if m.get("doi") else None) if x)
+        record = h.record_line(", ")
         label = f"[{markers[h.chunk_id]}]" if h.chunk_id in markers else f"({n})"
         print(f"{label} {h.title}" + (f" — {h.section}" if h.section and h.section != h.title else ""))
         if record:
@@ -492,21 +492,7 @@ def print_answer(answer) -> None:
 
 
 def cmd_serve(args) -> int:
-    import runpy
-
-    app = Path(__file__).resolve().parent.parent / "app.py"
-    if not app.exists():
-        raise UsageError(f"app.py not found next to the ragcomm package ({app})")
-    argv = [str(app), "--host", args.host, "--port", str(args.port), "--concurrency", str(args.concurrency)]
-    for flag, value in (("--index", args.index), ("--corpus", args.corpus)):
-        if value is not None:
-            argv += [flag, str(value)]
-    sys.argv = argv  # app.py runs as a script in this process, so Ctrl-C and signals reach it
-    try:
-        runpy.run_path(str(app), run_name="__main__")
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 0
-    return 0
+    return serve.run(args)
 
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "bench": cmd_bench, "load": cmd_load, "add": cmd_add, "remove": cmd_remove,

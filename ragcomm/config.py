@@ -1,4 +1,7 @@
-"""Settings for every pipeline stage, with defaults, in one dataclass.
+"""Settings for every pipeline stage, with defaults, in one flat dataclass whose fields are
+grouped by stage (paths, chunking, embedding, lexical, vector, retrieval). Flat on purpose:
+`Settings().replace(chunk_size=..., fusion=...)` takes CLI flags as they come, and the
+manifest and evaluation grid compare fields by name.
 
 Paths default to folders under RAGCOMM_HOME (the current directory when unset), so
 `ragcomm` run from a checkout uses its `corpus/` and `index/`.
@@ -19,25 +22,33 @@ def home() -> Path:
 
 @dataclass
 class Settings:
+    # Paths.
     corpus_dir: Path = field(default_factory=lambda: home() / "corpus")
     index_dir: Path = field(default_factory=lambda: home() / "index")
-    model: str = DEFAULT_MODEL
     # Chunking, in cl100k_base tokens. 224/64 won on the gold set (see eval/README.md);
     # 224 is about as much as the model's 256-wordpiece window takes with the title prefix.
     chunk_size: int = 224
     chunk_overlap: int = 64
-    # Lexical index.
+    # Embedding: model and backend for index builds: torch | onnx | onnx-int8 (ragcomm/embed/).
+    # Queries always use the backend recorded in the index manifest. onnx-int8 embedded
+    # 2.6-2.8x faster than torch with CISI nDCG@10 0.4079 vs 0.4071 (bench/embed_throughput.md).
+    model: str = DEFAULT_MODEL
+    embed_backend: str = "onnx-int8"
+    batch_size: int = 32
+    # Lexical index (ragcomm/backends/).
     bm25_backend: str = "bm25s"  # or "rank-bm25"
     bm25_analyzer: str = "english"  # stopwords + Snowball stemmer; "plain" = lowercase words
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
-    # Dense index: exact inner product up to this many chunks, HNSW above it.
+    # Vector index (ragcomm/backends/): exact inner product up to `ann_threshold` chunks,
+    # an approximate index above it (IVF by default, HNSW as an option).
+    vector_backend: str = "faiss"
     ann_threshold: int = 20_000  # exact search costs ~0.7 ms at 10k chunks, ~24 ms at 100k here
     ann_kind: str = "ivf"  # or "hnsw"
     ivf_nprobe: int = 32
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
-    # Retrieval.
+    # Retrieval (ragcomm/search/).
     mode: str = "hybrid"  # bm25 | dense | hybrid
     # Weighted fusion with dense weight 0.4 beat RRF and both single retrievers on the gold
     # set, beat RRF on CISI and tied it on Cranfield (eval/README.md); 0.3 did a little
@@ -46,11 +57,6 @@ class Settings:
     rrf_k: int = 60
     dense_weight: float = 0.4  # for fusion="weighted"
     candidates: int = 100  # per retriever, before fusion
-    batch_size: int = 32
-    # Embedding backend for index builds: torch | onnx | onnx-int8 (see ragcomm/embed.py).
-    # Queries always use the backend recorded in the index manifest. onnx-int8 embedded
-    # 2.6-2.8x faster than torch with CISI nDCG@10 0.4079 vs 0.4071 (bench/embed_throughput.md).
-    embed_backend: str = "onnx-int8"
 
     def __post_init__(self):
         self.corpus_dir = Path(self.corpus_dir)

@@ -73,7 +73,7 @@ def real_index(tmp_path_factory):
 @pytest.fixture(scope="session")
 def app_url(real_index, tmp_path_factory):
     """app.py launched as a subprocess on a free port over the real index; its base URL."""
-    from ragcomm.launch import launch_app, stop_app
+    from ragcomm.bench.launch import launch_app, stop_app
 
     log = open(tmp_path_factory.mktemp("app") / "app.log", "w")
     try:

@@ -76,7 +76,8 @@ def test_default_chunks_fit_the_real_model_without_truncation():
 
     from ragcomm.config import Settings
     from ragcomm.embed import resolve_model
-    from ragcomm.index import chunk_corpus, embed_text
+    from ragcomm.chunking import embed_text
+    from ragcomm.index import chunk_corpus
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("all-MiniLM-L6-v2"))
     limit = 256  # the model's max_seq_length

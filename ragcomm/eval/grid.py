@@ -1,0 +1,337 @@
+"""Many configurations over one test bed in one run: the grid, the indexes it needs (built
+once per chunking and BM25 setting, embeddings cached by content), the runs, the metrics,
+the paired significance test against the best configuration, and the abstention signal.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..answer.calibration import choose_threshold
+from ..config import Settings
+from ..embed.cache import CachedEmbedder
+from ..index import Index, build_from_documents, settings_match
+from ..ingest import load_corpus
+from ..search import FUSIONS, MODES, Retriever
+from ..types import Document
+from .datasets import gold_set, load_beir, load_gold, whole_document_chunks
+from .metrics import BEIR_METRICS, GOLD_METRICS, evaluate, mean_scores, ranks_to_run, recall_curve
+from .stats import paired_t_test, randomisation_test
+
+WHOLE = "whole"  # chunking value: one chunk per document (as the BEIR reference rows embed them)
+
+
+@dataclass
+class Config:
+    mode: str
+    settings: Settings
+    chunking: str | int = "chunks"  # WHOLE, or "chunks" (settings.chunk_size / chunk_overlap)
+
+    @property
+    def whole(self) -> bool:
+        return self.chunking == WHOLE
+
+    @property
+    def chunk_key(self) -> tuple:
+        return (WHOLE,) if self.whole else (self.settings.chunk_size, self.settings.chunk_overlap)
+
+    @property
+    def bm25_key(self) -> tuple:
+        s = self.settings
+        return (s.bm25_backend, s.bm25_analyzer, s.bm25_k1, s.bm25_b)
+
+    @property
+    def name(self) -> str:
+        s = self.settings
+        parts = [self.mode]
+        if self.mode == "hybrid":
+            parts[0] += (f"-rrf{s.rrf_k}" if s.fusion == "rrf" else f"-weighted{s.dense_weight:g}")
+        if self.mode != "dense":
+            parts.append(s.bm25_backend + ("" if s.bm25_analyzer == "english" else f":{s.bm25_analyzer}"))
+        parts.append(WHOLE if self.whole else f"c{s.chunk_size}o{s.chunk_overlap}")
+        return " ".join(parts)
+
+    def describe(self) -> dict:
+        s = self.settings
+        out = {"mode": self.mode, "chunking": WHOLE if self.whole else {"size": s.chunk_size,
+                                                                          "overlap": s.chunk_overlap},
+               "candidates": s.candidates}
+        if self.mode != "dense":
+            out["bm25"] = {"backend": s.bm25_backend, "analyzer": s.bm25_analyzer, "k1": s.bm25_k1, "b": s.bm25_b}
+        if self.mode == "hybrid":
+            out["fusion"] = s.fusion
+            out["rrf_k" if s.fusion == "rrf" else "dense_weight"] = s.rrf_k if s.fusion == "rrf" else s.dense_weight
+        return out
+
+
+def parse_bm25(spec: str) -> tuple[str, str | None]:
+    """'rank-bm25:plain' -> ('rank-bm25', 'plain'); 'bm25s' -> ('bm25s', None)."""
+    backend, _, analyzer = spec.strip().partition(":")
+    return backend, analyzer or None
+
+
+def configurations(base: Settings, modes=("bm25", "dense", "hybrid"), fusions=None, dense_weights=None,
+                   rrf_ks=None, chunk_sizes=None, chunk_overlaps=None, bm25=None) -> list[Config]:
+    """The grid of configurations to compare, without duplicates (a dense run does not depend on
+    the BM25 settings, a single retriever not on fusion)."""
+    for m in modes:
+        if m not in MODES:
+            raise ValueError(f"unknown mode '{m}' (choose from {', '.join(MODES)})")
+    fusions = fusions or [base.fusion]
+    for f in fusions:
+        if f not in FUSIONS:
+            raise ValueError(f"unknown fusion '{f}' (choose from {', '.join(FUSIONS)})")
+    dense_weights = dense_weights or [base.dense_weight]
+    rrf_ks = rrf_ks or [base.rrf_k]
+    chunk_sizes = chunk_sizes or [base.chunk_size]
+    chunk_overlaps = chunk_overlaps or [base.chunk_overlap]
+    bm25 = bm25 or [base.bm25_backend]
+    chunkings = []
+    for size in chunk_sizes:
+        if str(size) == WHOLE:
+            chunkings.append((WHOLE, base.chunk_size, base.chunk_overlap))
+        else:
+            chunkings.extend(("chunks", int(size), int(o)) for o in chunk_overlaps if int(o) < int(size))
+    if not chunkings:
+        raise ValueError("no valid chunking: the overlap must be smaller than the chunk size")
+    fusion_variants = [("rrf", k, base.dense_weight) for k in rrf_ks if "rrf" in fusions] + \
+                      [("weighted", base.rrf_k, w) for w in dense_weights if "weighted" in fusions]
+    out, seen = [], set()
+    for chunking, size, overlap in chunkings:
+        for mode in modes:
+            for spec in (bm25[:1] if mode == "dense" else bm25):
+                backend, analyzer = parse_bm25(spec)
+                for fusion, rrf_k, weight in (fusion_variants if mode == "hybrid" else fusion_variants[:1]):
+                    settings = base.replace(mode=mode, chunk_size=size, chunk_overlap=overlap, bm25_backend=backend,
+                                            bm25_analyzer=analyzer or "english", fusion=fusion, rrf_k=rrf_k,
+                                            dense_weight=weight)
+                    config = Config(mode, settings, chunking)
+                    if config.name not in seen:
+                        seen.add(config.name)
+                        out.append(config)
+    return out
+
+
+
+class IndexCache:
+    """Indexes of one document set, one per chunking and BM25 setting, built in memory."""
+
+    def __init__(self, docs: list[Document], embedder, prebuilt: Index | None = None, log=None):
+        self.docs, self.embedder, self.prebuilt = docs, CachedEmbedder(embedder), prebuilt
+        self.log = log or (lambda _m: None)
+        self.chunks: dict = {}
+        self.indexes: dict = {}
+
+    def get(self, config) -> Index:
+        key = (config.chunk_key, config.bm25_key)
+        if key in self.indexes:
+            return self.indexes[key]
+        if self.prebuilt is not None and not config.whole:
+            if not settings_match(self.prebuilt.manifest, config.settings):
+                self.indexes[key] = self.prebuilt
+                self.chunks.setdefault(config.chunk_key, self.prebuilt.chunks)
+                return self.prebuilt
+        chunks = self.chunks.get(config.chunk_key)
+        if chunks is None and config.whole:
+            chunks = whole_document_chunks(self.docs)
+        self.log(f"indexing {len(self.docs)} documents ({'whole' if config.whole else 'chunks %d/%d' % config.chunk_key}, "
+                 f"BM25 {config.settings.bm25_backend}:{config.settings.bm25_analyzer}) ...")
+        index = build_from_documents(self.docs, config.settings, embedder=self.embedder, log=lambda _m: None,
+                                     chunks=chunks)
+        self.chunks[config.chunk_key] = index.chunks
+        self.indexes[key] = index
+        return index
+
+
+
+# ---------------------------------------------------------------- running configurations
+
+@dataclass
+class Result:
+    config: Config
+    ranked: dict  # qid -> [(chunk_id, score)] best first
+    doc_ranked: dict  # qid -> [(doc_id, score)] best first (a document scores as its best chunk)
+    latencies: list  # seconds per query
+    signals: dict  # qid -> highest dense cosine among the candidates (None without dense)
+    per_query: dict = field(default_factory=dict)  # qid -> {metric: value}, at the evaluated level
+    metrics: dict = field(default_factory=dict)
+    doc_metrics: dict = field(default_factory=dict)
+    curve: list = field(default_factory=list)
+    significance: dict = field(default_factory=dict)
+
+    @property
+    def latency_ms(self) -> dict:
+        ms = np.asarray(self.latencies) * 1000
+        if not len(ms):
+            return {"p50": 0.0, "p95": 0.0}
+        return {"p50": round(float(np.percentile(ms, 50)), 2), "p95": round(float(np.percentile(ms, 95)), 2)}
+
+
+def run_configuration(index: Index, config: Config, queries: dict, embedder=None) -> Result:
+    """Search every query with one configuration, through the same Retriever the app uses."""
+    retriever = Retriever(index, embedder=embedder, settings=config.settings)
+    depth = max(100, config.settings.candidates)
+    ranked, doc_ranked, latencies, signals = {}, {}, [], {}
+    for qid, question in queries.items():
+        charged = embedder if isinstance(embedder, CachedEmbedder) else None
+        if charged:
+            charged.charge = 0.0
+        t = time.perf_counter()
+        hits = retriever.search(question, k=depth, mode=config.mode, candidates=depth)
+        latencies.append(time.perf_counter() - t + (charged.charge if charged else 0.0))
+        ranked[qid] = [(h.chunk_id, h.score) for h in hits]
+        seen, docs = set(), []
+        for h in hits:
+            if h.doc_id not in seen:
+                seen.add(h.doc_id)
+                docs.append((h.doc_id, h.score))
+        doc_ranked[qid] = docs
+        dense = [h.dense_score for h in hits if h.dense_score is not None]
+        signals[qid] = max(dense) if dense else None
+    return Result(config, ranked, doc_ranked, latencies, signals)
+
+
+def warm_up(embedder, queries: dict) -> None:
+    """Encode every query once before timing: torch's first pass over a new input shape is
+    slow, which would otherwise be charged to whichever configuration runs first."""
+    inner = getattr(embedder, "inner", embedder)
+    for question in queries.values():
+        inner.encode_query(question)
+        embedder.encode_query(question)  # a CachedEmbedder keeps this (warm) timing
+
+
+def _score(result: Result, qrels: dict, doc_qrels: dict | None, metrics, doc_level: bool) -> None:
+    ranked = result.doc_ranked if doc_level else result.ranked
+    run = ranks_to_run(ranked)
+    result.per_query = evaluate(run, qrels, metrics)
+    result.metrics = mean_scores(result.per_query, metrics)
+    result.curve = recall_curve(run, qrels)
+    if doc_qrels is not None:
+        result.doc_metrics = mean_scores(evaluate(ranks_to_run(result.doc_ranked), doc_qrels, metrics), metrics)
+
+
+def compare_to_best(results: list[Result], metric: str, trials: int = 10_000) -> Result:
+    """Mark the best configuration by `metric` and test each other one against it (paired)."""
+    best = max(results, key=lambda r: (r.metrics[metric], -results.index(r)))
+    qids = sorted(best.per_query)
+    b = [best.per_query[q][metric] for q in qids]
+    for r in results:
+        a = [r.per_query[q][metric] for q in qids]
+        r.significance = {"against": best.config.name, "metric": metric,
+                          "difference": round(float(np.mean(a) - np.mean(b)), 6) if qids else 0.0,
+                          "p_randomisation": randomisation_test(a, b, trials) if r is not best else 1.0,
+                          "p_t_test": paired_t_test(a, b) if r is not best else 1.0}
+    return best
+
+
+
+def calibration_choice(evaluation: "Evaluation") -> tuple[Config, dict]:
+    """The configuration whose threshold is stored: the product default when it was run
+    (the answer step searches with it), else the best configuration that has dense scores."""
+    default = Config(Settings().mode, Settings())
+    by_name = {r.config.name: r for r in evaluation.results}
+    if default.name in evaluation.abstention:
+        return by_name[default.name].config, evaluation.abstention[default.name]
+    ranked = sorted((r for r in evaluation.results if r.config.name in evaluation.abstention),
+                    key=lambda r: -r.metrics[evaluation.primary])
+    if not ranked:
+        raise ValueError("no configuration with dense scores to calibrate on (add dense or hybrid to --modes)")
+    return ranked[0].config, evaluation.abstention[ranked[0].config.name]
+
+
+
+# ---------------------------------------------------------------- one evaluation run
+
+@dataclass
+class Evaluation:
+    name: str  # the gold file or the dataset folder
+    kind: str  # "gold" | "beir"
+    metrics: tuple
+    primary: str
+    results: list  # [Result]
+    best: Result
+    queries: int
+    notes: list = field(default_factory=list)
+    abstention: dict = field(default_factory=dict)  # config name -> report
+
+    def to_json(self, per_query: bool = True) -> dict:
+        entries = []
+        for r in self.results:
+            entry = {"name": r.config.name, "config": r.config.describe(), **{m: round(r.metrics[m], 4)
+                                                                                for m in self.metrics}}
+            if r.doc_metrics:
+                entry["doc_level"] = {m: round(v, 4) for m, v in r.doc_metrics.items()}
+            entry["latency_ms"] = r.latency_ms
+            entry["significance"] = r.significance
+            if r.config.name in self.abstention:
+                entry["abstention"] = self.abstention[r.config.name]
+            entry["recall_curve"] = [round(v, 4) for v in r.curve]
+            if per_query:
+                entry["per_query"] = {q: {m: round(v, 4) for m, v in s.items()} for q, s in r.per_query.items()}
+            entries.append(entry)
+        return {"dataset": self.name, "kind": self.kind, "queries": self.queries, "metrics": list(self.metrics),
+                "primary": self.primary, "best": self.best.config.name, "notes": self.notes,
+                "configurations": entries}
+
+
+def evaluate_gold(gold_path, configs: list[Config], corpus_dir, prebuilt: Index | None = None, embedder=None,
+                  metrics=GOLD_METRICS, primary: str = "ndcg@10", log=None) -> Evaluation:
+    """Every configuration on the gold set: passage-level metrics (the passage holds the
+    evidence), document-level ones beside them, and the abstention signal."""
+    log = log or (lambda _m: None)
+    rows = load_gold(gold_path)
+    docs, _problems = load_corpus(corpus_dir)
+    gold = gold_set(rows, docs)
+    notes = []
+    if gold.missing:
+        notes.append(f"evidence not found in the cleaned text for {', '.join(gold.missing)} (scored 0)")
+    embedder = embedder or _embedder(configs)
+    cache = IndexCache(docs, embedder, prebuilt, log)
+    if any(c.mode != "bm25" for c in configs):
+        warm_up(cache.embedder, gold.questions)
+    results = []
+    for config in configs:
+        index = cache.get(config)
+        log(f"searching {len(gold.questions)} questions: {config.name}")
+        result = run_configuration(index, config, gold.questions, cache.embedder)
+        qrels = gold.qrels(index.chunks)
+        for q in gold.missing:  # unfindable evidence: judged, never found
+            qrels[q] = {"<evidence not found>": 1}
+        _score(result, qrels, gold.doc_qrels(), metrics, doc_level=False)
+        results.append(result)
+    best = compare_to_best(results, primary)
+    evaluation = Evaluation(str(gold_path), "gold", tuple(metrics), primary, results, best,
+                            len(gold.answerable), notes)
+    for r in results:
+        report = choose_threshold(r.signals, gold.answerable)
+        if report:
+            evaluation.abstention[r.config.name] = report
+    return evaluation
+
+
+def evaluate_beir(folder, configs: list[Config], embedder=None, metrics=BEIR_METRICS, primary: str = "ndcg@10",
+                  log=None) -> Evaluation:
+    """Every configuration on a BEIR folder, scored per document (its best chunk's score)."""
+    log = log or (lambda _m: None)
+    data = load_beir(folder)
+    embedder = embedder or _embedder(configs)
+    cache = IndexCache(data.docs, embedder, None, log)
+    if any(c.mode != "bm25" for c in configs):
+        warm_up(cache.embedder, data.queries)
+    results = []
+    for config in configs:
+        index = cache.get(config)
+        log(f"searching {len(data.queries)} queries: {config.name}")
+        result = run_configuration(index, config, data.queries, cache.embedder)
+        _score(result, data.qrels, None, metrics, doc_level=True)
+        results.append(result)
+    best = compare_to_best(results, primary)
+    return Evaluation(str(folder), "beir", tuple(metrics), primary, results, best, len(data.queries))
+
+
+def _embedder(configs):
+    from ..embed import get_embedder
+
+    return get_embedder(configs[0].settings.model, configs[0].settings.embed_backend)

@@ -1,0 +1,178 @@
+"""Corpus -> chunks -> vectors -> an index (in memory, or saved to the index folder).
+
+Chunks whose embedded text is unchanged since the index already there keep their vectors
+(content hash), so an update embeds only new text.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ..backends import build_lexical, build_vector
+from ..chunking import chunk_document, embed_text
+from ..config import TOKENIZER_ENCODING, Settings
+from ..embed import canonical_model_id
+from ..ingest import load_corpus
+from ..types import Chunk, Document
+from ..version import __version__
+from .store import (FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, build_lock,
+                    corpus_hashes, load_index, remove_leftovers, save_index, settings_match)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chunk_corpus(docs: list[Document], settings: Settings, fits_model=None) -> list[Chunk]:
+    """Chunks of every document; with `fits_model`, each chunk's embedded text fits the model."""
+    chunks = []
+    for doc in docs:
+        prefix = (lambda section, title=doc.title: embed_text(title, section, ""))
+        chunks.extend(chunk_document(doc, settings.chunk_size, settings.chunk_overlap, fits_model, prefix))
+    return chunks
+
+
+def build_index(settings: Settings | None = None, embedder=None, log=print, progress: bool = True,
+                save: bool = True) -> Index:
+    """Read the corpus, chunk, embed, index, and (by default) save to settings.index_dir.
+    Chunks whose text is unchanged since the index already there keep their vectors."""
+    settings = settings or Settings()
+    if save:
+        with build_lock(settings.index_dir):
+            remove_leftovers(settings.index_dir)
+            return _build_index(settings, embedder, log, progress, save)
+    return _build_index(settings, embedder, log, progress, save)
+
+
+def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) -> Index:
+    t0 = time.perf_counter()
+    docs, problems = load_corpus(settings.corpus_dir)
+    for problem in problems:
+        log(f"warning: {problem}")
+    if not docs:
+        raise IndexMissing(f"no readable documents in {settings.corpus_dir}")
+    ingest_seconds = time.perf_counter() - t0
+    reuse = previous_vectors(settings.index_dir, embedder.model_id if embedder is not None
+                             else canonical_model_id(settings.model),
+                             embedder.backend if embedder is not None else settings.embed_backend) if save else {}
+    index = build_from_documents(docs, settings, embedder=embedder, log=log, progress=progress, reuse=reuse)
+    manifest = index.manifest
+    manifest["corpus"] = {"dir": str(Path(settings.corpus_dir).resolve()), "files": corpus_hashes(settings.corpus_dir),
+                          "skipped": [{"path": p.path, "reason": p.message} for p in problems]}
+    manifest["counts"] = {"files": len({d.source for d in docs}), **manifest["counts"]}
+    manifest["build_seconds"] = round(time.perf_counter() - t0, 3)
+    manifest["timings"] = {"ingest": round(ingest_seconds, 3), **manifest["timings"]}
+    # Keep the manifest's key order stable for readers: corpus and counts before the build details.
+    order = ["format", "ragcomm_version", "model", "chunking", "bm25", "dense", "corpus", "counts", "built_at",
+             "build_seconds", "timings"]
+    index.manifest = {k: manifest[k] for k in order if k in manifest}
+    if save:
+        save_index(index, settings.index_dir)
+    return index
+
+
+def previous_vectors(folder: Path, model_id: str, backend: str = "torch") -> dict:
+    """Vectors of the index already in `folder`, by embedded-text hash, when it was built
+    with the same model and backend and is intact; else nothing (everything is embedded afresh)."""
+    try:
+        old = load_index(folder)
+    except IndexError_:
+        return {}
+    if old.model_id != model_id or old.embed_backend != backend:
+        return {}
+    return {text_key(old.chunk_text_for_index(i)): old.vectors[i] for i in range(len(old.chunks))}
+
+
+def build_from_documents(docs: list[Document], settings: Settings, embedder=None, log=print,
+                         progress: bool = False, chunks: list[Chunk] | None = None,
+                         reuse: dict | None = None) -> Index:
+    """An in-memory index of documents (not saved): chunked with `settings` unless `chunks`
+    are given (the evaluator passes one chunk per document to embed documents whole)."""
+    timings = {}
+    t0 = time.perf_counter()
+    if embedder is None:
+        from ..embed import get_embedder
+
+        embedder = get_embedder(settings.model, settings.embed_backend)
+    if chunks is None:
+        chunks = chunk_corpus(docs, settings, embedder.fits)
+        chunking = {"tokenizer": TOKENIZER_ENCODING, "size": settings.chunk_size, "overlap": settings.chunk_overlap,
+                    "embedded_text": "title | section + newline + text"}
+    else:
+        chunking = {"given": True, "embedded_text": "title | section + newline + text"}
+    timings["chunking"] = time.perf_counter() - t0
+    documents = {d.doc_id: {"title": d.title, "source": d.source, "metadata": d.metadata} for d in docs}
+    texts = [embed_text(documents[c.doc_id]["title"], c.section, c.text) for c in chunks]
+
+    t = time.perf_counter()
+    # Content-hash reuse: a chunk whose embedded text is unchanged keeps its vector.
+    reuse = reuse or {}
+    todo = [i for i, text in enumerate(texts) if text_key(text) not in reuse]
+    log(f"embedding {len(todo)} chunks with {embedder.model_id}"
+        + (f" ({len(texts) - len(todo)} unchanged, reused)" if len(todo) < len(texts) else "") + " ...")
+    fresh = embedder.encode([texts[i] for i in todo], batch_size=settings.batch_size, progress=progress)
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    done = set(todo)
+    for row, i in enumerate(todo):
+        vectors[i] = fresh[row]
+    for i, text in enumerate(texts):
+        if i not in done:
+            vectors[i] = reuse[text_key(text)]
+    timings["embedding"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    lexical = build_lexical(texts, settings.bm25_backend, settings.bm25_analyzer, settings.bm25_k1, settings.bm25_b)
+    dense = build_vector(vectors, settings.vector_backend, ann_threshold=settings.ann_threshold,
+                         hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search, ann_kind=settings.ann_kind,
+                         nprobe=settings.ivf_nprobe)
+    timings["indexing"] = time.perf_counter() - t
+
+    manifest = {
+        "format": FORMAT_VERSION,
+        "ragcomm_version": __version__,
+        "model": {"id": embedder.model_id, "dim": int(embedder.dim), "max_seq_length": embedder.max_seq_length,
+                  "backend": embedder.backend},
+        "chunking": chunking,
+        "bm25": lexical.params,
+        "dense": {"backend": dense.name, "kind": dense.kind, "ann_threshold": settings.ann_threshold, "nprobe": settings.ivf_nprobe,
+                  "hnsw_m": settings.hnsw_m,
+                  "ef_search": settings.hnsw_ef_search},
+        "counts": {"documents": len(docs), "chunks": len(chunks), "embedded": len(todo),
+                   "reused": len(texts) - len(todo)},
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+    return Index(manifest, documents, chunks, vectors, lexical, dense)
+
+
+def open_index(settings: Settings | None = None, build: bool = True, rebuild: bool = False,
+               log=print, embedder=None) -> Index:
+    """The index for these settings: loaded if present and current, else (re)built."""
+    settings = settings or Settings()
+    folder = Path(settings.index_dir)
+    if not rebuild:
+        try:
+            index = load_index(folder, corpus_dir=settings.corpus_dir)
+            differences = settings_match(index.manifest, settings)
+            if not index.stale and not differences:
+                return index
+            reason = (f"corpus changed: {', '.join(index.stale)}" if index.stale
+                      else "settings changed: " + "; ".join(differences))
+            if not build:
+                raise IndexMismatch(f"the index in {folder} is out of date ({reason}): run `ragcomm index`")
+            log(f"rebuilding the index ({reason})")
+        except IndexMissing:
+            if not build:
+                raise
+            log(f"no index in {folder}: building it")
+        except (IndexCorrupt, IndexMismatch):
+            if not build:
+                raise
+            log(f"the index in {folder} is unusable: rebuilding it")
+            print(f"warning: {sys.exc_info()[1]}", file=sys.stderr)
+    return build_index(settings, embedder=embedder, log=log)

@@ -1,0 +1,16 @@
+"""Corpus files -> cleaned, citable documents (one per record).
+
+    readers/    one reader per file format: path -> raw text
+    clean.py    furniture removed, lines reflowed, headings found, references moved out
+    records.py  a result listing split into one document per abstract, with metadata
+    corpus.py   the corpus folder: load every file, add and remove files safely
+"""
+from ..types import Document
+from .clean import Cleaned, clean_text, reflow
+from .corpus import CorpusError, Problem, add_files, corpus_files, load_corpus, load_file, remove_targets, safe_name
+from .readers import MAX_FILE_BYTES, SUPPORTED, IngestError, read_text
+from .records import is_listing, split_records
+
+__all__ = ["Document", "Cleaned", "clean_text", "reflow", "CorpusError", "Problem", "add_files", "corpus_files",
+           "load_corpus", "load_file", "remove_targets", "safe_name", "MAX_FILE_BYTES", "SUPPORTED", "IngestError",
+           "read_text", "is_listing", "split_records"]

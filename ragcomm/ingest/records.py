@@ -1,0 +1,167 @@
+"""Raw text of one file -> its citable records (Documents), with their metadata.
+
+A PubMed/LILACS result listing becomes one document per abstract (journal, year, PMID, DOI,
+subject terms); any other file is one document, with a title, a kind and, where there is a
+citation line near the top, its journal, year and DOI.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..types import Document
+from .clean import BULLET, GENERIC_TITLES, clean_text, drop_boilerplate, normalise
+
+RECORD_START = re.compile(r"^(\d{1,4})\.\s*$")
+RECORD_ID_LINE = re.compile(r"\|\s*(MEDLINE|LILACS|IBECS|BDENF|WPRIM|PubMed|[A-Z]{3,})\s*\|\s*ID:\s*(\S+)", re.I)
+DOI = re.compile(r"\b(10\.\d{4,9}/[^\s;,]+[^\s;,.])")
+YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+PMID = re.compile(r"\bPMID:?\s*(\d{5,9})\b")
+
+
+def is_listing(text: str) -> bool:
+    lines = text.split("\n")
+    hits = sum(1 for i, ln in enumerate(lines) if RECORD_START.match(ln)
+               and any(RECORD_ID_LINE.search(x) for x in lines[i + 1:i + 4]))
+    return hits >= 2
+
+
+def split_records(raw: str, source: str) -> list[Document]:
+    """One Document per record: a result listing gives many, any other file one."""
+    stem = doc_stem(source)
+    text = drop_boilerplate(normalise(raw))
+    if not is_listing(text):
+        return [_single_document(text, source, stem, web=bool(WEB_MARKERS.search(raw)))]
+    lines = text.split("\n")
+    starts = [i for i, ln in enumerate(lines) if RECORD_START.match(ln)
+              and any(RECORD_ID_LINE.search(x) for x in lines[i + 1:i + 4])]
+    docs = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        docs.append(_listing_record(lines[start:end], source, stem))
+    return [d for d in docs if d.text]
+
+
+def _listing_record(lines: list[str], source: str, stem: str) -> Document:
+    number = RECORD_START.match(lines[0]).group(1)
+    head = [ln.strip() for ln in lines[1:4]]
+    id_index = next(i for i, ln in enumerate(head) if RECORD_ID_LINE.search(ln))
+    citation = " ".join(head[:id_index]).strip()
+    m = RECORD_ID_LINE.search(head[id_index])
+    database, record_id = m.group(1), m.group(2)
+    meta = {"kind": "abstract", "record": number, "database": database, "record_id": record_id,
+            "citation": citation}
+    lang = re.search(r"Article in (\w+)", head[id_index])
+    if lang:
+        meta["language"] = lang.group(1)
+    if record_id.lower().startswith("mdl-"):
+        meta["pmid"] = record_id[4:]
+    journal = citation.split(" ; ")[0].split(";")[0].strip()
+    if journal:
+        meta["journal"] = journal
+    years = YEAR.findall(citation)
+    if years:
+        meta["year"] = int(years[-1] if len(years) == 1 else max(years))
+    doi = DOI.search(citation)
+    if doi:
+        meta["doi"] = doi.group(1)
+    body, tail = split_index_terms("\n".join(lines[1 + id_index + 1:]))
+    cleaned = clean_text(body)
+    subjects = _subjects_after(tail, "Subject(s)")
+    if subjects:
+        meta["subjects"] = subjects
+    if cleaned.references:
+        meta["references"] = cleaned.references
+    label = f"PMID {meta['pmid']}" if "pmid" in meta else f"record {number}"
+    title = f"{journal} {meta.get('year', '')} ({label})".replace("  ", " ").strip()
+    doc_id = f"{stem}/pmid-{meta['pmid']}" if "pmid" in meta else f"{stem}/record-{number}"
+    return Document(doc_id, title, cleaned.text, source, meta, cleaned.sections)
+
+
+WEB_MARKERS = re.compile(r"edit this page|your browser does ?n[o']t support javascript|<html", re.I)
+
+
+def _single_document(text: str, source: str, stem: str, web: bool = False) -> Document:
+    text, tail = split_index_terms(text)
+    cleaned = clean_text(text)
+    meta: dict = {}
+    first = cleaned.text.split("\n\n", 1)[0].strip()
+    title = ""
+    if first and len(first) <= 250 and not first.endswith(".") and first.lower() not in GENERIC_TITLES \
+            and "\n" not in first:
+        title = first
+    if not title:
+        title = humanise(stem.rsplit("/", 1)[-1])
+    # A citation line near the top (journal. year ... doi: ...).
+    for block in cleaned.text.split("\n\n")[:4]:
+        doi = DOI.search(block)
+        if doi and len(block) < 400:
+            meta["doi"] = doi.group(1)
+            meta["citation"] = block.strip()
+            journal = re.match(r"^([A-Z][^.]{2,80})\.\s", block)
+            if journal:
+                meta["journal"] = journal.group(1)
+            year = YEAR.search(block)
+            if year:
+                meta["year"] = int(year.group(1))
+            break
+    pmid = PMID.search(cleaned.text[:5000])
+    if pmid:
+        meta["pmid"] = pmid.group(1)
+    subjects = _subjects_after(tail, "MeSH terms")
+    if subjects:
+        meta["subjects"] = subjects
+    types = _subjects_after(tail, "Publication types")
+    if types:
+        meta["publication_types"] = types
+    if cleaned.references:
+        meta["references"] = cleaned.references
+    if web or source.lower().endswith((".html", ".htm")):
+        meta["kind"] = "web page"
+    elif "doi" in meta and len(cleaned.text) < 8000:
+        meta["kind"] = "abstract"
+    elif cleaned.references:
+        meta["kind"] = "paper"
+    elif source.lower().endswith(".pdf") or len(cleaned.text) > 50_000:
+        meta["kind"] = "report"
+    else:
+        meta["kind"] = "document"
+    return Document(stem, title, cleaned.text, source, meta, cleaned.sections)
+
+
+INDEX_TERMS = re.compile(r"^[ \t]*(Subject\(s\)|MeSH terms|Publication types|Substances|Grant support)[ \t]*$",
+                         re.M | re.I)
+
+
+def split_index_terms(text: str) -> tuple[str, str]:
+    """Body and trailing index terms (subject headings, publication types): the terms go to
+    metadata, not into the retrievable text, where they would match every question."""
+    m = INDEX_TERMS.search(text)
+    if not m or not text[:m.start()].strip():
+        return text, ""
+    return text[:m.start()], text[m.start():]
+
+
+def humanise(name: str) -> str:
+    """'hsmc-pct-commissioning-report-2006' -> 'HSMC PCT commissioning report 2006'."""
+    words = re.split(r"[-_\s]+", name.strip())
+    words = [w.upper() if w.isalpha() and not re.search(r"[aeiouy]", w, re.I) else w.lower() for w in words if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def _subjects_after(text: str, label: str) -> list[str]:
+    """Subject terms listed after a label, one line with ' , ' or bullet lines."""
+    m = re.search(re.escape(label) + r"\s*\n((?:\s*\n)*)((?:.+\n?)+)", text)
+    if not m:
+        return []
+    block = m.group(2).strip().split("\n")
+    if len(block) == 1 and "," in block[0] and not BULLET.match(block[0]):
+        return [t.strip() for t in block[0].split(" , ") if t.strip()]
+    return [BULLET.sub("", ln).strip() for ln in block if BULLET.match(ln)]
+
+
+def doc_stem(source: str) -> str:
+    """Stable id of a file: its path in the corpus without extension, spaces as '_'."""
+    stem = str(Path(source).with_suffix("")).replace("\\", "/")
+    return re.sub(r"\s+", "_", stem)

@@ -1,0 +1,157 @@
+"""Question -> ranked, cited passages: BM25, dense, or a fusion of both.
+
+    retriever = Retriever(load_index("index"))
+    for hit in retriever.search("what makes a good commissioning manager?", k=3):
+        print(hit.rank, hit.doc_id, hit.section, hit.bm25_rank, hit.dense_rank)
+
+Every hit carries its components (BM25 rank and score, dense rank and score, fused score)
+so that a reader can see why it ranked where it did.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import Settings
+from ..index import Index, IndexMismatch
+from ..types import Hit
+from .filters import chunk_mask
+from .fusion import ranked, rrf, weighted
+
+MODES = ("hybrid", "bm25", "dense")
+FUSIONS = ("rrf", "weighted")
+MAX_QUESTION_CHARS = 2000
+
+
+class QueryError(ValueError):
+    """A question that cannot be searched; the message says why."""
+
+
+def check_question(question) -> str:
+    """The question, stripped; QueryError if it is not text, empty or too long.
+
+    >>> check_question("  What is PBC?  ")
+    'What is PBC?'
+    """
+    if not isinstance(question, str):
+        raise QueryError("the question must be text")
+    question = question.replace("\x00", " ").strip()
+    if not question:
+        raise QueryError("the question is empty: type a question")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QueryError(f"the question is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
+    return question
+
+
+def check_options(settings: Settings, mode: str | None, fusion: str | None, k) -> tuple[str, str]:
+    """The mode and fusion to use (defaults from settings); QueryError for bad values."""
+    mode = mode or settings.mode
+    fusion = fusion or settings.fusion
+    if mode not in MODES:
+        raise QueryError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+    if fusion not in FUSIONS:
+        raise QueryError(f"unknown fusion '{fusion}' (choose from {', '.join(FUSIONS)})")
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise QueryError("k must be a positive whole number")
+    return mode, fusion
+
+
+@dataclass
+class Retrieval:
+    """One search: the fused hits and each retriever's candidate list [(chunk position, score)]."""
+    hits: list  # [Hit]
+    lexical: list
+    dense: list
+
+    @property
+    def max_dense(self) -> float:
+        """The best dense (cosine) score among the candidates: the abstention signal."""
+        return max((s for _, s in self.dense), default=0.0)
+
+
+class Retriever:
+    """Searches one index. The embedding model is loaded on the first dense or hybrid search."""
+
+    def __init__(self, index: Index, embedder=None, settings: Settings | None = None):
+        self.index = index
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self._chunk_doc_ids = [c.doc_id for c in index.chunks]
+
+    @property
+    def embedder(self):
+        built = self.index.embed_backend
+        if self._embedder is None:
+            from ..embed import get_embedder
+
+            self._embedder = get_embedder(self.index.model_id, built)
+        if self._embedder.model_id != self.index.model_id:
+            raise IndexMismatch(f"the index was built with '{self.index.model_id}', the query model is "
+                                f"'{self._embedder.model_id}': rebuild the index or change the model")
+        # Query vectors must come from the same numbers as the index's (torch vs ONNX int8 differ).
+        if self._embedder.backend != built:
+            raise IndexMismatch(f"the index was embedded with the '{built}' backend, the query embedder uses "
+                                f"'{self._embedder.backend}': query with the '{built}' backend "
+                                "or rebuild the index with `ragcomm index --rebuild --embed-backend ...`")
+        return self._embedder
+
+    def allowed(self, filters: dict | None) -> np.ndarray | None:
+        """Boolean mask over chunks for filters (see search/filters.py), or None."""
+        return chunk_mask(self.index.documents, self._chunk_doc_ids, filters)
+
+    def bm25(self, question: str, n: int, mask=None) -> list[tuple[int, float]]:
+        ids, scores = self.index.lexical.top(question, n, mask)
+        return [(int(i), float(s)) for i, s in zip(ids, scores)]
+
+    def dense(self, question: str, n: int, mask=None, query_vector=None) -> list[tuple[int, float]]:
+        q = self.embedder.encode_query(question) if query_vector is None else query_vector
+        ids, scores = self.index.dense.search(q, n, mask)
+        return [(int(i), float(s)) for i, s in zip(ids, scores)]
+
+    def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
+               fusion: str | None = None, candidates: int | None = None, query_vector=None) -> list[Hit]:
+        """The k best passages for a question, with each retriever's rank and score."""
+        return self.retrieve(question, k, mode, filters, fusion, candidates, query_vector).hits
+
+    def retrieve(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
+                 fusion: str | None = None, candidates: int | None = None, query_vector=None,
+                 dense_signal: bool = False) -> Retrieval:
+        """`search`, keeping each retriever's candidates. A given `query_vector` saves encoding
+        the question again; `dense_signal` runs the dense search even in bm25 mode (for the
+        abstention signal) without fusing it."""
+        question = check_question(question)
+        mode, fusion = check_options(self.settings, mode, fusion, k)
+        n = max(k, candidates or self.settings.candidates)
+        mask = self.allowed(filters)
+        lexical = self.bm25(question, n, mask) if mode in ("bm25", "hybrid") else []
+        dense = self.dense(question, n, mask, query_vector) if mode != "bm25" or dense_signal else []
+        hits = self.fuse(lexical, dense if mode != "bm25" else [], mode, fusion, k)
+        return Retrieval(hits, lexical, dense)
+
+    def fuse(self, lexical, dense, mode: str, fusion: str, k: int) -> list[Hit]:
+        b_rank = {i: r for r, (i, _) in enumerate(lexical, start=1)}
+        b_score = dict(lexical)
+        d_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
+        d_score = dict(dense)
+        if mode == "bm25":
+            fused = b_score
+        elif mode == "dense":
+            fused = d_score
+        elif fusion == "rrf":
+            fused = rrf([[i for i, _ in lexical], [i for i, _ in dense]], k=self.settings.rrf_k)
+        else:
+            w = self.settings.dense_weight
+            fused = weighted([b_score, d_score], [1.0 - w, w])
+        hits = []
+        for rank, i in enumerate(ranked(fused)[:k], start=1):
+            hits.append(self.hit(i, rank, fused[i], b_rank.get(i), b_score.get(i), d_rank.get(i),
+                                 d_score.get(i), fused[i] if mode == "hybrid" else None))
+        return hits
+
+    def hit(self, i: int, rank: int, score: float, br, bs, dr, ds, fs) -> Hit:
+        c = self.index.chunks[i]
+        d = self.index.documents[c.doc_id]
+        meta = {k: v for k, v in d["metadata"].items() if k != "references"}
+        return Hit(rank, float(score), c.chunk_id, c.doc_id, d["title"], c.section, c.text, d["source"],
+                   c.start, c.end, meta, br, bs, dr, ds, fs)

@@ -1,0 +1,126 @@
+"""The data that flows through the pipeline, as plain dataclasses.
+
+    Document  a citable record of a corpus file, with its cleaned text
+    Chunk     a token-sized passage of a document, with character offsets into its text
+    Hit       a retrieved chunk, with every retriever's rank and score
+    Citation  a sentence of a hit quoted in an answer, with its offsets
+    Answer    the answer to a question: text, citations, sources, abstention
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Document:
+    doc_id: str
+    title: str
+    text: str  # cleaned text; chunk offsets point into it
+    source: str  # source file, relative to the corpus folder
+    metadata: dict = field(default_factory=dict)
+    sections: list = field(default_factory=list)  # [(offset in text, heading), ...]
+
+    def section_at(self, offset: int) -> str:
+        """The heading in force at a character offset ('' before the first heading).
+
+        >>> Document("d", "T", "Intro text. Methods text.", "d.txt", sections=[(12, "Methods")]).section_at(15)
+        'Methods'
+        """
+        current = ""
+        for start, heading in self.sections:
+            if start > offset:
+                break
+            current = heading
+        return current
+
+
+@dataclass
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int  # character offsets into the document's cleaned text
+    end: int
+    section: str
+    n_tokens: int
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    source: str
+    start: int
+    end: int
+    metadata: dict = field(default_factory=dict)
+    bm25_rank: int | None = None
+    bm25_score: float | None = None
+    dense_rank: int | None = None
+    dense_score: float | None = None
+    fused_score: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def record_line(self, sep: str = " · ") -> str:
+        """Where the record was published: journal, year, PMID, DOI and kind, where known.
+
+        >>> Hit(1, 1.0, "c", "d", "T", "", "", "s", 0, 0, {"journal": "BMJ Open", "year": 2014,
+        ...     "pmid": "25320000"}).record_line()
+        'BMJ Open · 2014 · PMID 25320000'
+        """
+        m = self.metadata
+        parts = [m.get("journal"), str(m["year"]) if m.get("year") else None,
+                 f"PMID {m['pmid']}" if m.get("pmid") else None, f"doi:{m['doi']}" if m.get("doi") else None,
+                 m.get("kind")]
+        return sep.join(p for p in parts if p)
+
+
+@dataclass
+class Citation:
+    marker: int
+    doc_id: str
+    chunk_id: str
+    source: str
+    sentence: str
+    start: int  # offsets of the sentence in the document's cleaned text
+    end: int
+    passage_start: int  # offsets of the sentence in the cited passage (hit.text)
+    passage_end: int
+    score: float
+    similarity: float
+    overlap: float
+
+
+@dataclass
+class Answer:
+    question: str
+    query: str  # what was actually searched (differs for follow-ups)
+    text: str
+    abstained: bool
+    citations: list = field(default_factory=list)  # [Citation]
+    sources: list = field(default_factory=list)  # [Hit]: cited passages in marker order, or closest ones
+    hits: list = field(default_factory=list)  # [Hit]: everything retrieved
+    evidence: float = 0.0  # the abstention signal: best dense cosine among retrieved candidates
+    threshold: float = 0.0
+    note: str = ""
+
+    def markers(self) -> dict:
+        """chunk_id -> marker number of each cited passage."""
+        return {c.chunk_id: c.marker for c in self.citations}
+
+    def to_dict(self) -> dict:
+        markers = self.markers()
+        sources = []
+        for hit in self.sources:
+            spans = [[c.passage_start, c.passage_end] for c in self.citations if c.chunk_id == hit.chunk_id]
+            sources.append({**hit.to_dict(), "marker": markers.get(hit.chunk_id), "highlights": spans})
+        return {"question": self.question, "query": self.query, "answer": self.text, "abstained": self.abstained,
+                "citations": [asdict(c) for c in self.citations], "sources": sources,
+                "evidence": {"signal": "max_dense_score", "value": round(self.evidence, 4),
+                             "threshold": self.threshold}, "note": self.note}
