@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check access, load the index and the model, and serve the web chat until interrupted."""
     from ..config import Settings
-    from .service import check_access, credentials, load_answerer
+    from .service import Service, check_access, credentials
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -37,10 +37,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus)
-    answerer = load_answerer(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True))
+    service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True))
     from .gradio_app import launch
 
-    launch(answerer, args.host, args.port, args.concurrency, auth)
+    launch(service, args.host, args.port, args.concurrency, auth)
     return 0
 
 

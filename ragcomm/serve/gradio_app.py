@@ -16,8 +16,9 @@ import re
 
 import gradio as gr
 
-from ..answer import Answer, Answerer
+from ..answer import Answer
 from ..search import MAX_QUESTION_CHARS, MODES, QueryError
+from .service import Service
 
 log = logging.getLogger("ragcomm.app")
 
@@ -150,11 +151,10 @@ def filters_for(documents, year_from, year_to, kinds) -> dict:
     return {k: v for k, v in filters.items() if v not in ([], None)}
 
 
-def build_app(answerer: Answerer) -> gr.Blocks:
-    index = answerer.retriever.index
-    doc_choices = sorted(((d["title"][:90] + (f" ({d['metadata']['year']})" if d["metadata"].get("year") else ""),
-                           doc_id) for doc_id, d in index.documents.items()), key=lambda c: c[0].lower())
-    kinds = sorted({d["metadata"].get("kind") for d in index.documents.values() if d["metadata"].get("kind")})
+def build_app(service: Service) -> gr.Blocks:
+    documents_indexed = service.documents()
+    doc_choices = [(d["title"][:90] + (f" ({d['year']})" if d["year"] else ""), d["doc_id"]) for d in documents_indexed]
+    kinds = sorted({d["kind"] for d in documents_indexed if d["kind"]})
 
     def ask(question: str, k: int = 5, mode: str = "hybrid", history: list[str] | None = None,
             documents: list[str] | None = None, year_from: int | None = None, year_to: int | None = None,
@@ -162,8 +162,8 @@ def build_app(answerer: Answerer) -> gr.Blocks:
         """Answer a question from the documents: JSON with the answer, its citations and sources
         (the same as `ragcomm ask --json`). `history` holds the earlier questions, oldest first."""
         try:
-            answer = answerer.ask(question, k=int(k), mode=mode, history=list(history or []),
-                                  filters=filters_for(documents, year_from, year_to, kinds))
+            answer = service.ask(question, k=int(k), mode=mode, history=list(history or []),
+                                 filters=filters_for(documents, year_from, year_to, kinds))
         except QueryError as exc:
             raise gr.Error(str(exc), print_exception=False)
         return answer.to_dict()
@@ -179,8 +179,8 @@ def build_app(answerer: Answerer) -> gr.Blocks:
                     f"**The question is too long ({len(question):,} characters; at most {MAX_QUESTION_CHARS:,}).**",
                     gr.update())
         try:
-            answer = answerer.ask(question, k=int(k), mode=mode, history=asked,
-                                  filters=filters_for(documents, year_from, year_to, kinds_chosen))
+            answer = service.ask(question, k=int(k), mode=mode, history=asked,
+                                 filters=filters_for(documents, year_from, year_to, kinds_chosen))
         except QueryError as exc:
             return chat, gr.update(), asked, question, f"**{md_text(str(exc))}**", gr.update()
         except Exception:  # never a stack trace in the page
@@ -197,7 +197,7 @@ def build_app(answerer: Answerer) -> gr.Blocks:
 
     with gr.Blocks(title="ragcomm — ask the commissioning documents") as demo:
         gr.Markdown("# Ask the commissioning documents\n"
-                    f"Answers are sentences copied word for word from {len(index.documents)} NHS commissioning "
+                    f"Answers are sentences copied word for word from {len(documents_indexed)} NHS commissioning "
                     "documents, each with its source [n]. Nothing is generated; when the documents do not "
                     "answer, it says so.", elem_id="title")
         asked = gr.State([])
@@ -238,9 +238,9 @@ def build_app(answerer: Answerer) -> gr.Blocks:
     return demo
 
 
-def launch(answerer: Answerer, host: str, port: int, concurrency: int, auth: list | None) -> None:
+def launch(service: Service, host: str, port: int, concurrency: int, auth: list | None) -> None:
     """Serve the chat until interrupted."""
-    demo = build_app(answerer)
+    demo = build_app(service)
     demo.queue(default_concurrency_limit=max(1, concurrency), max_size=64)
     demo.launch(server_name=host, server_port=port, theme=gr.themes.Soft(), css=CSS,
                 footer_links=["api"], show_error=False, auth=auth or None)

@@ -1,5 +1,6 @@
 """What every front end shares (the Gradio chat now, a REST API next): access rules and one
-loaded, warmed answerer over the index."""
+`Service` over the index: ask, search, the documents indexed. Front ends call the Service,
+never the index or the answerer directly, so that what they serve is the same everywhere."""
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ from ..answer import Answerer
 from ..config import Settings
 from ..index import open_index
 from ..search import Retriever
+from ..types import Answer, Hit
 
 
 def is_loopback(host: str) -> bool:
@@ -52,3 +54,28 @@ def load_answerer(settings: Settings, threshold: float | None = None, log=print)
     answerer.embedder.encode_query("warm up")  # load the model before the first question
     threading.Thread(target=answerer.warm, daemon=True, name="warm-sentences").start()
     return answerer
+
+
+class Service:
+    """The answerer over the index, shared by every front end."""
+
+    def __init__(self, settings: Settings, threshold: float | None = None, log=print):
+        self.settings = settings
+        self.answerer = load_answerer(settings, threshold, log=log)
+
+    @property
+    def index(self):
+        return self.answerer.retriever.index
+
+    def ask(self, question: str, k: int = 5, mode: str | None = None, history: list[str] | None = None,
+            filters: dict | None = None) -> Answer:
+        return self.answerer.ask(question, k=k, mode=mode, history=history, filters=filters)
+
+    def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None) -> list[Hit]:
+        return self.answerer.retriever.search(question, k=k, mode=mode, filters=filters)
+
+    def documents(self) -> list[dict]:
+        """Each indexed document: doc_id, title, source, year, kind (sorted by title)."""
+        docs = [{"doc_id": doc_id, "title": d["title"], "source": d["source"], "year": d["metadata"].get("year"),
+                 "kind": d["metadata"].get("kind")} for doc_id, d in self.index.documents.items()]
+        return sorted(docs, key=lambda d: d["title"].lower())
