@@ -43,6 +43,8 @@ class Chunk:
     end: int
     section: str
     n_tokens: int
+    page_start: int | None = None  # pages of the original file (1-based) the chunk spans, where known
+    page_end: int | None = None
 
 
 @dataclass
@@ -63,6 +65,8 @@ class Hit:
     dense_rank: int | None = None
     dense_score: float | None = None
     fused_score: float | None = None
+    page_start: int | None = None  # pages of the original file (1-based), where known
+    page_end: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,6 +99,7 @@ class Citation:
     score: float
     similarity: float
     overlap: float
+    page: int | None = None  # page of the original file (1-based) the sentence is on, where known
 
 
 @dataclass

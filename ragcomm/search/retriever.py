@@ -154,4 +154,4 @@ class Retriever:
         d = self.index.documents[c.doc_id]
         meta = {k: v for k, v in d["metadata"].items() if k != "references"}
         return Hit(rank, float(score), c.chunk_id, c.doc_id, d["title"], c.section, c.text, d["source"],
-                   c.start, c.end, meta, br, bs, dr, ds, fs)
+                   c.start, c.end, meta, br, bs, dr, ds, fs, c.page_start, c.page_end)
