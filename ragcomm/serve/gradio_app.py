@@ -405,7 +405,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                             gr.Markdown("Kept in this browser" + (" and, as you are logged in, on the server."
                                                                   if history is not None else "."))
                     with gr.Column(scale=2, min_width=300):
-                        gr.Markdown("### Sources")
+                        gr.Markdown("## Sources", elem_id="sources-title")
                         sources = gr.HTML(view.sources_html(None), elem_id="sources")
             with gr.Tab("Documents", id="documents-tab") as documents_tab:
                 index_status = gr.Markdown(status_text(service), elem_id="index-status")
@@ -428,15 +428,18 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         turn_in = [box, conversation, k, mode, documents, year_from, year_to, undated, kinds, kept]
         turn_out = [chat, sources, conversation, box, status, progress, to_browser, kept, saved_list, md_file,
                     docx_file]
-        # #17 (generated answers) plugs in here: a generator version of answer_turn that yields
-        # the turn as it streams, behind a visible switch in Options.
+        # An answer takes milliseconds: the page's question skips Gradio's queue (one POST to
+        # /gradio_api/run/chat, not a queue join and an event stream), which keeps the chat fast
+        # under load. #17 (generated answers) plugs in here: a generator version of answer_turn
+        # that yields the turn as it streams, behind a visible switch in Options; streaming needs
+        # the queue, so that event is registered with queue=True.
         for trigger in (send.click, box.submit):
             trigger(answer_turn, turn_in, turn_out, js="(...a) => window.rcBusy ? window.rcBusy(...a) : a",
-                    show_progress="hidden", api_visibility="undocumented", api_name="chat")
+                    show_progress="hidden", api_visibility="undocumented", api_name="chat", queue=False)
         for button, question in zip(example_buttons, EXAMPLES):
             button.click(example_turn(question), turn_in[1:], turn_out,
                          js="(...a) => window.rcBusy ? window.rcBusy(...a) : a", show_progress="hidden",
-                         api_visibility="private")
+                         api_visibility="private", queue=False)
         option_inputs = [documents, year_from, year_to, undated, kinds]
         gr.on([documents.change, year_from.change, year_to.change, undated.change, kinds.change], filter_line,
               option_inputs, active, api_visibility="private", queue=False)

@@ -242,7 +242,7 @@ def turn_html(turn: dict, number: int, active: bool) -> str:
     show = (f"Show its {count} source{'s' if count != 1 else ''}" if count else "Show the closest passages")
     return (f'<article class="rc-turn{" rc-active" if active else ""}" id="turn-{number}" data-turn="{number}" '
             f'aria-labelledby="turn-{number}-q">'
-            f'<h3 class="rc-q" id="turn-{number}-q"><span class="rc-sr">Question {number}: </span>{e(turn["question"])}</h3>'
+            f'<h2 class="rc-q" id="turn-{number}-q"><span class="rc-sr">Question {number}: </span>{e(turn["question"])}</h2>'
             f'<div class="rc-answer{" rc-abstain" if answer.get("abstained") else ""}">{body}</div>{meta}'
             f'<div class="rc-actions"><button type="button" class="rc-show" data-turn="{number}" '
             f'aria-pressed="{"true" if active else "false"}">{e(show)}</button>'
