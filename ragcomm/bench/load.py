@@ -142,6 +142,25 @@ def run_path(path: str, url: str, clients: int, seconds: float, max_requests: in
             "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95))}
 
 
+def wait_until_warm(url: str, auth=None, timeout: float = 300) -> None:
+    """Until the app has embedded every passage's sentences (it does so in the background
+    after start-up, and would otherwise be measured while still busy with it)."""
+    u = urllib.parse.urlparse(url)
+    headers = dict(HttpClient(url, auth).headers)
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=30)
+        try:
+            conn.request("GET", "/api/status", headers=headers)
+            if json.loads(conn.getresponse().read()).get("warmed"):
+                return
+        except (OSError, ValueError, http.client.HTTPException):
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.5)
+
+
 def run(url: str, clients: int = 20, seconds: float = 30, max_requests: int = 5000, pid: int | None = None,
         paths=PATHS, auth=None) -> dict:
     """Each path in turn against one app; the REST / Gradio throughput ratio."""
@@ -151,6 +170,7 @@ def run(url: str, clients: int = 20, seconds: float = 30, max_requests: int = 50
     unknown = set(paths) - set(PATHS)
     if unknown:
         raise ValueError(f"unknown load paths {sorted(unknown)} (choose from {', '.join(PATHS)})")
+    wait_until_warm(url, auth)
     mem_start = rss_mb(pid) if pid else None
     results = [run_path(path, url, clients, seconds, max_requests, auth) for path in paths]
     mem_end = rss_mb(pid) if pid else None

@@ -55,8 +55,13 @@ def load_answerer(settings: Settings, threshold: float | None = None, log=print)
     index = open_index(settings, log=log)
     answerer = Answerer(Retriever(index, settings=settings), threshold=threshold)
     answerer.embedder.encode_query("warm up")  # load the model before the first question
-    threading.Thread(target=answerer.warm, daemon=True, name="warm-sentences").start()
+    threading.Thread(target=warm, args=(answerer,), daemon=True, name="warm-sentences").start()
     return answerer
+
+
+def warm(answerer: Answerer) -> None:
+    answerer.warm()
+    answerer.warmed = True  # read by Service.status(): the load test waits for it
 
 
 class Service:
@@ -201,7 +206,8 @@ class Service:
         m = self.index.manifest
         return {"documents": len(self.index.documents), "chunks": len(self.index.chunks),
                 "files": m.get("counts", {}).get("files"), "built_at": m.get("built_at"),
-                "stale": list(self.index.stale), "job": dict(self.job) if self.job else None}
+                "stale": list(self.index.stale), "job": dict(self.job) if self.job else None,
+                "warmed": getattr(self.answerer, "warmed", False)}
 
     def _refuse_if_busy(self) -> None:
         from ..ingest import CorpusError
