@@ -109,7 +109,12 @@ def test_history_is_per_user(tmp_path):
 def test_filter_summary_on_the_real_index(real_index):
     from ragcomm.serve.service import Service
 
+    import time
+
     service = Service(real_index, log=lambda *_: None)
+    start = time.monotonic()  # let the background warm-up finish: onnxruntime aborts if it runs at exit
+    while not getattr(service.answerer, "warmed", False) and time.monotonic() - start < 120:
+        time.sleep(0.1)
     none = service.filter_summary({})
     assert none["searched"] == none["total"] == 22 and none["text"].startswith("No filters")
     kept = service.filter_summary({"year_from": 2015, "include_undated": True})
