@@ -19,6 +19,7 @@ AXE = ROOT / "tests" / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 TIMEOUT = 60_000  # ms, generous for a loaded CI machine; nothing here asserts on time
+expect.set_options(timeout=TIMEOUT)  # every expect() waits as long as the page does
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
