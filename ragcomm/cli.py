@@ -286,13 +286,20 @@ def evidence(h) -> list[str]:
     return parts
 
 
+def pages_label(h) -> str:
+    """' p. 4' or ' pp. 4-5' for a passage of a paged file, else ''."""
+    if h.page_start is None:
+        return ""
+    return f" p. {h.page_start}" if h.page_end in (None, h.page_start) else f" pp. {h.page_start}-{h.page_end}"
+
+
 def print_hits(hits) -> None:
     if not hits:
         print("no passages found")
     for h in hits:
         place = f"{h.title}" + (f" — {h.section}" if h.section else "")
         print(f"{h.rank}. {place}")
-        print(f"   {h.doc_id} [{h.start}:{h.end}] · " + " · ".join([f"score {h.score:.4f}", *evidence(h)]))
+        print(f"   {h.doc_id} [{h.start}:{h.end}]{pages_label(h)} · " + " · ".join([f"score {h.score:.4f}", *evidence(h)]))
         print(textwrap.fill(" ".join(h.text.split()), width=100, initial_indent="   ", subsequent_indent="   "))
         print()
 
@@ -482,10 +489,11 @@ def print_answer(answer) -> None:
         print(f"{label} {h.title}" + (f" — {h.section}" if h.section and h.section != h.title else ""))
         if record:
             print(f"    {record}")
-        print(f"    {h.source} [{h.start}:{h.end}] · " + " · ".join([f"fused #{h.rank}", *evidence(h)]))
+        print(f"    {h.source} [{h.start}:{h.end}]{pages_label(h)} · " + " · ".join([f"fused #{h.rank}", *evidence(h)]))
         cited = [c for c in answer.citations if c.chunk_id == h.chunk_id]
         for c in cited:
-            print(textwrap.fill(" ".join(c.sentence.split()), width=100, initial_indent=f"    > [{c.start}:{c.end}] ",
+            where = f"p. {c.page} " if c.page is not None else ""
+            print(textwrap.fill(" ".join(c.sentence.split()), width=100, initial_indent=f"    > {where}[{c.start}:{c.end}] ",
                                 subsequent_indent="      "))
         if not cited:
             print(textwrap.fill(" ".join(h.text.split()), width=100, initial_indent="    ", subsequent_indent="    "))
