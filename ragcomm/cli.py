@@ -139,6 +139,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, help="write a PNG of Recall@k (k = 1..100) per configuration")
     p.add_argument("--calibrate", action="store_true", help="gold set: pick the abstention threshold and store it")
     p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json)")
+    p.add_argument("--documents", action="store_true",
+                   help="ingestion of real documents: right passage, evidence cited, page right, header/footer "
+                        "text in chunks, contents in top 5 (with --gold eval/realdocs.jsonl --corpus ../shared/realdocs)")
+    p.add_argument("--furniture", type=Path, help="--documents: running headers/footers per file (default: "
+                   "eval/realdocs-furniture.json)")
     return top
 
 
@@ -413,6 +418,8 @@ def cmd_eval(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     log = evaluate.log_stderr
+    if args.documents:
+        return eval_documents(args, settings)
     if args.dataset:
         if args.calibrate:
             raise UsageError("--calibrate works on the gold set (it needs unanswerable questions)")
@@ -455,6 +462,27 @@ def cmd_eval(args) -> int:
         print(f"abstention threshold {data['threshold']:.4f} ({config.name}: answers "
               f"{data['answerable_answered']:.0%} of answerable, abstains on {data['unanswerable_abstained']:.0%} "
               f"of unanswerable) written to {path}")
+    return 0
+
+
+def eval_documents(args, settings) -> int:
+    from .config import home
+    from .eval.documents import evaluate_documents, markdown
+
+    gold = args.gold or home() / "eval" / "realdocs.jsonl"
+    furniture = args.furniture or home() / "eval" / "realdocs-furniture.json"
+    for path in (gold, furniture):
+        if not Path(path).exists():
+            raise UsageError(f"file not found: {path}")
+    result = evaluate_documents(gold, settings, furniture, log=lambda m: print(m, file=sys.stderr))
+    text = markdown(result, label=str(settings.corpus_dir.name))
+    print(text)
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(result, indent=2))
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
     return 0
 
 

@@ -348,8 +348,10 @@ def lines_of(rows_: list[list[Segment]]) -> list[Line]:
     for row in rows_:
         size = max(s.size for s in row)
         letters = sum(s.letters for s in row)
-        line = Line(row_text(row), row[0].baseline - size, row[0].baseline, size,
-                    bold=letters > 0 and sum(s.bold for s in row) >= 0.9 * letters, x0=row[0].x0, cells=len(row))
+        text = row_text(row)
+        line = Line(text, row[0].baseline - size, row[0].baseline, size,
+                    bold=letters > 0 and sum(s.bold for s in row) >= 0.9 * letters, x0=row[0].x0,
+                    cells=1 + text.count(" | "))
         if out:
             prev = out[-1]
             gap = line.top - prev.bottom
