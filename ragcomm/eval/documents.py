@@ -69,7 +69,8 @@ def evaluate_documents(gold_path: Path, settings, furniture_path: Path | None = 
         top = answer.hits[:k]
         cited = [c for c in answer.citations if c.doc_id == doc_id
                  and any(c.start < end and c.end > start for start, end in spans)]
-        gold_page = row.get("page")
+        gold_page = row.get("page")  # a page, or the pages where the evidence stands (a repeated sentence)
+        gold_pages = set(gold_page) if isinstance(gold_page, list) else {gold_page}
         hits_with_evidence = [h for h in top if h.chunk_id in relevant]
         per_question.append({
             "id": qid, "source": row["source"], "found": bool(spans),
@@ -77,9 +78,9 @@ def evaluate_documents(gold_path: Path, settings, furniture_path: Path | None = 
             "cited": bool(cited),
             "page": gold_page,
             "cited_pages": [c.page for c in cited],
-            "page_right": (any(c.page == gold_page for c in cited) if cited and gold_page is not None else None),
+            "page_right": (any(c.page in gold_pages for c in cited) if cited and gold_page is not None else None),
             "hit_page_right": (any(getattr(h, "page_start", None) is not None
-                                   and h.page_start <= gold_page <= (h.page_end or h.page_start)
+                                   and any(h.page_start <= g <= (h.page_end or h.page_start) for g in gold_pages)
                                    for h in hits_with_evidence)
                                if hits_with_evidence and gold_page is not None else None),
             "contents_in_top5": any(is_contents_passage(h.text) for h in top),

@@ -269,30 +269,35 @@ def remove_running_lines(pages: list[Page]) -> tuple[list[str], list[str]]:
             return "footer"
         return None
 
-    def page_items(p: Page):
+    def page_items(p: Page):  # (text, its pieces, top)
         if p.ocr is not None:
-            return [(line.text, line.top) for line in p.lines]
-        return [(row_text(r), r[0].baseline) for r in p.rows]
+            return [(line.text, [line.text], line.top) for line in p.lines]
+        return [(row_text(r), [s.text for s in r], r[0].baseline) for r in p.rows]
 
     counts: Counter = Counter()
-    for p in pages:
-        counts.update({furniture_key(text) for text, top in page_items(p) if zone(p, top)})
+    for p in pages:  # a row, and each of its pieces (a footer may share its row with the page number)
+        counts.update({furniture_key(t) for text, pieces, top in page_items(p) if zone(p, top)
+                       for t in {text, *pieces}})
     needed = max(2, round(0.4 * len(pages))) if len(pages) >= 3 else 2
+
+    def frequent(text: str) -> bool:
+        key = furniture_key(text)
+        return counts[key] >= needed or bool(re.fullmatch(r"(page )?#( of #?)?", key))
+
     found = {"header": {}, "footer": {}}
 
-    def running(p: Page, text: str, top: float) -> bool:
+    def running(p: Page, text: str, pieces: list, top: float) -> bool:
         where = zone(p, top)
-        key = furniture_key(text)
-        if where is None or not (counts[key] >= needed or re.fullmatch(r"(page )?#( of #)?", key)):
+        if where is None or not (frequent(text) or all(frequent(t) for t in pieces)):
             return False
-        found[where].setdefault(key, text)
+        found[where].setdefault(furniture_key(text), text)
         return True
 
     for p in pages:
         if p.ocr is not None:
-            p.lines = [line for line in p.lines if not running(p, line.text, line.top)]
+            p.lines = [line for line in p.lines if not running(p, line.text, [line.text], line.top)]
         else:
-            p.rows = [r for r in p.rows if not running(p, row_text(r), r[0].baseline)]
+            p.rows = [r for r in p.rows if not running(p, row_text(r), [s.text for s in r], r[0].baseline)]
     return list(found["header"].values()), list(found["footer"].values())
 
 
@@ -302,7 +307,7 @@ def layout(p: Page) -> list[Line]:
     """The page's rows as lines in reading order; a two-column page column by column."""
     gutter = find_gutter(p)
     if gutter is None:
-        return lines_of(p.rows)
+        return lines_of(merge_tables(p.rows))
     out: list[Line] = []
     left: list[Segment] = []
     right: list[Segment] = []
@@ -319,6 +324,61 @@ def layout(p: Page) -> list[Line]:
     if right_lines:
         right_lines[0].new_block = True
     return out + right_lines
+
+
+def is_table_row(row: list[Segment]) -> bool:
+    return len(row) > 1 and " | " in row_text(row)
+
+
+def merge_tables(rows_: list[list[Segment]]) -> list[list[Segment]]:
+    """Tables whose cells wrap over several lines, put back together: one row of the table
+    becomes one row of cells (' | '), each cell's lines joined in order. A table is a run of
+    rows with cells, with the lines that continue them (closely spaced, or starting under a
+    column); a table row ends where the line spacing opens up (cell padding, borders)."""
+    out: list[list[Segment]] = []
+    i = 0
+    while i < len(rows_):
+        if not is_table_row(rows_[i]):
+            out.append(rows_[i])
+            i += 1
+            continue
+        widest = rows_[i]
+        j = i
+        while j + 1 < len(rows_):
+            nxt, size = rows_[j + 1], max(s.size for s in rows_[j])
+            close = nxt[0].baseline - rows_[j][0].baseline <= 1.5 * size
+            under = any(abs(s.x0 - a.x0) < 4 for s in nxt for a in widest[1:])
+            if not (is_table_row(nxt) or close or under):
+                break
+            j += 1
+            if len(nxt) > len(widest) and is_table_row(nxt):
+                widest = nxt
+        run = rows_[i:j + 1]
+        i = j + 1
+        if sum(is_table_row(r) for r in run) < 2 and len(run) < 2:
+            out.extend(run)
+            continue
+        anchors = [s.x0 for s in widest]
+        table_rows: list[list[list[Segment]]] = []
+        previous = None
+        for row in run:
+            size = max(s.size for s in row)
+            if previous is None or row[0].baseline - previous > 1.5 * size:
+                table_rows.append([[] for _ in anchors])
+            previous = row[0].baseline
+            for s in row:
+                column = max([k for k, a in enumerate(anchors) if a <= s.x0 + 4] or [0])
+                table_rows[-1][column].append(s)
+        for cells in table_rows:
+            merged = []
+            for parts in cells:
+                if parts:
+                    merged.append(Segment(chars=list(" ".join(s.text for s in parts)), x0=parts[0].x0,
+                                          x1=max(s.x1 for s in parts), baseline=parts[0].baseline,
+                                          size=max(s.size for s in parts), bold=sum(s.bold for s in parts),
+                                          letters=sum(s.letters for s in parts)))
+            out.append(merged)
+    return out
 
 
 def find_gutter(p: Page) -> float | None:
