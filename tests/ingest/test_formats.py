@@ -95,7 +95,7 @@ def test_owner_password_pdf_is_read_and_user_password_pdf_refused(tmp_path):
     for name, user in (("owner.pdf", ""), ("user.pdf", "secret")):
         writer = PdfWriter()
         writer.append(PdfReader(plain))
-        writer.encrypt(user_password=user, owner_password="owner-only", algorithm="AES-128")
+        writer.encrypt(user_password=user, owner_password="owner-only", algorithm="RC4-128")
         writer.write(tmp_path / name)
     assert "restrict printing and copying" in read_document(tmp_path / "owner.pdf").text
     with pytest.raises(IngestError, match="password"):
@@ -230,22 +230,27 @@ def test_odt_and_doc(tmp_path):
     assert "echocardiogram within six weeks" in doc.text
 
 
-def test_bad_files_get_a_message_each_and_the_rest_are_read(tmp_path):
+def test_bad_files_get_a_message_each_and_the_rest_are_read(tmp_path, monkeypatch):
     from pypdf import PdfReader, PdfWriter
 
     plain = simple_pdf(tmp_path / "good.pdf", ["A readable commissioning note about referrals."])
     writer = PdfWriter()
     writer.append(PdfReader(plain))
-    writer.encrypt(user_password="secret", owner_password="x", algorithm="AES-128")
+    writer.encrypt(user_password="secret", owner_password="x", algorithm="RC4-128")
     writer.write(tmp_path / "locked.pdf")
     (tmp_path / "empty.pdf").write_bytes(b"")
     (tmp_path / "corrupt.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     (tmp_path / "corrupt.pptx").write_bytes(b"\x00" * 100)
     (tmp_path / "notes.rtf").write_text("{\\rtf1 unsupported}")
+    (tmp_path / "huge.csv").write_text("a,b\n" + "1,2\n" * 5000)
+    import ragcomm.ingest.readers as readers
+
+    monkeypatch.setattr(readers, "MAX_FILE_BYTES", 10_000)  # rather than writing 200 MB
     docs, problems = load_corpus(tmp_path)
     assert [d.doc_id for d in docs] == ["good"]
     reasons = {Path(p.path).name: p.message for p in problems}
-    assert set(reasons) == {"locked.pdf", "empty.pdf", "corrupt.xlsx", "corrupt.pptx", "notes.rtf"}
+    assert set(reasons) == {"locked.pdf", "empty.pdf", "corrupt.xlsx", "corrupt.pptx", "notes.rtf", "huge.csv"}
+    assert "too large" in reasons["huge.csv"]
     assert "password" in reasons["locked.pdf"]
     assert "empty" in reasons["empty.pdf"]
     assert "unsupported" in reasons["notes.rtf"]
