@@ -1,6 +1,7 @@
 """Made-up awkward files, generated here: a scanned page, a garbled text layer, an
 owner-password PDF, a user-password PDF, two columns, a DOCX with styles, a contents list and
 a table, a PPTX, an XLSX, a CSV, an ODT and a DOC; and bad input reported file by file."""
+import shutil
 from pathlib import Path
 
 import pytest
@@ -224,7 +225,7 @@ def test_odt_and_doc(tmp_path):
     doc = load_file(tmp_path / "d2a.odt", tmp_path)[0]
     assert doc.sections == [(0, "Discharge to assess")] and "assessed at home" in doc.text
 
-    if not ocr.shutil.which("antiword") and not ocr.shutil.which("soffice"):
+    if not shutil.which("antiword") and not shutil.which("soffice"):
         pytest.skip("antiword missing: `make setup` installs it")
     doc = load_file(DATA / "referral-guidance.doc", DATA)[0]  # made up, saved by LibreOffice as Word 97
     assert "echocardiogram within six weeks" in doc.text
