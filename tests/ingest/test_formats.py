@@ -255,3 +255,16 @@ def test_bad_files_get_a_message_each_and_the_rest_are_read(tmp_path, monkeypatc
     assert "password" in reasons["locked.pdf"]
     assert "empty" in reasons["empty.pdf"]
     assert "unsupported" in reasons["notes.rtf"]
+
+
+def test_html_keeps_headings_link_text_and_table_rows(tmp_path):
+    (tmp_path / "page.html").write_text(
+        "<html><head><title>Virtual wards - NHS England</title></head><body><nav><ul><li>Home</li></ul></nav>"
+        "<h1>Virtual wards</h1><p>Read <a href='/guidance'>the operational framework</a> first.</p>"
+        "<h2>Capacity</h2><table><tr><th>ICB</th><th>Beds</th></tr><tr><td>North</td><td>120</td></tr></table>"
+        "<footer>Cookie settings</footer></body></html>")
+    doc = load_file(tmp_path / "page.html", tmp_path)[0]
+    assert doc.title == "Virtual wards"
+    assert [h for _, h in doc.sections] == ["Virtual wards", "Capacity"]
+    assert "Read the operational framework first." in doc.text
+    assert "North | 120" in doc.text and "Home" not in doc.text and "Cookie" not in doc.text

@@ -43,7 +43,8 @@ def read(path: Path) -> Extracted:
             parts.append(text + "\n")
     core = (document.core_properties.title or "").strip()
     first_heading = next((p.strip() for p in parts if p.strip() in headings), "")
-    return Extracted("\n".join(parts), title=core or title or first_heading, headings=headings)
+    # No heading styles at all (headings typed as bold text): let cleaning guess them.
+    return Extracted("\n".join(parts), title=core or title or first_heading, headings=headings or None)
 
 
 def table_text(table) -> str:

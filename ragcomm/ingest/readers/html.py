@@ -89,4 +89,4 @@ def html_document(html: str) -> Extracted:
     # a table row's cells stay on one line
     text = re.sub(r"[ \t]*\n\s*\|\s*", " | ", "".join(parser.parts))
     text = re.sub(r"(?m)^\s*•\s*$", "", text)  # empty list items (icons, menus)
-    return Extracted(text, title=parser.h1 or title, headings=parser.headings)
+    return Extracted(text, title=parser.h1 or title, headings=parser.headings or None)

@@ -50,7 +50,7 @@ def read(path: Path) -> Extracted:
         if getattr(element, "qname", (None, None))[1] == "title":
             title = text_of(element)
     first_heading = next((p.strip() for p in parts if p.strip() in headings), "")
-    return Extracted("\n".join(parts), title=title or first_heading, headings=headings)
+    return Extracted("\n".join(parts), title=title or first_heading, headings=headings or None)
 
 
 def _table_row():

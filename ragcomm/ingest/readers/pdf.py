@@ -290,7 +290,8 @@ def remove_running_lines(pages: list[Page]) -> tuple[list[str], list[str]]:
         where = zone(p, top)
         if where is None or not (frequent(text) or all(frequent(t) for t in pieces)):
             return False
-        found[where].setdefault(furniture_key(text), text)
+        if re.search(r"[A-Za-z]{2}", text):  # page numbers and chart axes go unlisted
+            found[where].setdefault(furniture_key(text), text)
         return True
 
     for p in pages:
