@@ -268,3 +268,9 @@ def test_html_keeps_headings_link_text_and_table_rows(tmp_path):
     assert [h for _, h in doc.sections] == ["Virtual wards", "Capacity"]
     assert "Read the operational framework first." in doc.text
     assert "North | 120" in doc.text and "Home" not in doc.text and "Cookie" not in doc.text
+
+
+def test_footnote_marker_stands_apart_from_its_word(tmp_path):
+    pdf = figure_pdf(tmp_path / "footnote.pdf", [
+        (0.1, 0.8, r"Delegated commissioning$^{12}$ began in April 2023 for pharmacy services.", {"fontsize": 11})])
+    assert "Delegated commissioning ¹² began in April 2023" in read_document(pdf).text

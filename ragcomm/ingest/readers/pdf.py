@@ -166,9 +166,7 @@ def page_segments(page, height: float) -> list[Segment]:
         code = raw.FPDFText_GetUnicode(tp, j)
         ch = chr(code) if 0 < code < 0x110000 else ""
         if raw.FPDFText_IsGenerated(tp, j) or ch in ("\r", "\n", "") or (ch < " " and ch != "\x02"):
-            if ch in ("\r", "\n") and cur is not None:
-                cur = None
-            elif ch == " ":
+            if ch in (" ", "\r", "\n"):  # where a line really ends is decided by position below
                 space = True
             continue
         if ch.isspace():
@@ -187,7 +185,7 @@ def page_segments(page, height: float) -> list[Segment]:
             raised = ch.isdigit() and size < 0.8 * cur.size and cur.baseline - baseline > 0.15 * cur.size \
                 and x0 - cur.x1 < 0.5 * cur.size
             if raised:  # a footnote marker: kept, apart from the word it follows
-                cur.chars.append((" " if cur.chars and cur.chars[-1] not in " ⁰¹²³⁴⁵⁶⁷⁸⁹" else "")
+                cur.chars.append((" " if cur.chars and cur.chars[-1][-1:] not in " ⁰¹²³⁴⁵⁶⁷⁸⁹" else "")
                                  + ch.translate(SUPERSCRIPT))
                 cur.x1 = max(cur.x1, x1)
                 space = False
@@ -460,8 +458,9 @@ def mark_headings(pages: list[Page], body: float) -> set:
         for line in p.lines:
             heading = is_heading(line, body)
             if heading and out and out[-1].heading and abs(out[-1].size - line.size) < 0.5 \
-                    and line.top - out[-1].bottom < 1.0 * line.size:
-                out[-1].text = f"{out[-1].text} {line.text}"  # a heading wrapped onto a second line
+                    and line.top - out[-1].bottom < 0.4 * line.size:  # wrapped, not the next heading
+                out[-1].text = f"{out[-1].text} {line.text}"  # a heading wrapped onto a further line
+                out[-1].bottom = line.bottom
                 continue
             line.heading = heading
             out.append(line)
