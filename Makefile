@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ragcomm-installed
 
-.PHONY: setup run index test browser readers clean
+.PHONY: setup run index test browser readers axe clean
 
 setup: $(STAMP) readers
 
@@ -40,7 +40,15 @@ readers:
 	   && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
 	      tesseract-ocr tesseract-ocr-eng antiword >/dev/null; }
 
-test: setup browser
+# axe-core (npm) for the accessibility check of the chat, in a folder the tests read; no CDN at test time.
+AXE := tests/.axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	mkdir -p tests/.axe && npm install --prefix tests/.axe --no-audit --no-fund --silent axe-core@4.10.3
+
+test: setup browser axe
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:
