@@ -2,7 +2,7 @@
 
     png = page_image(corpus / citation.source, citation.page, highlight=citation.sentence)
 
-A PDF page is rendered by PDFium with the cited sentence marked (a translucent yellow box
+A PDF page is rendered by PDFium with the cited sentence (or sentences) marked (a translucent yellow box
 over each line of it, where PDFium finds the words on that page). Other paged formats
 (slides) have no renderer here: `renderable(path)` says which files can be shown.
 """
@@ -28,13 +28,14 @@ def source_file(corpus_dir: Path, source: str) -> Path:
     return path
 
 
-def page_image(path: Path, page: int, highlight: str | None = None, dpi: int = 110) -> bytes:
-    """PNG of page `page` (1-based) of a PDF, with `highlight` (a cited sentence) marked."""
+def page_image(path: Path, page: int, highlight: str | list | None = None, dpi: int = 110) -> bytes:
+    """PNG of page `page` (1-based) of a PDF, with `highlight` (a cited sentence, or a list of
+    them) marked."""
     png, _boxes = render_page(path, page, highlight, dpi)
     return png
 
 
-def render_page(path: Path, page: int, highlight: str | None = None, dpi: int = 110) -> tuple[bytes, list]:
+def render_page(path: Path, page: int, highlight: str | list | None = None, dpi: int = 110) -> tuple[bytes, list]:
     """(PNG bytes, [(left, top, right, bottom) in pixels of each marked box])."""
     import pypdfium2 as pdfium
     from PIL import ImageDraw
@@ -52,8 +53,9 @@ def render_page(path: Path, page: int, highlight: str | None = None, dpi: int = 
         scale = dpi / 72
         image = pdf_page.render(scale=scale).to_pil().convert("RGBA")
         height = pdf_page.get_size()[1]
+        sentences = [highlight] if isinstance(highlight, str) else list(highlight or [])
         boxes = [(left * scale, (height - top) * scale, right * scale, (height - bottom) * scale)
-                 for left, bottom, right, top in sentence_rects(pdf_page, highlight)] if highlight else []
+                 for sentence in sentences for left, bottom, right, top in sentence_rects(pdf_page, sentence)]
         if boxes:
             layer = image.copy()
             draw = ImageDraw.Draw(layer)
