@@ -20,8 +20,9 @@ from ..embed import canonical_model_id
 from ..ingest import load_corpus
 from ..types import Chunk, Document
 from ..version import __version__
-from .store import (FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, build_lock,
-                    corpus_hashes, load_index, remove_leftovers, save_index, settings_match)
+from .store import (FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, corpus_hashes,
+                    end_operation, load_index, recover_operation, recover_swap, save_index, settings_match,
+                    writer_lock)
 
 
 def text_key(text: str) -> str:
@@ -40,18 +41,23 @@ def chunk_corpus(docs: list[Document], settings: Settings, fits_model=None) -> l
 def build_index(settings: Settings | None = None, embedder=None, log=print, progress: bool = True,
                 save: bool = True) -> Index:
     """Read the corpus, chunk, embed, index, and (by default) save to settings.index_dir.
-    Chunks whose text is unchanged since the index already there keep their vectors."""
+    Chunks whose text is unchanged since the index already there keep their vectors.
+    Saving takes the writer lock and first completes what a killed writer left half-done
+    (an index swap, an add or a remove); the saved index ends that operation."""
     settings = settings or Settings()
     if save:
-        with build_lock(settings.index_dir):
-            remove_leftovers(settings.index_dir)
-            return _build_index(settings, embedder, log, progress, save)
+        with writer_lock(settings.index_dir):
+            recover_swap(settings.index_dir, log)
+            recover_operation(settings.index_dir, log)
+            index = _build_index(settings, embedder, log, progress, save)
+            end_operation(settings.index_dir)
+            return index
     return _build_index(settings, embedder, log, progress, save)
 
 
 def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) -> Index:
     t0 = time.perf_counter()
-    docs, problems = load_corpus(settings.corpus_dir)
+    docs, problems = load_corpus(settings.corpus_dir, log=log)
     for problem in problems:
         log(f"warning: {problem}")
     if not docs:
@@ -68,7 +74,7 @@ def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) 
     manifest["build_seconds"] = round(time.perf_counter() - t0, 3)
     manifest["timings"] = {"ingest": round(ingest_seconds, 3), **manifest["timings"]}
     # Keep the manifest's key order stable for readers: corpus and counts before the build details.
-    order = ["format", "ragcomm_version", "model", "chunking", "bm25", "dense", "corpus", "counts", "built_at",
+    order = ["format", "ragcomm_version", "generation", "model", "chunking", "bm25", "dense", "corpus", "counts", "built_at",
              "build_seconds", "timings"]
     index.manifest = {k: manifest[k] for k in order if k in manifest}
     if save:

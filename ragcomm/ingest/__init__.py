@@ -7,10 +7,12 @@
 """
 from ..types import Document
 from .clean import Cleaned, clean_text, reflow
-from .corpus import CorpusError, Problem, add_files, corpus_files, load_corpus, load_file, remove_targets, safe_name
+from .corpus import (CorpusError, FileResult, Problem, add_files, corpus_files, load_corpus, load_file, plan_add,
+                     plan_remove, remove_targets, safe_name, scan_corpus)
 from .readers import MAX_FILE_BYTES, SUPPORTED, IngestError, read_text
 from .records import is_listing, split_records
 
 __all__ = ["Document", "Cleaned", "clean_text", "reflow", "CorpusError", "Problem", "add_files", "corpus_files",
-           "load_corpus", "load_file", "remove_targets", "safe_name", "MAX_FILE_BYTES", "SUPPORTED", "IngestError",
+           "load_corpus", "load_file", "remove_targets", "safe_name", "FileResult", "plan_add", "plan_remove",
+           "scan_corpus", "MAX_FILE_BYTES", "SUPPORTED", "IngestError",
            "read_text", "is_listing", "split_records"]
