@@ -22,6 +22,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(or set RAGCOMM_AUTH='user:password'); required to serve beyond this machine")
     p.add_argument("--exposed-without-login", action="store_true",
                    help="serve on a non-loopback address without a login (not recommended)")
+    p.add_argument("--max-upload-mb", type=float, default=50,
+                   help="largest file the upload endpoint takes, in MB (default 50)")
+    p.add_argument("--upload-max-age", type=int, default=600,
+                   help="seconds after which temporary uploads are deleted (default 600; all go when the app stops)")
+    p.add_argument("--reload-seconds", type=float, default=1.0,
+                   help="how often to look for a new index on disk (default 1; 0 = never reload)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,14 +39,24 @@ def run(args: argparse.Namespace) -> int:
     try:
         auth = credentials(args.auth_file)
         check_access(args.host, auth, args.exposed_without_login)
+        if not 0 < args.max_upload_mb <= 10_000 or args.upload_max_age < 1 or args.reload_seconds < 0:
+            raise ValueError("--max-upload-mb must be above 0 (at most 10000), --upload-max-age at least 1 s, "
+                             "--reload-seconds 0 or more")
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from ..index import IndexError_
+
     settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus)
-    service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True))
+    try:
+        service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True),
+                          reload_seconds=args.reload_seconds)
+    except (IndexError_, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     from .gradio_app import launch
 
-    launch(service, args.host, args.port, args.concurrency, auth)
+    launch(service, args.host, args.port, args.concurrency, auth, args.max_upload_mb, args.upload_max_age)
     return 0
 
 

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
+import shutil
+import signal
+import tempfile
+import threading
+from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from ..answer import Answer
 from ..search import MAX_QUESTION_CHARS, MODES, QueryError
-from .service import Service
+from .service import LoginThrottle, Service, login_checker
 
 log = logging.getLogger("ragcomm.app")
 
@@ -142,18 +149,30 @@ def sources_html(answer: Answer | None) -> str:
 
 # ---------------------------------------------------------------- the app
 
+FILTER_NAMES = {"doc_id": "documents", "kind": "kinds"}  # the endpoint's parameter names
+
+
 def filters_for(documents, year_from, year_to, kinds) -> dict:
-    filters = {"doc_id": list(documents or []), "kind": list(kinds or [])}
-    if year_from not in (None, ""):
-        filters["year_from"] = int(year_from)
-    if year_to not in (None, ""):
-        filters["year_to"] = int(year_to)
-    return {k: v for k, v in filters.items() if v not in ([], None)}
+    """The filters as received; the Service checks their types (a bad one is a QueryError)."""
+    filters = {"doc_id": documents, "kind": kinds, "year_from": year_from, "year_to": year_to}
+    return {k: v for k, v in filters.items() if v not in ([], None, "")}
+
+
+def index_line(status: dict) -> str:
+    """The index being served, for the page: generation, documents, when it was built."""
+    built = (status.get("built_at") or "?").replace("T", " ").replace("+00:00", " UTC")
+    line = (f"Index generation {status['generation']} · {status['documents']} documents · "
+            f"{status['chunks']} passages · built {built}")
+    return line + (" · *a newer index could not be loaded; see the server log*" if status.get("reload_error") else "")
+
+
+def document_choices(documents: list[dict]) -> list[tuple[str, str]]:
+    return [(d["title"][:90] + (f" ({d['year']})" if d["year"] else ""), d["doc_id"]) for d in documents]
 
 
 def build_app(service: Service) -> gr.Blocks:
     documents_indexed = service.documents()
-    doc_choices = [(d["title"][:90] + (f" ({d['year']})" if d["year"] else ""), d["doc_id"]) for d in documents_indexed]
+    doc_choices = document_choices(documents_indexed)
     kinds = sorted({d["kind"] for d in documents_indexed if d["kind"]})
 
     def ask(question: str, k: int = 5, mode: str = "hybrid", history: list[str] | None = None,
@@ -162,10 +181,13 @@ def build_app(service: Service) -> gr.Blocks:
         """Answer a question from the documents: JSON with the answer, its citations and sources
         (the same as `ragcomm ask --json`). `history` holds the earlier questions, oldest first."""
         try:
-            answer = service.ask(question, k=int(k), mode=mode, history=list(history or []),
-                                 filters=filters_for(documents, year_from, year_to, kinds))
-        except QueryError as exc:
+            answer = service.ask(question, k=k, mode=mode, history=history,
+                                 filters=filters_for(documents, year_from, year_to, kinds), filter_names=FILTER_NAMES)
+        except QueryError as exc:  # the request's fault: a clear message, no traceback in the log
             raise gr.Error(str(exc), print_exception=False)
+        except Exception:
+            log.exception("answering %r through /ask failed", str(question)[:200])
+            raise gr.Error("Something went wrong answering this; it has been logged.", print_exception=False)
         return answer.to_dict()
 
     def respond(question, chat, asked, k, mode, documents, year_from, year_to, kinds_chosen):
@@ -173,32 +195,40 @@ def build_app(service: Service) -> gr.Blocks:
         asked = list(asked or [])
         question = (question or "").strip()
         if not question:
-            return chat, gr.update(), asked, "", "**Type a question first.**", gr.update()
+            return chat, gr.update(), asked, "", "**Type a question first.**", gr.update(), gr.update()
         if len(question) > MAX_QUESTION_CHARS:
             return (chat, gr.update(), asked, question,
                     f"**The question is too long ({len(question):,} characters; at most {MAX_QUESTION_CHARS:,}).**",
-                    gr.update())
+                    gr.update(), gr.update())
         try:
-            answer = service.ask(question, k=int(k), mode=mode, history=asked,
+            answer = service.ask(question, k=k, mode=mode, history=asked,
                                  filters=filters_for(documents, year_from, year_to, kinds_chosen))
         except QueryError as exc:
-            return chat, gr.update(), asked, question, f"**{md_text(str(exc))}**", gr.update()
+            return chat, gr.update(), asked, question, f"**{md_text(str(exc))}**", gr.update(), gr.update()
         except Exception:  # never a stack trace in the page
             log.exception("answering %r failed", question)
             return (chat, gr.update(), asked, question, "**Something went wrong answering this; it has been logged.**",
-                    gr.update())
+                    gr.update(), gr.update())
         chat += [{"role": "user", "content": md_text(question)},
                  {"role": "assistant", "content": chat_message(answer)}]
         status = "" if answer.query == question else f"Follow-up searched as: *{md_text(answer.query)}*"
-        return chat, sources_html(answer), asked + [question], "", status, plain_text(answer)
+        answered_from = index_line({**service.status(), **answer.index, "reload_error": None})
+        return (chat, sources_html(answer), asked + [question], "", status, plain_text(answer),
+                f"Answered from: {answered_from}")
 
     def reset():
-        return [], sources_html(None), [], "", "", ""
+        return [], sources_html(None), [], "", "", "", index_line(service.status())
+
+    def on_load():
+        """A page opened (or reloaded) shows the index served now, and its documents."""
+        docs = service.documents()
+        return (index_line(service.status()), gr.update(choices=document_choices(docs)),
+                gr.update(choices=sorted({d["kind"] for d in docs if d["kind"]})))
 
     with gr.Blocks(title="ragcomm — ask the commissioning documents") as demo:
         gr.Markdown("# Ask the commissioning documents\n"
-                    f"Answers are sentences copied word for word from {len(documents_indexed)} NHS commissioning "
-                    "documents, each with its source [n]. Nothing is generated; when the documents do not "
+                    "Answers are sentences copied word for word from the NHS commissioning "
+                    "documents indexed, each with its source [n]. Nothing is generated; when the documents do not "
                     "answer, it says so.", elem_id="title")
         asked = gr.State([])
         with gr.Row(equal_height=False):
@@ -225,22 +255,92 @@ def build_app(service: Service) -> gr.Blocks:
                         year_to = gr.Number(None, label="Year to", precision=0, minimum=1900, maximum=2100)
                     kind = gr.CheckboxGroup(kinds, label="Kind of document (none ticked: all)")
                 clear = gr.Button("New conversation", size="sm", variant="secondary")
+                index_status = gr.Markdown(index_line(service.status()), elem_id="index-status")
             with gr.Column(scale=2, min_width=300):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(sources_html(None), elem_id="sources")
 
         inputs = [box, chat, asked, k, mode, documents, year_from, year_to, kind]
-        outputs = [chat, sources, asked, box, status, copy]
+        outputs = [chat, sources, asked, box, status, copy, index_status]
         send.click(respond, inputs, outputs, api_visibility="private")
         box.submit(respond, inputs, outputs, api_visibility="private")
         clear.click(reset, None, outputs, api_visibility="private")
+        demo.load(on_load, None, [index_status, documents, kind], api_visibility="private")
         gr.api(ask, api_name="ask")
     return demo
 
 
-def launch(service: Service, host: str, port: int, concurrency: int, auth: list | None) -> None:
-    """Serve the chat until interrupted."""
-    demo = build_app(service)
-    demo.queue(default_concurrency_limit=max(1, concurrency), max_size=64)
-    demo.launch(server_name=host, server_port=port, theme=gr.themes.Soft(), css=CSS,
-                footer_links=["api"], show_error=False, auth=auth or None)
+class LoginThrottleMiddleware:
+    """Per client address: POST /login is refused with 429 while that address has too many
+    recent failures (a pure ASGI middleware, so it sees the address and the login's outcome)."""
+
+    def __init__(self, app, throttle: LoginThrottle):
+        self.app, self.throttle = app, throttle
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/login"):
+            return await self.app(scope, receive, send)
+        key = ("address", (scope.get("client") or ("?",))[0])
+        wait = self.throttle.wait(key)
+        if wait:
+            log.warning("login from %s refused: too many failed attempts, %.0f s to wait", key[1], wait)
+            body = f"Too many failed logins: try again in {wait:.0f} s.".encode()
+            await send({"type": "http.response.start", "status": 429,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"retry-after", b"%d" % wait)]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        status = {}
+
+        async def send_and_note(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_and_note)
+        if status.get("code") in (400, 401, 403):
+            self.throttle.failed(key)
+        elif status.get("code") == 200:
+            self.throttle.succeeded(key)
+
+
+def upload_folder() -> Path:
+    """A temporary folder of this process for whatever reaches Gradio's upload endpoint,
+    removed when the app stops; those of apps that were killed are removed now."""
+    base = Path(tempfile.gettempdir())
+    for old in base.glob("ragcomm-uploads-*"):
+        try:
+            pid = int(old.name.split("-")[2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            continue
+    return Path(tempfile.mkdtemp(prefix=f"ragcomm-uploads-{os.getpid()}-"))
+
+
+def interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def launch(service: Service, host: str, port: int, concurrency: int, auth: list | None,
+           max_upload_mb: float = 50, upload_max_age: int = 600) -> None:
+    """Serve the chat until interrupted (Ctrl-C or SIGTERM). Uploads are limited to
+    `max_upload_mb` and deleted after `upload_max_age` seconds and when the app stops;
+    failed logins are throttled per user and per client address."""
+    uploads = upload_folder()
+    os.environ["GRADIO_TEMP_DIR"] = str(uploads)  # read when the server app is made, in launch()
+    if threading.current_thread() is threading.main_thread():  # SIGTERM stops it as Ctrl-C does, cleaning up
+        signal.signal(signal.SIGTERM, interrupt)
+    throttle = LoginThrottle()
+    try:
+        demo = build_app(service)
+        demo.delete_cache = (max(1, min(60, upload_max_age)), upload_max_age)
+        demo.queue(default_concurrency_limit=max(1, concurrency), max_size=64)
+        demo.launch(server_name=host, server_port=port, theme=gr.themes.Soft(), css=CSS,
+                    footer_links=["api"], show_error=False,
+                    auth=login_checker(auth, throttle) if auth else None,
+                    max_file_size=f"{int(max_upload_mb * 1024)}kb",
+                    app_kwargs={"middleware": [Middleware(LoginThrottleMiddleware, throttle=throttle)]})
+    finally:
+        service.close()
+        shutil.rmtree(uploads, ignore_errors=True)
