@@ -9,11 +9,11 @@ from .store import (FORMAT_VERSION, Index, IndexBusy, IndexCorrupt, IndexError_,
                     build_lock, check_compatible, embed_backend, load_index, read_manifest, save_index,
                     settings_match, stale_files, vector_backend)
 from .store import begin_operation, describe, end_operation, pending_operation, recover_operation, writer_lock
-from .update import add_documents, remove_documents, update_index
+from .update import add_documents, remove_documents, stage_add, stage_remove, update_index
 
 __all__ = ["FORMAT_VERSION", "Index", "IndexBusy", "IndexCorrupt", "IndexError_", "IndexMismatch", "IndexMissing",
            "build_from_documents", "build_index", "build_lock", "check_compatible", "chunk_corpus",
            "embed_backend", "load_index", "open_index", "previous_vectors", "read_manifest", "save_index",
            "settings_match", "stale_files", "text_key", "vector_backend",
            "add_documents", "begin_operation", "describe", "end_operation", "pending_operation",
-           "recover_operation", "remove_documents", "update_index", "writer_lock"]
+           "recover_operation", "remove_documents", "stage_add", "stage_remove", "update_index", "writer_lock"]

@@ -59,14 +59,15 @@ def check_options(settings: Settings, mode: str | None, fusion: str | None, k) -
 
 FILTER_TEXT_KEYS = ("doc_id", "source", "kind")
 FILTER_YEAR_KEYS = ("year_from", "year_to")
+FILTER_FLAG_KEYS = ("include_undated",)
 
 
 def check_filters(filters, names: dict | None = None) -> dict | None:
     """Filters with checked types (years as whole numbers); QueryError naming the bad one
     (by `names[key]` when given: a front end's own name for a filter).
 
-    >>> check_filters({"year_from": "2010", "kind": ["report"]})
-    {'year_from': 2010, 'kind': ['report']}
+    >>> check_filters({"year_from": "2010", "kind": ["report"], "include_undated": True})
+    {'year_from': 2010, 'kind': ['report'], 'include_undated': True}
     >>> check_filters({"year_from": "abc"})
     Traceback (most recent call last):
     ...
@@ -83,7 +84,11 @@ def check_filters(filters, names: dict | None = None) -> dict | None:
         if value in (None, "", [], ()):
             continue
         name = (names or {}).get(key, key)
-        if key in FILTER_YEAR_KEYS:
+        if key in FILTER_FLAG_KEYS:
+            if not isinstance(value, bool):
+                raise QueryError(f"{name} must be true or false, not {str(value)[:40]!r}")
+            checked[key] = value
+        elif key in FILTER_YEAR_KEYS:
             year = value
             if isinstance(year, str) and year.strip().isdigit():
                 year = int(year)

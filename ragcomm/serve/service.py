@@ -1,21 +1,24 @@
-"""What every front end shares (the Gradio chat now, a REST API next): access rules, the
-checks of what a request may hold, and one `Service` over the index: ask, search, the
-documents indexed. Front ends call the Service, never the index or the answerer directly,
-so that what they serve is the same everywhere.
+"""What every front end shares (the Gradio chat now, a REST API next): access rules and one
+`Service` over the index: ask, search, the documents indexed. Front ends call the Service,
+never the index or the answerer directly, so that what they serve is the same everywhere.
 
-The Service follows the index on disk: a watcher notices when the index folder was swapped
-(a build, `ragcomm add`, `ragcomm remove`), loads the new one beside the one in use, and
-swaps the two at once; each question is answered from the one version it started with
-(`Answer.index` says which). An index that fails to load never replaces a good one: the
-Service keeps serving the previous version and logs why.
-"""
+The Service follows the index on disk: one function, `Service.reload`, loads a new index
+beside the one in use and swaps the two at once. A watcher calls it when the index folder
+was swapped (a build, `ragcomm add`, `ragcomm remove` in another process), and so does an
+update started from the chat or the API once its build is done. Each question is answered
+from the one version it started with (`Answer.index` says which). An index that fails to
+load never replaces a good one: the Service keeps serving the previous version and logs why.
+Requests are checked here (check_k, check_mode, check_history, search.check_filters): a
+wrong type is a QueryError with a clear message, never a traceback."""
 from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ..answer import Answerer
@@ -140,8 +143,13 @@ def load_answerer(settings: Settings, threshold: float | None = None, log=print)
     index = open_index(settings, log=log)
     answerer = Answerer(Retriever(index, settings=settings), threshold=threshold)
     answerer.embedder.encode_query("warm up")  # load the model before the first question
-    threading.Thread(target=answerer.warm, daemon=True, name="warm-sentences").start()
+    threading.Thread(target=warm, args=(answerer,), daemon=True, name="warm-sentences").start()
     return answerer
+
+
+def warm(answerer: Answerer) -> None:
+    answerer.warm()
+    answerer.warmed = True  # read by Service.status(): the load test waits for it
 
 
 # ---------------------------------------------------------------- what a request may hold
@@ -222,9 +230,7 @@ class Service:
     def generation(self) -> int:
         return self._current.index.generation
 
-    def status(self) -> dict:
-        """The index being served (generation, built_at, documents, chunks) and the last reload error."""
-        return {**self._current.index.info, "reload_error": self.reload_error}
+    # ------------------------------------------------------------ the one reload path (#11)
 
     def _changed(self) -> tuple | None:
         identity = folder_identity(self.settings.index_dir)
@@ -237,7 +243,7 @@ class Service:
             self._wake.wait(self.reload_seconds)
             self._wake.clear()
             try:
-                self.refresh()
+                self.reload()
             except Exception:  # the watcher must outlive anything a reload throws
                 log.exception("index reload failed")
 
@@ -245,12 +251,12 @@ class Service:
         self._stop.set()
         self._wake.set()
 
-    def refresh(self) -> bool:
-        """Load the index on disk if it is not the one served, and swap it in; True if it was.
-        A broken or half-written index is not swapped in: the current one stays, and why is logged."""
-        if self._changed() is None or not self._reloading.acquire(blocking=False):
-            return False
-        try:
+    def reload(self) -> bool:
+        """Load the index on disk if it is not the one served, beside the one in use, and swap
+        it in; True if it was. A broken or half-written index is not swapped in: the current
+        one stays, `reload_error` says why, and it is logged. Called by the watcher and by
+        the updates started here (add_documents, remove_documents)."""
+        with self._reloading:
             identity = self._changed()
             if identity is None:
                 return False
@@ -276,8 +282,6 @@ class Service:
             self.log(f"serving index generation {i['generation']} (built {i['built_at']}): "
                      f"{i['documents']} documents, {i['chunks']} chunks")
             return True
-        finally:
-            self._reloading.release()
 
     def _warm(self, version: Version, batch: int = 8) -> None:
         """Embed the new passages' sentences in the background, until a newer version takes over."""
@@ -286,11 +290,14 @@ class Service:
             if self._current is not version:
                 return
             version.answerer.sentences(list(range(start, min(n, start + batch))))
+        version.answerer.warmed = True
 
     def _version(self) -> Version:
         if self.reload_seconds and self._changed() is not None:
             self._wake.set()  # reload now rather than at the next tick
         return self._current
+
+    # ------------------------------------------------------------ questions
 
     def ask(self, question: str, k: int = 5, mode: str | None = None, history: list[str] | None = None,
             filters: dict | None = None, filter_names: dict | None = None) -> Answer:
@@ -303,12 +310,246 @@ class Service:
         answer.index = version.index.info
         return answer
 
-    def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None) -> list[Hit]:
-        question, k, mode, filters = check_question(question), check_k(k), check_mode(mode), check_filters(filters)
+    def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
+               filter_names: dict | None = None) -> list[Hit]:
+        question, k, mode = check_question(question), check_k(k), check_mode(mode)
+        filters = check_filters(filters, filter_names)
         return self._version().answerer.retriever.search(question, k=k, mode=mode, filters=filters)
 
     def documents(self) -> list[dict]:
-        """Each indexed document: doc_id, title, source, year, kind (sorted by title)."""
-        docs = [{"doc_id": doc_id, "title": d["title"], "source": d["source"], "year": d["metadata"].get("year"),
-                 "kind": d["metadata"].get("kind")} for doc_id, d in self._version().index.documents.items()]
+        """Each indexed document: doc_id, title, source, year, kind, pages (where known),
+        added (when its file arrived in the corpus) (sorted by title)."""
+        index = self.index
+        pages = {}
+        for c in index.chunks:
+            if c.page_end:
+                pages[c.doc_id] = max(pages.get(c.doc_id, 0), c.page_end)
+        added = {}
+        docs = []
+        for doc_id, d in index.documents.items():
+            source = d["source"]
+            if source not in added:
+                added[source] = file_date(Path(self.settings.corpus_dir) / source)
+            docs.append({"doc_id": doc_id, "title": d["title"], "source": source, "year": d["metadata"].get("year"),
+                         "kind": d["metadata"].get("kind"), "pages": d["metadata"].get("pages") or pages.get(doc_id),
+                         "added": added[source]})
         return sorted(docs, key=lambda d: d["title"].lower())
+
+    # ------------------------------------------------------------ filters, in words (#15)
+
+    def filter_summary(self, filters: dict | None) -> dict:
+        """How many documents a set of filters keeps, and why the others are left out:
+        {"total", "searched", "excluded": {"document"|"year"|"kind"|...: n}, "undated_kept", "text"}."""
+        from ..search.filters import document_passes
+
+        filters = {k: v for k, v in (filters or {}).items() if v not in (None, "", [], ())}
+        docs = self.index.documents
+        ranged = "year_from" in filters or "year_to" in filters
+        keep = [doc_id for doc_id, d in docs.items() if document_passes(doc_id, d, filters)]
+        excluded = {}
+        for name, keys in (("document", ("doc_id", "source")), ("year", ("year_from", "year_to")),
+                           ("kind", ("kind",))):
+            one = {k: filters[k] for k in keys if k in filters}
+            if not one:
+                continue
+            if name == "year":
+                one["include_undated"] = filters.get("include_undated", False)
+            excluded[name] = sum(not document_passes(doc_id, d, one) for doc_id, d in docs.items())
+        undated = sum(1 for doc_id in keep if docs[doc_id]["metadata"].get("year") is None) if ranged else 0
+        return {"total": len(docs), "searched": len(keep), "excluded": excluded, "undated_kept": undated,
+                "text": describe_filters(filters, len(docs), len(keep), excluded, undated)}
+
+    # ------------------------------------------------------------ documents and their text (#15)
+
+    def document_text(self, doc_id: str) -> str | None:
+        """A document's cleaned text, pieced together from its indexed chunks at their own
+        offsets (so citation offsets point into it); gaps between chunks become blank lines.
+        None for an unknown document."""
+        chunks = [c for c in self.index.chunks if c.doc_id == doc_id]
+        if not chunks:
+            return None
+        text = [" "] * max(c.end for c in chunks)
+        covered = [False] * len(text)
+        for c in chunks:
+            text[c.start:c.end] = c.text
+            covered[c.start:c.end] = [True] * (c.end - c.start)
+        for i in range(1, len(text)):  # a gap between chunks reads as a paragraph break
+            if not covered[i] and covered[i - 1]:
+                text[i] = "\n"
+        return "".join(text)
+
+    def titles(self, doc_ids) -> dict:
+        """{doc_id: the title to show}: the document's title, or for a record of a result listing
+        that carries no article title ("BMJ Open 2019 (PMID ...)"), the opening of its abstract."""
+        out = {}
+        for doc_id in dict.fromkeys(doc_ids):
+            d = self.index.documents.get(doc_id)
+            if d is None:
+                continue
+            meta = d["metadata"]
+            title = meta.get("article_title") or d["title"]
+            if "record" in meta and not meta.get("article_title"):
+                first = next((c for c in self.index.chunks if c.doc_id == doc_id and c.start == 0), None)
+                title = headline(first.text) if first else title
+            out[doc_id] = title
+        return out
+
+    def source_path(self, source: str) -> Path | None:
+        """The original file of an indexed document, only from inside the corpus folder."""
+        sources = {d["source"] for d in self.index.documents.values()}
+        if source not in sources:
+            return None
+        corpus = Path(self.settings.corpus_dir).resolve()
+        path = (corpus / source).resolve()
+        if not path.is_relative_to(corpus) or not path.is_file():
+            return None
+        return path
+
+
+    # ------------------------------------------------------------ adding and removing documents (#15)
+    # One update at a time, in a background thread: the files are checked and copied into the
+    # corpus (or moved out of it) at once, then the index is rebuilt (only new text is
+    # embedded) and the answerer swapped for one over the new index; questions asked meanwhile
+    # are answered from the old one.
+
+    job: dict | None = None  # the latest update: {"id", "action", "files", "state", "message", "started", "finished"}
+    _job_lock = threading.Lock()
+
+    def add_documents(self, files: list[Path], replace: bool = False) -> dict:
+        """Check and copy files into the corpus, then index them in the background; the job.
+        CorpusError (nothing copied) for an unsupported, unreadable or clashing file."""
+        from ..index import IndexBusy, stage_add
+        from ..ingest import CorpusError
+
+        with self._job_lock:
+            self._refuse_if_busy()
+            try:
+                results = stage_add(files, self.settings, replace=replace, log=self.log, all_or_none=True)
+            except IndexBusy as exc:
+                raise CorpusError(f"an update is already running: {exc}") from None
+            return self._start_job("add", [r.target.name for r in results if r.target is not None])
+
+    def remove_documents(self, targets: list[str]) -> dict:
+        """Move the files behind doc_ids or file names out of the corpus (into corpus/.removed/),
+        then update the index in the background; the job. CorpusError for an unknown target."""
+        from ..index import IndexBusy, stage_remove
+        from ..ingest import CorpusError
+
+        with self._job_lock:
+            self._refuse_if_busy()
+            try:
+                results = stage_remove(targets, self.settings, log=self.log, all_or_none=True)
+            except IndexBusy as exc:
+                raise CorpusError(f"an update is already running: {exc}") from None
+            return self._start_job("remove", [r.path for r in results if r.status == "removed"])
+
+    def status(self) -> dict:
+        """The index (generation, documents, chunks, when built, files changed since), the last
+        reload error (a newer index on disk that could not be loaded) and the latest update."""
+        current = self._current
+        index = current.index
+        return {**index.info, "files": index.manifest.get("counts", {}).get("files"),
+                "stale": list(index.stale), "reload_error": self.reload_error,
+                "job": dict(self.job) if self.job else None, "warmed": getattr(current.answerer, "warmed", False)}
+
+    def _refuse_if_busy(self) -> None:
+        from ..ingest import CorpusError
+
+        if self.job and self.job["state"] == "running":
+            raise CorpusError(f"an update is already running ({self.job['action']} "
+                              f"{', '.join(self.job['files'])}): wait for it to finish")
+
+    def _start_job(self, action: str, files: list[str]) -> dict:
+        self.job = {"id": f"{int(time.time() * 1000)}", "action": action, "files": files, "state": "running",
+                    "message": "waiting to update the index", "started": time.time(), "finished": None}
+        threading.Thread(target=self._run_job, args=(self.job,), daemon=True, name=f"index-{action}").start()
+        return dict(self.job)
+
+    def _run_job(self, job: dict) -> None:
+        from ..index import build_index
+
+        def progress(message: str) -> None:
+            job["message"] = message.strip().rstrip(".")
+
+        try:
+            progress("reading and chunking the documents")
+            build_index(self.settings, log=progress, progress=False)
+            progress("loading the new index into the chat")
+            self.reload()
+            if self.reload_error:
+                raise IndexError_(self.reload_error)
+            job.update(state="done", message=f"ready: {len(self.index.documents)} documents, "
+                                             f"{len(self.index.chunks)} passages")
+        except Exception as exc:  # reported in the page and the API, never lost
+            job.update(state="failed", message=f"the index was not updated: {exc}")
+        finally:
+            job["finished"] = time.time()
+
+
+def file_date(path: Path) -> str | None:
+    """The day a file was last written (when `add` copied it into the corpus), ISO format."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).date().isoformat()
+    except OSError:
+        return None
+
+
+def describe_filters(filters: dict, total: int, searched: int, excluded: dict, undated: int) -> str:
+    """One line, in words, of which filters are on and what they left out.
+
+    >>> describe_filters({}, 22, 22, {}, 0)
+    'No filters: searching all 22 documents.'
+    >>> describe_filters({"year_from": 2015, "include_undated": True}, 22, 15, {"year": 7}, 4)
+    'Filters: from 2015 (4 undated documents kept). Searching 15 of 22 documents; 7 left out by year.'
+    """
+    parts = []
+    if filters.get("doc_id") or filters.get("source"):
+        n = len(set(filters.get("doc_id") or [])) + len(set(filters.get("source") or []))
+        parts.append(f"{n} chosen document{'s' if n != 1 else ''}")
+    y0, y1 = filters.get("year_from"), filters.get("year_to")
+    if y0 or y1:
+        years = f"{y0} to {y1}" if y0 and y1 else (f"from {y0}" if y0 else f"up to {y1}")
+        if filters.get("include_undated"):
+            years += f" ({undated} undated document{'s' if undated != 1 else ''} kept)"
+        else:
+            years += " (undated documents left out)"
+        parts.append(years)
+    if filters.get("kind"):
+        kinds = filters["kind"] if isinstance(filters["kind"], (list, tuple)) else [filters["kind"]]
+        parts.append("kind: " + ", ".join(map(str, kinds)))
+    if not parts:
+        return f"No filters: searching all {total} documents."
+    out = [f"{n} left out by {name}" for name, n in excluded.items() if n]
+    line = f"Filters: {'; '.join(parts)}. Searching {searched} of {total} documents"
+    line += ("; " + ", ".join(out) + "." if out else ".")
+    if searched == 0:
+        line += " Nothing to search: loosen the filters."
+    return line
+
+
+LABEL = re.compile(r"^(?:ABSTRACT\s*)?(?:[A-Z][A-Z /&-]{2,40}:\s*)?")
+
+
+def headline(text: str, limit: int = 110) -> str:
+    """The opening sentence of an abstract, without its ABSTRACT/BACKGROUND: labels, cut to a
+    headline.
+
+    >>> headline("ABSTRACT\\n\\nBACKGROUND: GPs are leaving. We asked why.")
+    'GPs are leaving.'
+    """
+    text = LABEL.sub("", " ".join(text.split()))
+    sentence = re.split(r"(?<=[.?!])\s+(?=[A-Z])", text, maxsplit=1)[0]
+    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def check_years(filters: dict) -> tuple[dict, str]:
+    """Filters with a reversed year range put right, and a note saying so.
+
+    >>> check_years({"year_from": 2020, "year_to": 2015})
+    ({'year_from': 2015, 'year_to': 2020}, 'The years were the wrong way round: searched 2015 to 2020.')
+    """
+    y0, y1 = filters.get("year_from"), filters.get("year_to")
+    if y0 is not None and y1 is not None and int(y0) > int(y1):
+        filters = {**filters, "year_from": int(y1), "year_to": int(y0)}
+        return filters, f"The years were the wrong way round: searched {y1} to {y0}."
+    return filters, ""

@@ -1,9 +1,12 @@
-"""Bad input at every boundary is a clear error, never a traceback: the app's /ask endpoint
+"""Bad input at every boundary is a clear error, never a traceback: the chat's /ask endpoint
 (through a real client: wrong types for every parameter, and no traceback in the server log),
-the Service itself, and the CLI's files (--queries, --auth-file)."""
+the REST API (/api/ask, /api/search: 400 with the same words), the Service itself, and the
+CLI's files (--queries, --auth-file)."""
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -71,6 +74,62 @@ def test_no_traceback_in_the_server_log_for_user_errors(client, app_log_path):
     assert client.predict(QUESTION, api_name="/ask")["answer"]  # and it still answers
     log = app_log_path.read_text()
     assert "Traceback" not in log, log[-3000:]
+
+
+# ---------------------------------------------------------------- the REST API
+
+# (the JSON body besides the question, words the 400 must contain)
+BAD_BODIES = [
+    ({"k": None}, "k must be a whole number"),
+    ({"k": "abc"}, "k must be a whole number"),
+    ({"k": 0}, "k must be a whole number"),
+    ({"k": [5]}, "k must be a whole number"),
+    ({"mode": 5}, "mode must be one of"),
+    ({"history": "an earlier question"}, "history must be a list"),
+    ({"filters": {"year_from": "abc"}}, "year_from must be a year"),
+    ({"filters": {"year_to": [2010]}}, "year_to must be a year"),
+    ({"filters": {"doc_id": [1, 2]}}, "doc_id must be text or a list of text"),
+    ({"filters": {"include_undated": "maybe"}}, "include_undated must be true or false"),
+    ({"filters": ["animateurs"]}, "filters must be an object"),
+    ({"question": None}, "the question must be text"),
+    ({"question": ["What?"]}, "the question must be text"),
+]
+
+
+def post(url, body: bytes):
+    request = urllib.request.Request(url, body, headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+REST_CASES = [(endpoint, params, message) for endpoint in ("api/ask", "api/search") for params, message in BAD_BODIES
+              if endpoint == "api/ask" or "history" not in params]  # /api/search takes no history
+
+
+@pytest.mark.parametrize("endpoint,params,message", REST_CASES, ids=[f"{e}-{p!r}" for e, p, _ in REST_CASES])
+def test_bad_types_through_the_rest_api_are_400(app_url, endpoint, params, message):
+    status, text = post(app_url + endpoint, json.dumps({"question": QUESTION, **params}).encode())
+    assert status == 400 and message in json.loads(text)["detail"], text
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("raw,message", [(b"[1, 2]", "must be a JSON object"), (b"{broken", "JSON"),
+                                         (b'"What?"', "must be a JSON object"), (b"{}", "question")])
+def test_bodies_of_the_wrong_shape_are_400(app_url, raw, message):
+    status, text = post(app_url + "api/ask", raw)
+    assert status == 400 and message in json.loads(text)["detail"], text
+
+
+def test_rest_user_errors_leave_no_traceback_and_answers_carry_the_index(app_url, app_log_path):
+    for params, _ in BAD_BODIES:
+        assert post(app_url + "api/ask", json.dumps({"question": QUESTION, **params}).encode())[0] == 400
+    status, text = post(app_url + "api/ask", json.dumps({"question": QUESTION, "k": "3"}).encode())
+    row = json.loads(text)
+    assert status == 200 and row["answer"] and row["index"]["generation"] >= 1 and row["index"]["documents"] == 22
+    assert "Traceback" not in app_log_path.read_text()
 
 
 def test_the_service_checks_are_shared():
