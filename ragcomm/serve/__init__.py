@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     import os
     import shutil
+    import signal
 
     from .gradio_app import upload_folder
 
@@ -74,11 +75,19 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"serving the chat on http://{args.host}:{args.port}/ and the API on "
               f"http://{args.host}:{args.port}/docs", file=sys.stderr, flush=True)
+        # uvicorn stops gracefully on SIGTERM, then raises it again: let that end here, cleaning up
+        signal.signal(signal.SIGTERM, stopped)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, timeout_keep_alive=30)
+    except KeyboardInterrupt:
+        pass
     finally:
         service.close()
         shutil.rmtree(uploads, ignore_errors=True)
     return 0
+
+
+def stopped(*_):
+    raise KeyboardInterrupt
 
 
 def create(service, auth: list, args: argparse.Namespace):
