@@ -195,7 +195,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         conversation = conversation or new_conversation()
         filters, note = check_years(filters_for(documents, year_from, year_to, undated, kinds))
         try:
-            answer = service.ask(question, k=int(k), mode=mode, filters=filters,
+            answer = service.ask(question, k=k, mode=mode, filters=filters,
                                  history=[t["question"] for t in conversation["turns"]])
         except QueryError as exc:
             return unchanged(f"**{view.e(exc)}**")
