@@ -85,11 +85,15 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("add", help="copy files into the corpus and index them (only new text is embedded)")
     add_paths(p)
     p.add_argument("files", nargs="+", type=Path)
-    p.add_argument("--replace", action="store_true", help="replace a corpus file of the same name")
+    p.add_argument("--replace", action="store_true", help="replace a corpus file of the same name "
+                   "(the old one is kept in corpus/.removed/)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.epilog = "Exit status: 0 when every file is in the corpus, 1 when some were refused (the others are added)."
 
     p = sub.add_parser("remove", help="take documents out of the corpus and the index (files kept in corpus/.removed/)")
     add_paths(p)
     p.add_argument("targets", nargs="+", help="a doc_id or a corpus file name")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("status", help="what is indexed, what is stale, the manifest")
     add_paths(p, model=False)
@@ -158,7 +162,7 @@ def main(argv=None) -> int:
 
     try:
         return COMMANDS[args.command](args)
-    except (IndexError_, QueryError, UsageError, FileNotFoundError, ValueError, RuntimeError) as exc:
+    except (IndexError_, QueryError, UsageError, OSError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -167,23 +171,19 @@ def main(argv=None) -> int:
 
 
 def cmd_index(args) -> int:
-    from .index import IndexError_, build_index, load_index, settings_match, vector_backend
+    from .index import update_index, vector_backend
 
     settings = settings_from(args)
     if not settings.corpus_dir.is_dir():
         raise UsageError(f"corpus folder not found: {settings.corpus_dir}")
-    if not args.rebuild:
-        try:
-            index = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)
-            if not index.stale and not settings_match(index.manifest, settings):
-                c = index.manifest["counts"]
-                print(f"index in {settings.index_dir} is up to date: {c['documents']} documents, "
-                      f"{c['chunks']} chunks (use --rebuild to build anyway)")
-                return 0
-        except IndexError_:
-            pass
     t = time.perf_counter()
-    index = build_index(settings, log=lambda m: print(m, file=sys.stderr), progress=not args.no_progress)
+    index, built = update_index(settings, rebuild=args.rebuild, log=lambda m: print(m, file=sys.stderr),
+                                progress=not args.no_progress)
+    if not built:
+        c = index.manifest["counts"]
+        print(f"index in {settings.index_dir} is up to date: {c['documents']} documents, "
+              f"{c['chunks']} chunks (use --rebuild to build anyway)")
+        return 0
     elapsed = time.perf_counter() - t
     m = index.manifest
     c = m["counts"]
@@ -193,10 +193,10 @@ def cmd_index(args) -> int:
           f"ingest {tm['ingest']:.2f} s, chunking {tm['chunking']:.2f} s, embedding {tm['embedding']:.2f} s, "
           f"indexing {tm['indexing']:.2f} s)")
     if m["corpus"]["skipped"]:
-        print(f"skipped {len(m['corpus']['skipped'])} unreadable files (see warnings above)")
+        print(f"skipped {len(m['corpus']['skipped'])} files, unreadable or refused (see warnings above)")
     print(f"model {m['model']['id']} ({m['model']['dim']} dims, {index.embed_backend}), chunks of "
           f"{m['chunking']['size']} tokens with {m['chunking']['overlap']} overlap, BM25 {m['bm25']['backend']}, "
-          f"dense {vector_backend(m)} {m['dense']['kind']}; saved to {settings.index_dir}")
+          f"dense {vector_backend(m)} {m['dense']['kind']}; saved to {settings.index_dir} (generation {index.generation})")
     return 0
 
 
@@ -204,17 +204,28 @@ def read_queries(path: Path) -> list[dict]:
     """Questions from JSONL: {id, question} or BEIR's {_id, text}."""
     if not path.exists():
         raise UsageError(f"queries file not found: {path}")
+    if not path.is_file():
+        raise UsageError(f"{path} is a folder, not a queries file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text (a JSONL file of questions)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     queries = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise UsageError(f"{path}:{n}: each line must be a JSON object like "
+                             '{"id": "q1", "question": "..."}, not ' + type(row).__name__.replace("dict", "object"))
         qid = row.get("id", row.get("_id"))
         question = row.get("question", row.get("text"))
-        if qid is None or not isinstance(question, str):
+        if qid is None or isinstance(qid, (dict, list)) or not isinstance(question, str):
             raise UsageError(f"{path}:{n}: each line needs 'id' and 'question' (or BEIR '_id' and 'text')")
         queries.append({"id": str(qid), "question": question})
     return queries
@@ -230,11 +241,22 @@ def open_retriever(args):
     from .search import Retriever
 
     settings = settings_from(args)
+    warn_pending(settings)
     index = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)
     if index.stale:
         print(f"warning: the corpus changed since the index was built ({', '.join(index.stale)}): "
               "run `ragcomm index`", file=sys.stderr)
     return Retriever(index, settings=settings)
+
+
+def warn_pending(settings) -> None:
+    """Readers never finish a writer's work (that needs the writer lock): they say it is there."""
+    from .index import describe, pending_operation
+
+    entry = pending_operation(settings.index_dir)
+    if entry is not None:
+        print(f"warning: an interrupted {describe(entry)} is not finished: `ragcomm index` (or the next add or "
+              "remove) completes it", file=sys.stderr)
 
 
 def questions_from(args) -> list[dict]:
@@ -313,38 +335,56 @@ def print_hits(hits) -> None:
         print()
 
 
+def report_files(results, verb: str) -> int:
+    """One line per file; 0 when none was refused, 1 when some were (the others went ahead)."""
+    for r in results:
+        print(str(r), file=sys.stdout if r.ok else sys.stderr)
+    refused = [r for r in results if not r.ok]
+    if refused:
+        print(f"{len(results) - len(refused)} of {len(results)} {verb}; {len(refused)} refused (see above)",
+              file=sys.stderr)
+    return 1 if refused else 0
+
+
 def cmd_add(args) -> int:
-    from .ingest import add_files
+    from .index import add_documents
 
     settings = settings_from(args)
-    added = add_files(args.files, settings.corpus_dir, replace=args.replace)
-    for path in added:
-        print(f"added {path}")
-    return cmd_index(argparse.Namespace(**{**vars(args), "rebuild": False, "no_progress": True,
-                                           "chunk_size": None, "chunk_overlap": None, "bm25_backend": None}))
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    results, index = add_documents(args.files, settings, replace=args.replace, log=log,
+                                   progress=not args.no_progress)
+    code = report_files(results, "files added")
+    print(f"index generation {index.generation}: {len(index.documents)} documents, {len(index.chunks)} chunks")
+    return code
 
 
 def cmd_remove(args) -> int:
-    from .ingest import remove_targets
+    from .index import remove_documents
 
     settings = settings_from(args)
-    for src, dst in remove_targets(args.targets, settings.corpus_dir, settings.index_dir):
-        print(f"removed {src} (kept as {dst})")
-    return cmd_index(argparse.Namespace(**{**vars(args), "rebuild": False, "no_progress": True,
-                                           "chunk_size": None, "chunk_overlap": None, "bm25_backend": None}))
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    results, index = remove_documents(args.targets, settings, log=log, progress=not args.no_progress)
+    code = report_files(results, "removed")
+    print(f"index generation {index.generation}: {len(index.documents)} documents, {len(index.chunks)} chunks")
+    return code
 
 
 def cmd_status(args) -> int:
-    from .index import read_manifest, stale_files, vector_backend
+    from .index import describe, pending_operation, read_manifest, stale_files, vector_backend
 
     settings = settings_from(args)
     manifest = read_manifest(settings.index_dir)
     stale = stale_files(manifest, settings.corpus_dir)
+    pending = pending_operation(settings.index_dir)
     if args.json:
-        print(json.dumps({"index": str(settings.index_dir), "stale": stale, "manifest": manifest}, indent=2))
+        print(json.dumps({"index": str(settings.index_dir), "stale": stale, "unfinished": pending,
+                          "manifest": manifest}, indent=2))
         return 0
     c, m = manifest["counts"], manifest["model"]
-    print(f"index {settings.index_dir}: built {manifest['built_at']} by ragcomm {manifest['ragcomm_version']}")
+    print(f"index {settings.index_dir}: generation {manifest.get('generation', '?')}, built {manifest['built_at']} "
+          f"by ragcomm {manifest.get('ragcomm_version', '?')}")
+    if pending is not None:
+        print(f"  unfinished: an interrupted {describe(pending)}: `ragcomm index` completes it")
     print(f"  {c.get('files', '?')} files, {c['documents']} documents, {c['chunks']} chunks; model {m['id']} "
           f"({m['dim']} dims); chunks {manifest['chunking'].get('size')}/{manifest['chunking'].get('overlap')} "
           f"tokens; BM25 {manifest['bm25']['backend']}; dense {vector_backend(manifest)} {manifest['dense']['kind']}")
@@ -507,7 +547,7 @@ def cmd_ask(args) -> int:
     return run_batch(args, queries,
                      lambda q: answerer.ask(q, k=args.k, mode=args.mode, fusion=args.fusion, filters=filters,
                                             history=args.history),
-                     lambda q, answer: answer.to_dict(), print_answer, {})
+                     lambda q, answer: {**answer.to_dict(), "index": answerer.retriever.index.info}, print_answer, {})
 
 
 def print_answer(answer) -> None:

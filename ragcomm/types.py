@@ -133,6 +133,7 @@ class Answer:
     evidence: float = 0.0  # the abstention signal: best dense cosine among retrieved candidates
     threshold: float = 0.0
     note: str = ""
+    index: dict = field(default_factory=dict)  # the index version answered from: generation, built_at, ...
 
     def markers(self) -> dict:
         """chunk_id -> marker number of each cited passage."""
@@ -147,4 +148,5 @@ class Answer:
         return {"question": self.question, "query": self.query, "answer": self.text, "abstained": self.abstained,
                 "citations": [asdict(c) for c in self.citations], "sources": sources,
                 "evidence": {"signal": "max_dense_score", "value": round(self.evidence, 4),
-                             "threshold": self.threshold}, "note": self.note}
+                             "threshold": self.threshold}, "note": self.note,
+                **({"index": self.index} if self.index else {})}

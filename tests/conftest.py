@@ -71,11 +71,17 @@ def real_index(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app_url(real_index, tmp_path_factory):
+def app_log_path(tmp_path_factory):
+    """Where the session's app (app_url) writes its log: tests read it for tracebacks."""
+    return tmp_path_factory.mktemp("app") / "app.log"
+
+
+@pytest.fixture(scope="session")
+def app_url(real_index, app_log_path):
     """app.py launched as a subprocess on a free port over the real index; its base URL."""
     from ragcomm.bench.launch import launch_app, stop_app
 
-    log = open(tmp_path_factory.mktemp("app") / "app.log", "w")
+    log = open(app_log_path, "w")
     try:
         proc, url = launch_app(real_index.index_dir, real_index.corpus_dir, log=log, timeout=120)
     except RuntimeError as exc:

@@ -162,6 +162,23 @@ class Answerer:
         """The page of the original file at a document offset (None for unpaged files)."""
         return page_at(self.retriever.index.documents.get(doc_id, {}).get("pages") or [], offset)
 
+    def reuse_sentences(self, earlier: "Answerer") -> int:
+        """Take the cached sentence vectors of passages that an answerer over an earlier
+        version of the index holds too, unchanged (same id and text, same embedder and
+        analyzer), so that a reloaded index answers at once; how many passages were reused."""
+        a, b = self.retriever, earlier.retriever
+        if (a.index.model_id, a.index.embed_backend, a.index.lexical.analyzer) != \
+                (b.index.model_id, b.index.embed_backend, b.index.lexical.analyzer):
+            return 0
+        before = {(c.chunk_id, c.text): i for i, c in enumerate(b.index.chunks)}
+        reused = 0
+        for i, c in enumerate(a.index.chunks):
+            j = before.get((c.chunk_id, c.text))
+            if j is not None and j in earlier._sentences:
+                self._sentences[i] = earlier._sentences[j]
+                reused += 1
+        return reused
+
     def warm(self, batch: int = 8) -> None:
         """Embed the sentences of every passage now (the app does this in the background, in
         small batches so that questions asked meanwhile are not held up for long)."""

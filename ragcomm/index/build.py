@@ -7,7 +7,6 @@ their vectors (content hash), so an update reads only new files and embeds only 
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 import time
 from datetime import datetime, timezone
@@ -22,8 +21,9 @@ from ..embed import canonical_model_id
 from ..ingest import INGEST_VERSION, load_corpus
 from ..types import Chunk, Document
 from ..version import __version__
-from .store import (FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, build_lock,
-                    corpus_hashes, load_index, read_manifest, remove_leftovers, save_index, settings_match)
+from .store import (DOCUMENT_SHAPE, FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, corpus_hashes,
+                    end_operation, load_index, read_jsonl, read_manifest, recover_operation, recover_swap, save_index,
+                    settings_match, verify_files, writer_lock)
 
 
 def text_key(text: str) -> str:
@@ -42,12 +42,17 @@ def chunk_corpus(docs: list[Document], settings: Settings, fits_model=None) -> l
 def build_index(settings: Settings | None = None, embedder=None, log=print, progress: bool = True,
                 save: bool = True) -> Index:
     """Read the corpus, chunk, embed, index, and (by default) save to settings.index_dir.
-    Chunks whose text is unchanged since the index already there keep their vectors."""
+    Chunks whose text is unchanged since the index already there keep their vectors.
+    Saving takes the writer lock and first completes what a killed writer left half-done
+    (an index swap, an add or a remove); the saved index ends that operation."""
     settings = settings or Settings()
     if save:
-        with build_lock(settings.index_dir):
-            remove_leftovers(settings.index_dir)
-            return _build_index(settings, embedder, log, progress, save)
+        with writer_lock(settings.index_dir):
+            recover_swap(settings.index_dir, log)
+            recover_operation(settings.index_dir, log)
+            index = _build_index(settings, embedder, log, progress, save)
+            end_operation(settings.index_dir)
+            return index
     return _build_index(settings, embedder, log, progress, save)
 
 
@@ -78,8 +83,8 @@ def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) 
     manifest["timings"] = {"ingest": round(ingest_seconds, 3), **manifest["timings"], "files_read": read_seconds}
     manifest["ingest"] = {"version": INGEST_VERSION, "files_reused": reused_files}
     # Keep the manifest's key order stable for readers: corpus and counts before the build details.
-    order = ["format", "ragcomm_version", "model", "chunking", "bm25", "dense", "corpus", "counts", "built_at",
-             "build_seconds", "timings", "ingest"]
+    order = ["format", "ragcomm_version", "generation", "model", "chunking", "bm25", "dense", "corpus", "counts",
+             "built_at", "build_seconds", "timings", "ingest"]
     index.manifest = {k: manifest[k] for k in order if k in manifest}
     if save:
         save_index(index, settings.index_dir)
@@ -94,13 +99,12 @@ def previous_documents(folder: Path) -> dict:
         if manifest.get("ingest", {}).get("version") != INGEST_VERSION:
             return {}
         hashes = manifest["corpus"]["files"]
+        verify_files(folder, manifest)  # a damaged index gives nothing to reuse
         by_source: dict = {}
-        with open(Path(folder) / "documents.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                d = json.loads(line)
-                doc = Document(d["doc_id"], d["title"], d["text"], d["source"], d["metadata"],
-                               [tuple(s) for s in d["sections"]], [tuple(p) for p in d["pages"]])
-                by_source.setdefault(doc.source, []).append(doc)
+        for d in read_jsonl(Path(folder) / "documents.jsonl", DOCUMENT_SHAPE):
+            doc = Document(d["doc_id"], d["title"], d["text"], d["source"], d["metadata"],
+                           [tuple(s) for s in d["sections"]], [tuple(p) for p in d["pages"]])
+            by_source.setdefault(doc.source, []).append(doc)
     except (IndexError_, OSError, ValueError, KeyError, TypeError):
         return {}
     return {source: (hashes[source], group) for source, group in by_source.items() if source in hashes}

@@ -8,18 +8,34 @@
     index/dense.faiss      only for an approximate FAISS index (a flat one is rebuilt from vectors.npy)
     index/bm25/            the lexical index (bm25s files, or parameters for rank-bm25)
 
-A folder is written beside the target and swapped in whole, so an interrupted build
-leaves the previous index as it was. On load the manifest is checked against what is
-asked for (model, dimension, format, backend) and against the files (checksums, counts).
+A folder is written beside the target and swapped in whole (an atomic exchange where the
+system has one), so an interrupted build leaves the previous index as it was, and a reader
+sees one whole index, the old or the new. On load every manifest field and every line of
+the files is checked for shape (any damage is one IndexCorrupt naming the file and saying
+`ragcomm index --rebuild`), then against what is asked for (model, dimension, format,
+backend) and against the files (checksums, counts). Each save gets the next `generation`.
+
+Writers (build, add, remove) take one lock, `writer_lock`; readers never need it. An
+operation on corpus files is written to an intent journal beside the index first
+(`begin_operation`), so that the next writer completes or rolls back whatever a killed
+one left half-done (`recover_operation`), then indexes the result.
+
+    index/../.index.lock        the writer lock (an flock; holds the writer's pid)
+    index/../.index.journal     the operation in progress, if any (JSON)
+    index/../.index.generation  the last generation saved
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import shutil
+import sys
+import threading
+import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +43,16 @@ import numpy as np
 from ..backends import LexicalBackend, VectorBackend, load_lexical, vector_class
 from ..chunking import embed_text
 from ..config import Settings
+from ..durable import (exchange, fsync_dir, move_durably, pause_point, recover_steps, remove_path, sha256_file,
+                       write_atomic)
 from ..ingest import corpus_files
 from ..types import Chunk
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 LEXICAL_FOLDER = "bm25"
+REQUIRED_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.npy", f"{LEXICAL_FOLDER}/lexical.json")
+REBUILD = "run `ragcomm index --rebuild`"
 
 
 class IndexError_(Exception):
@@ -55,47 +75,156 @@ class IndexBusy(IndexError_):
     pass
 
 
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+# ---------------------------------------------------------------- one writer at a time
+
+class _Held:
+    def __init__(self):
+        self.thread_lock = threading.RLock()
+        self.depth = 0
+        self.fh = None
+
+
+_held: dict[str, _Held] = {}
+_held_guard = threading.Lock()
+
+
+def sibling(folder: Path, suffix: str) -> Path:
+    """A hidden file beside the index folder: `.index.lock`, `.index.journal`, ..."""
+    folder = Path(folder).resolve()
+    return folder.parent / f".{folder.name}.{suffix}"
+
+
 @contextmanager
-def build_lock(folder: Path):
-    """One build of a given index folder at a time, across processes (an flock that the
-    kernel releases when its holder dies, so a killed build never leaves it stuck)."""
+def writer_lock(folder: Path):
+    """The one lock every writer of an index folder (build, add, remove, save) takes, across
+    processes: an flock that the kernel releases when its holder dies, so a killed writer
+    never leaves it stuck. Re-entrant within a thread (add holds it while it builds);
+    another thread or process gets IndexBusy at once. Readers never take it."""
     import fcntl
 
     folder = Path(folder).resolve()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(folder.parent / f".{folder.name}.lock", "a+")
+    with _held_guard:
+        held = _held.setdefault(str(folder), _Held())
+    if not held.thread_lock.acquire(blocking=False):
+        raise IndexBusy(f"another thread of this process is building or updating {folder}: try again when it is done")
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        holder = fh.read().strip()
-        fh.close()
-        raise IndexBusy(f"another ragcomm process{f' (pid {holder})' if holder else ''} is building {folder}: "
-                        "wait for it to finish, then try again") from None
-    fh.truncate(0)
-    fh.write(str(os.getpid()))
-    fh.flush()
-    try:
-        yield
+        if held.depth == 0:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(sibling(folder, "lock"), "a+")
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip()
+                fh.close()
+                raise IndexBusy(f"another ragcomm process{f' (pid {holder})' if holder else ''} is building or "
+                                f"updating {folder}: wait for it to finish, then try again") from None
+            fh.truncate(0)
+            fh.write(str(os.getpid()))
+            fh.flush()
+            held.fh = fh
+        held.depth += 1
+        try:
+            yield
+        finally:
+            held.depth -= 1
+            if held.depth == 0:
+                fcntl.flock(held.fh, fcntl.LOCK_UN)
+                held.fh.close()
+                held.fh = None
     finally:
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        fh.close()
+        held.thread_lock.release()
+
+
+build_lock = writer_lock  # the name it had when only builds took it
+
+
+def holds_writer_lock(folder: Path) -> bool:
+    held = _held.get(str(Path(folder).resolve()))
+    return bool(held and held.depth)
 
 
 def remove_leftovers(folder: Path) -> None:
-    """Half-written folders of builds that were killed (only called under the build lock)."""
+    """Half-written folders of builds that were killed (only called under the writer lock,
+    after `recover_swap`)."""
     folder = Path(folder).resolve()
     for pattern in (f".{folder.name}.tmp-*", f".{folder.name}.old-*"):
         for path in folder.parent.glob(pattern):
-            shutil.rmtree(path, ignore_errors=True)
+            remove_path(path)
 
+
+# ---------------------------------------------------------------- the intent journal
+
+def begin_operation(folder: Path, op: str, steps: list[dict], **details) -> dict:
+    """Write down an operation on files before doing it (under the writer lock): its steps
+    (see durable.run_step) and details for the message if it is interrupted."""
+    if not holds_writer_lock(folder):
+        raise RuntimeError("begin_operation needs the writer lock")
+    entry = {"op": op, "id": uuid.uuid4().hex, "pid": os.getpid(),
+             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "steps": steps, **details}
+    write_atomic(sibling(folder, "journal"), json.dumps(entry, indent=1, ensure_ascii=False))
+    _own_operations.add(entry["id"])
+    return entry
+
+
+_own_operations: set[str] = set()
+
+
+def pending_operation(folder: Path) -> dict | None:
+    """The operation an earlier writer began and did not end, or None. A journal that cannot
+    be read is returned as {"op": "unknown", "steps": []}."""
+    path = sibling(folder, "journal")
+    if not path.exists():
+        return None
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(entry, dict) or not isinstance(entry.get("steps"), list) \
+                or not all(isinstance(s, dict) for s in entry["steps"]):
+            raise ValueError("not an operation")
+    except (OSError, ValueError):
+        return {"op": "unknown", "steps": [], "damaged": str(path)}
+    return entry
+
+
+def end_operation(folder: Path) -> None:
+    """The operation is done, index included: forget it."""
+    path = sibling(folder, "journal")
+    if path.exists() or path.is_symlink():
+        remove_path(path)
+        fsync_dir(path.parent)
+
+
+def describe(entry: dict) -> str:
+    """'`ragcomm add` (pid 123, started 2025-01-01T10:00:00+00:00)'"""
+    return f"`ragcomm {entry.get('op', 'unknown')}` (pid {entry.get('pid', '?')}, started {entry.get('started', '?')})"
+
+
+def recover_operation(folder: Path, log=_warn) -> dict | None:
+    """Under the writer lock: complete (or, when a source is gone, roll back) the file steps
+    of an operation a killed writer left, and say so. The caller then builds the index,
+    which ends the operation. Returns the operation, or None when there was none."""
+    entry = pending_operation(folder)
+    if entry is None or entry.get("id") in _own_operations:
+        return entry
+    if entry.get("damaged"):
+        log(f"warning: the journal {entry['damaged']} of an interrupted operation is unreadable: "
+            "re-indexing the corpus as it is")
+        return entry
+    outcome, notes = recover_steps(entry["steps"])
+    log(f"an interrupted {describe(entry)} was {outcome}" + (": " + "; ".join(notes) if notes else "")
+        + "; re-indexing")
+    _own_operations.add(entry["id"])
+    return entry
+
+
+# ---------------------------------------------------------------- saving: a whole folder, swapped in
 
 def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def corpus_hashes(corpus_dir: Path) -> dict:
@@ -141,32 +270,94 @@ class Index:
         """The embedding backend that made the vectors: queries must use the same one."""
         return embed_backend(self.manifest)
 
+    @property
+    def generation(self) -> int:
+        """Which save of the index folder this is (1, 2, ...; 0 before it was recorded or unsaved)."""
+        return int(self.manifest.get("generation", 0))
+
+    @property
+    def info(self) -> dict:
+        """Which index this is, for answers and status lines: generation, build time, sizes."""
+        return {"generation": self.generation, "built_at": self.manifest.get("built_at"),
+                "documents": len(self.documents), "chunks": len(self.chunks)}
+
     def chunk_text_for_index(self, i: int) -> str:
         c = self.chunks[i]
         return embed_text(self.documents[c.doc_id]["title"], c.section, c.text)
 
 
+def next_generation(folder: Path) -> int:
+    """One more than any generation saved to this folder, even when the index there is broken."""
+    seen = [0]
+    for path in (Path(folder) / MANIFEST, sibling(folder, "generation")):
+        try:
+            value = json.loads(path.read_text())
+            value = value.get("generation") if isinstance(value, dict) else value
+            if isinstance(value, int) and not isinstance(value, bool):
+                seen.append(value)
+        except (OSError, ValueError):
+            pass
+    return max(seen) + 1
+
+
 def save_index(index: Index, folder: Path) -> None:
-    """Write to a sibling folder, then swap it in: readers never see a half-written index."""
+    """Write to a sibling folder, then swap it in: readers never see a half-written index.
+    Takes the writer lock (re-entrant: a build that holds it already keeps it)."""
     folder = Path(folder).resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        manifest = _write_files(index, tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
+    with writer_lock(folder):
+        recover_swap(folder)
+        tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+        remove_path(tmp)
+        tmp.mkdir()
+        try:
+            generation = next_generation(folder)
+            manifest = _write_files({**index.manifest, "generation": generation}, index, tmp)
+        except BaseException:
+            remove_path(tmp)
+            raise
+        pause_point("save-written")
+        swap_in(tmp, folder)
+        write_atomic(sibling(folder, "generation"), str(generation))
     index.manifest, index.folder = manifest, folder
 
 
-def _write_files(index: Index, tmp: Path) -> dict:
+def swap_in(tmp: Path, folder: Path) -> None:
+    """Put the finished folder `tmp` at `folder`. With an atomic exchange there is no moment
+    without an index; otherwise two renames, and `recover_swap` finishes them if killed between."""
+    if not folder.exists() and not folder.is_symlink():
+        os.rename(tmp, folder)
+    elif exchange(tmp, folder):
+        pause_point("save-exchanged")
+        remove_path(tmp)  # the previous index, now under the temporary name
+    else:
+        old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+        os.rename(folder, old)
+        pause_point("save-between-renames")
+        os.rename(tmp, folder)
+        remove_path(old)
+    fsync_dir(folder.parent)
+
+
+def recover_swap(folder: Path, log=_warn) -> None:
+    """A writer killed between the two renames of `swap_in` left no index but a finished new
+    one (`.index.tmp-PID`, complete before the first rename) and the previous one
+    (`.index.old-PID`): put the new one in place. Then clear what killed builds left."""
+    folder = Path(folder).resolve()
+    if not folder.exists() and not folder.is_symlink():
+        for old in sorted(folder.parent.glob(f".{folder.name}.old-*")):
+            new = folder.parent / f".{folder.name}.tmp-{old.name.rsplit('-', 1)[1]}"
+            if (new / MANIFEST).is_file():
+                move_durably(new, folder)
+                log(f"an interrupted index swap was completed: {folder} is the index it had finished")
+            else:
+                move_durably(old, folder)
+                log(f"an interrupted index swap was rolled back: {folder} is the previous index")
+            break
+    remove_leftovers(folder)
+
+
+def _write_files(manifest: dict, index: Index, tmp: Path) -> dict:
     with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
         for doc_id, d in index.documents.items():
             fh.write(json.dumps({"doc_id": doc_id, **d}, ensure_ascii=False) + "\n")
@@ -176,29 +367,131 @@ def _write_files(index: Index, tmp: Path) -> dict:
     np.save(tmp / "vectors.npy", index.vectors)
     index.dense.save(tmp)
     index.lexical.save(tmp / LEXICAL_FOLDER)
-    manifest = dict(index.manifest)
-    manifest["files"] = {str(p.relative_to(tmp)): file_hash(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+    manifest = dict(manifest)
+    manifest["files"] = {p.relative_to(tmp).as_posix(): file_hash(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-    for p in tmp.rglob("*"):
+    for p in [*tmp.rglob("*"), tmp]:
         if p.is_file():
             with open(p, "rb") as fh:
                 os.fsync(fh.fileno())
+        else:
+            fsync_dir(p)
     return manifest
+
+
+# ---------------------------------------------------------------- the manifest's shape
+
+INT, NUMBER, TEXT, OPTIONAL_INT = "a whole number", "a number", "text", "a whole number or null"
+EACH = "*"  # in a shape: every key of an object of any keys
+MANIFEST_SHAPE = {
+    "format": INT, "ragcomm_version?": TEXT, "generation?": INT, "built_at": TEXT,
+    "model": {"id": TEXT, "dim": INT, "max_seq_length?": OPTIONAL_INT, "backend?": TEXT},
+    "chunking": {"size?": INT, "overlap?": INT},
+    "bm25": {"backend": TEXT, "analyzer": TEXT, "k1": NUMBER, "b": NUMBER},
+    "dense": {"backend?": TEXT, "kind": TEXT, "ef_search?": INT, "nprobe?": INT},
+    "corpus": {"files": {EACH: TEXT}, "skipped?": [{"path": TEXT, "reason": TEXT}]},
+    "counts": {"documents": INT, "chunks": INT, "files?": INT},
+    "files": {EACH: TEXT},
+}
+DOCUMENT_SHAPE = {"doc_id": TEXT, "title": TEXT, "source": TEXT, "metadata": {"year?": OPTIONAL_INT}}
+CHUNK_SHAPE = {"chunk_id": TEXT, "doc_id": TEXT, "text": TEXT, "start": INT, "end": INT, "section": TEXT,
+               "n_tokens": INT, "page_start?": OPTIONAL_INT, "page_end?": OPTIONAL_INT}
+LEXICAL_SHAPE = {"backend": TEXT, "analyzer": TEXT, "k1": NUMBER, "b": NUMBER}
+
+
+def shape_problem(value, shape, where: str = "") -> str | None:
+    """What is wrong with `value` against a small shape (an object of fields, '?' for
+    optional ones, '*' for any key; [shape] for a list; a type name), or None.
+
+    >>> shape_problem({"model": {"dim": "384"}}, {"model": {"dim": INT}})
+    "'model.dim' is text, not a whole number"
+    >>> shape_problem([1], {"model": {}}) , shape_problem({}, {"model": {}})
+    ('it is a list, not an object', "'model' is missing")
+    """
+    def kind(v):
+        return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}.get(
+            type(v), "a number" if isinstance(v, (int, float)) else type(v).__name__)
+
+    label = f"'{where}'" if where else "it"
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return f"{label} is {kind(value)}, not an object"
+        for key, sub in shape.items():
+            if key == EACH:
+                for k, v in value.items():
+                    problem = shape_problem(v, sub, f"{where}.{k}" if where else k)
+                    if problem:
+                        return problem
+                continue
+            name = key.rstrip("?")
+            path = f"{where}.{name}" if where else name
+            if name not in value:
+                if key.endswith("?"):
+                    continue
+                return f"'{path}' is missing"
+            problem = shape_problem(value[name], sub, path)
+            if problem:
+                return problem
+        return None
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return f"{label} is {kind(value)}, not a list"
+        for i, item in enumerate(value):
+            problem = shape_problem(item, shape[0], f"{where}[{i}]")
+            if problem:
+                return problem
+        return None
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    ok = {INT: whole, OPTIONAL_INT: whole or value is None, TEXT: isinstance(value, str),
+          NUMBER: whole or isinstance(value, float)}[shape]
+    return None if ok else f"{label} is {kind(value)}, not {shape}"
+
+
+def check_manifest(manifest, path: Path) -> dict:
+    """The manifest if every field has the right shape and sensible values; else IndexCorrupt
+    (or IndexMismatch for another format version) naming the file."""
+    problem = shape_problem(manifest, {"format": INT}) if isinstance(manifest, dict) else None
+    if isinstance(manifest, dict) and problem is None and manifest["format"] != FORMAT_VERSION:
+        raise IndexMismatch(f"{path} has index format {manifest['format']!r}, this ragcomm reads "
+                            f"{FORMAT_VERSION}: {REBUILD}")
+    problem = shape_problem(manifest, MANIFEST_SHAPE)
+    if problem is None:
+        if manifest["model"]["dim"] < 1 or manifest["counts"]["chunks"] < 0 or manifest["counts"]["documents"] < 0:
+            problem = "a dimension or count is out of range"
+        elif any(not safe_relative(name) for name in manifest["files"]):
+            problem = "'files' names a path outside the index folder"
+        elif any(name not in manifest["files"] for name in REQUIRED_FILES):
+            problem = "'files' lacks " + ", ".join(n for n in REQUIRED_FILES if n not in manifest["files"])
+    if problem:
+        raise IndexCorrupt(f"{path} is damaged ({problem}): {REBUILD}")
+    return manifest
+
+
+def safe_relative(name: str) -> bool:
+    """A plain relative path inside a folder.
+
+    >>> safe_relative("bm25/params.json"), safe_relative("../x"), safe_relative("/etc/passwd")
+    (True, False, False)
+    """
+    p = Path(name)
+    return bool(name) and not p.is_absolute() and ".." not in p.parts and "\\" not in name
 
 
 def read_manifest(folder: Path) -> dict:
     folder = Path(folder)
     path = folder / MANIFEST
-    if not path.exists():
+    if folder.exists() and not folder.is_dir():
+        raise IndexCorrupt(f"{folder} is a file, not an index folder: {REBUILD}")
+    if not path.exists() and not path.is_symlink():
+        if not folder.exists() and any(folder.resolve().parent.glob(f".{folder.resolve().name}.old-*")):
+            raise IndexMissing(f"no index in {folder}: a swap of index folders was interrupted; "
+                               "`ragcomm index` finishes it")
         raise IndexMissing(f"no index in {folder}: run `ragcomm index` to build it")
     try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IndexCorrupt(f"{path} is not valid JSON ({exc}): run `ragcomm index --rebuild`") from exc
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexMismatch(f"{path} has index format {manifest.get('format')!r}, this ragcomm reads "
-                            f"{FORMAT_VERSION}: run `ragcomm index --rebuild`")
-    return manifest
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:  # not JSON, not UTF-8, a folder, unreadable, a dangling link
+        raise IndexCorrupt(f"{path} cannot be read ({type(exc).__name__}: {exc}): {REBUILD}") from exc
+    return check_manifest(manifest, path)
 
 
 def check_compatible(manifest: dict, model: str | None = None, dim: int | None = None) -> None:
@@ -218,10 +511,16 @@ def verify_files(folder: Path, manifest: dict) -> None:
     for name, digest in manifest.get("files", {}).items():
         path = Path(folder) / name
         if not path.exists():
-            raise IndexCorrupt(f"index file {path} is missing: run `ragcomm index --rebuild`")
-        if file_hash(path) != digest:
+            raise IndexCorrupt(f"index file {path} is missing: {REBUILD}")
+        if not path.is_file():
+            raise IndexCorrupt(f"index file {path} is not a file: {REBUILD}")
+        try:
+            same = file_hash(path) == digest
+        except OSError as exc:
+            raise IndexCorrupt(f"index file {path} cannot be read ({exc}): {REBUILD}") from exc
+        if not same:
             raise IndexCorrupt(f"index file {path} does not match its checksum in the manifest "
-                               "(truncated, corrupted or edited): run `ragcomm index --rebuild`")
+                               f"(truncated, corrupted or edited): {REBUILD}")
 
 
 def stale_files(manifest: dict, corpus_dir: Path | None) -> list[str]:
@@ -233,45 +532,113 @@ def stale_files(manifest: dict, corpus_dir: Path | None) -> list[str]:
     return sorted(f for f in set(now) | set(then) if now.get(f) != then.get(f))
 
 
+# ---------------------------------------------------------------- loading
+
+@contextmanager
+def reading(path: Path):
+    """Any failure while reading one index file becomes IndexCorrupt naming that file."""
+    try:
+        yield
+    except IndexError_:
+        raise
+    except Exception as exc:
+        raise IndexCorrupt(f"index file {path} cannot be read ({type(exc).__name__}: {str(exc)[:200]}): "
+                           f"{REBUILD}") from exc
+
+
+def read_jsonl(path: Path, shape: dict) -> list[dict]:
+    """Rows of a JSONL index file, each checked against `shape`."""
+    rows = []
+    with reading(path), open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            row = json.loads(line)
+            problem = shape_problem(row, shape)
+            if problem:
+                raise IndexCorrupt(f"index file {path}, line {n}, is damaged ({problem}): {REBUILD}")
+            rows.append(row)
+    return rows
+
+
+def indexed_documents(folder: Path) -> dict:
+    """doc_id -> source of an index, as far as it can be read ({} when it cannot)."""
+    path = Path(folder) / "documents.jsonl"
+    try:
+        return {row["doc_id"]: row["source"] for row in read_jsonl(path, DOCUMENT_SHAPE)}
+    except (IndexError_, OSError):
+        return {}
+
+
+def folder_identity(folder: Path):
+    """What changes when an index folder is swapped or its manifest rewritten (None: no folder)."""
+    try:
+        a, b = os.stat(folder), os.stat(Path(folder) / MANIFEST)
+        return (a.st_dev, a.st_ino, b.st_ino, b.st_mtime_ns, b.st_size)
+    except OSError:
+        return None
+
+
 def load_index(folder: Path, model: str | None = None, corpus_dir: Path | None = None,
                verify: bool = True, ef_search: int | None = None, backend: str | None = None) -> Index:
     """Load an index folder; a missing, broken or mismatched index raises a clear error.
-    With `backend`, an index built with another vector backend is refused."""
+    With `backend`, an index built with another vector backend is refused. A folder swapped
+    by a writer while it was being read is read again, so the result is one whole index."""
     folder = Path(folder)
+    for attempt in range(5):
+        before = folder_identity(folder)
+        try:
+            index = _load_once(folder, model, verify, ef_search, backend)
+        except IndexError_:
+            swapping = any(folder.resolve().parent.glob(f".{folder.resolve().name}.old-*"))
+            if attempt == 4 or (folder_identity(folder) == before and not swapping):
+                raise
+        else:
+            if folder_identity(folder) == before:
+                index.stale = stale_files(index.manifest, corpus_dir)
+                return index
+        time.sleep(0.05 * (attempt + 1))
+    raise IndexCorrupt(f"the index in {folder} kept changing while it was read: try again")
+
+
+def _load_once(folder: Path, model, verify: bool, ef_search, backend) -> Index:
     manifest = read_manifest(folder)
     check_compatible(manifest, model)
     check_backend(manifest, backend, folder)
     if verify:
         verify_files(folder, manifest)
-    try:
-        documents = {}
-        with open(folder / "documents.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                d = json.loads(line)
-                documents[d.pop("doc_id")] = d
-        with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
-            chunks = [Chunk(**json.loads(line)) for line in fh]
-        vectors = np.load(folder / "vectors.npy", mmap_mode=None)
+    documents = {}
+    for d in read_jsonl(folder / "documents.jsonl", DOCUMENT_SHAPE):
+        documents[d.pop("doc_id")] = d
+    rows = read_jsonl(folder / "chunks.jsonl", CHUNK_SHAPE)
+    with reading(folder / "chunks.jsonl"):
+        chunks = [Chunk(**row) for row in rows]
+    unknown = next((c.doc_id for c in chunks if c.doc_id not in documents), None)
+    if unknown is not None:
+        raise IndexCorrupt(f"index file {folder / 'chunks.jsonl'} names a document, {unknown!r}, that "
+                           f"{folder / 'documents.jsonl'} lacks: {REBUILD}")
+    with reading(folder / "vectors.npy"):
+        vectors = np.load(folder / "vectors.npy", mmap_mode=None, allow_pickle=False)
+    if vectors.ndim != 2 or vectors.shape[1] != manifest["model"]["dim"] or vectors.dtype.kind != "f":
+        raise IndexCorrupt(f"{folder / 'vectors.npy'} has shape {vectors.shape} ({vectors.dtype}), expected "
+                           f"(n, {manifest['model']['dim']}) floats: {REBUILD}")
+    lexical_params = folder / LEXICAL_FOLDER / "lexical.json"
+    with reading(lexical_params):
+        problem = shape_problem(json.loads(lexical_params.read_text(encoding="utf-8")), LEXICAL_SHAPE)
+    if problem:
+        raise IndexCorrupt(f"index file {lexical_params} is damaged ({problem}): {REBUILD}")
+    with reading(folder / LEXICAL_FOLDER):
         lexical = load_lexical(folder / LEXICAL_FOLDER,
                                lambda: [embed_text(documents[c.doc_id]["title"], c.section, c.text) for c in chunks])
+        lexical_size = len(lexical.scores(""))
+    with reading(folder / "dense.faiss"):
         dense = vector_class(vector_backend(manifest)).load(
             folder, vectors, ef_search=ef_search or manifest["dense"].get("ef_search", 128),
             nprobe=manifest["dense"].get("nprobe", 32))
-    except IndexError_:
-        raise
-    except Exception as exc:
-        raise IndexCorrupt(f"cannot read the index in {folder} ({type(exc).__name__}: {exc}): "
-                           "run `ragcomm index --rebuild`") from exc
     counts = manifest["counts"]
-    if not (len(chunks) == counts["chunks"] == len(vectors) == dense.size) or len(documents) != counts["documents"]:
-        raise IndexCorrupt(f"the index in {folder} is inconsistent (chunks, vectors and manifest counts "
-                           "differ): run `ragcomm index --rebuild`")
-    if vectors.ndim != 2 or vectors.shape[1] != manifest["model"]["dim"]:
-        raise IndexCorrupt(f"{folder / 'vectors.npy'} has shape {vectors.shape}, expected "
-                           f"(n, {manifest['model']['dim']}): run `ragcomm index --rebuild`")
-    index = Index(manifest, documents, chunks, vectors, lexical, dense, folder.resolve())
-    index.stale = stale_files(manifest, corpus_dir)
-    return index
+    if not (len(chunks) == counts["chunks"] == len(vectors) == dense.size == lexical_size) \
+            or len(documents) != counts["documents"]:
+        raise IndexCorrupt(f"the index in {folder} is inconsistent (chunks, vectors, BM25 and manifest counts "
+                           f"differ): {REBUILD}")
+    return Index(manifest, documents, chunks, vectors, lexical, dense, folder.resolve())
 
 
 def settings_match(manifest: dict, settings: Settings) -> list[str]:
@@ -289,7 +656,7 @@ def settings_match(manifest: dict, settings: Settings) -> list[str]:
     }
     built = {
         "model": manifest["model"]["id"], "embedding backend": backend,
-        "chunk size": manifest["chunking"]["size"], "chunk overlap": manifest["chunking"]["overlap"],
+        "chunk size": manifest["chunking"].get("size"), "chunk overlap": manifest["chunking"].get("overlap"),
         "BM25 backend": manifest["bm25"]["backend"], "BM25 analyzer": manifest["bm25"]["analyzer"],
         "BM25 k1": manifest["bm25"]["k1"], "BM25 b": manifest["bm25"]["b"], "vector backend": vector_backend(manifest),
     }

@@ -11,10 +11,12 @@ from ..types import Document
 # version reads every file again instead of reusing its stored documents.
 INGEST_VERSION = 1
 from .clean import Cleaned, clean_text, reflow
-from .corpus import CorpusError, Problem, add_files, corpus_files, load_corpus, load_file, remove_targets, safe_name
+from .corpus import (CorpusError, FileResult, Problem, add_files, corpus_files, load_corpus, load_file, plan_add,
+                     plan_remove, remove_targets, safe_name, scan_corpus)
 from .readers import MAX_FILE_BYTES, SUPPORTED, Extracted, IngestError, read_document, read_text
 from .records import is_listing, split_records
 
-__all__ = ["INGEST_VERSION", "Document", "Cleaned", "clean_text", "reflow", "CorpusError", "Problem", "add_files", "corpus_files",
-           "load_corpus", "load_file", "remove_targets", "safe_name", "MAX_FILE_BYTES", "SUPPORTED", "IngestError",
-           "read_text", "read_document", "Extracted", "is_listing", "split_records"]
+__all__ = ["INGEST_VERSION", "Document", "Cleaned", "clean_text", "reflow", "CorpusError", "Problem", "add_files",
+           "corpus_files", "load_corpus", "load_file", "remove_targets", "safe_name", "FileResult", "plan_add",
+           "plan_remove", "scan_corpus", "MAX_FILE_BYTES", "SUPPORTED", "IngestError", "read_text", "read_document",
+           "Extracted", "is_listing", "split_records"]

@@ -4,16 +4,19 @@ removing files safely.
     docs, problems = load_corpus("corpus")
     docs[0].doc_id, docs[0].title, docs[0].sections[:1]
 
-Unreadable files are reported (a Problem each) and skipped. `add_files` sanitises names,
-takes only supported types and writes nothing outside the corpus folder; `remove_targets`
-moves a file to corpus/.removed/ rather than deleting it.
+Unreadable files are reported (a Problem each) and skipped, and so are links to files
+outside the folder. `plan_add` checks files (supported type, size, readable, a name that is
+safe, kept as the user wrote it when it is) and plans their copies; `plan_remove` plans
+moving files to corpus/.removed/ rather than deleting them. The plans are steps on files
+(ragcomm/durable.py) that index/update.py journals, runs and indexes; `add_files` and
+`remove_targets` run them directly, all or none.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,9 @@ from pathlib import Path
 from ..types import Document
 from .readers import MAX_FILE_BYTES, SUPPORTED, IngestError, read_document
 from .records import split_records
+
+LARGE_FILE_BYTES = 8 * 2**20  # files from this size get a progress line
+
 
 @dataclass
 class Problem:
@@ -31,14 +37,34 @@ class Problem:
         return f"skipped {self.path}: {self.message}"
 
 
-def corpus_files(corpus_dir: Path) -> list[Path]:
+def scan_corpus(corpus_dir: Path) -> tuple[list[Path], list[Problem]]:
+    """The files of a corpus folder (hidden ones and those under hidden folders skipped), and
+    the links that are refused: a link to a file or folder outside the corpus would put that
+    file (say /etc/passwd) in the index and the answers."""
     corpus_dir = Path(corpus_dir)
-    return sorted(p for p in corpus_dir.rglob("*") if p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts))
+    root = corpus_dir.resolve()
+    files, problems = [], []
+    for p in sorted(corpus_dir.rglob("*")):  # rglob does not descend into linked folders
+        if any(part.startswith(".") for part in p.relative_to(corpus_dir).parts):
+            continue
+        if p.is_symlink() and not p.resolve().is_relative_to(root):
+            what = "folder" if p.is_dir() else "file"
+            problems.append(Problem(str(p), f"refused: a link to a {what} outside the corpus folder "
+                                            f"({os.readlink(p)}); copy the file in with `ragcomm add` instead"))
+        elif p.is_file():
+            files.append(p)
+    return files, problems
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    return scan_corpus(corpus_dir)[0]
 
 
 def load_file(path: Path, corpus_dir: Path, log=None) -> list[Document]:
     source = str(Path(path).relative_to(corpus_dir)).replace("\\", "/")
+    size = Path(path).stat().st_size
+    if log and size >= LARGE_FILE_BYTES:
+        log(f"reading {source} ({size / 2**20:.1f} MB) ...")
     extracted = read_document(path, log=log)
     if not extracted.text.strip():
         raise IngestError("empty file")
@@ -50,16 +76,18 @@ def load_file(path: Path, corpus_dir: Path, log=None) -> list[Document]:
 
 def load_corpus(corpus_dir, known: dict | None = None, log=None,
                 timings: dict | None = None) -> tuple[list[Document], list[Problem]]:
-    """All documents of a corpus folder, and the files that were skipped and why.
+    """All documents of a corpus folder, and the files that were skipped and why (links out of
+    the corpus are refused).
 
     known: {source: (sha256 of the file, [Document])} read before (the index keeps them):
     a file whose content hash matches is not read again. timings: filled with
-    {source: seconds} for the files that were read. log: hears about long files."""
+    {source: seconds} for the files that were read. log: hears about long and large files."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
-    docs, problems = [], []
-    for path in corpus_files(corpus_dir):
+    docs = []
+    files, problems = scan_corpus(corpus_dir)
+    for path in files:
         source = str(path.relative_to(corpus_dir)).replace("\\", "/")
         if known and source in known and known[source][0] == file_sha256(path):
             docs.extend(known[source][1])
@@ -95,76 +123,222 @@ class CorpusError(ValueError):
     pass
 
 
+@dataclass
+class FileResult:
+    """What happened to one file of an add or a remove."""
+    path: str  # as the user named it
+    status: str  # added, replaced, unchanged, removed, already removed, refused
+    target: Path | None = None  # where it went
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "refused"
+
+    def __str__(self):
+        where = f" as {self.target}" if self.target and self.status != "refused" else ""
+        return f"{self.status} {self.path}{where}" + (f": {self.reason}" if self.reason else "")
+
+
+UNSAFE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
 def safe_name(name: str) -> str:
-    """A plain file name: no folders, no leading dots, only word characters, '-', '.', ' '."""
+    """The file's own name when it is safe in any folder; else with unsafe characters
+    (separators, control characters, reserved ones, leading dots) replaced.
+
+    >>> safe_name("Standards V1.6 (final).pdf"), safe_name("../x.txt"), safe_name("a?b.md")
+    ('Standards V1.6 (final).pdf', 'x.txt', 'a_b.md')
+    """
     name = Path(name.replace("\\", "/")).name
-    stem, ext = Path(name).stem, Path(name).suffix.lower()
-    stem = re.sub(r"[^\w\- ]+", "_", stem).strip(" ._") or "document"
-    return f"{stem[:120]}{ext}"
+    stem, ext = Path(name).stem, Path(name).suffix
+    if not UNSAFE_CHARACTERS.search(name) and not name.startswith((".", " ")) and stem == stem.strip() \
+            and stem and len(name) <= 200:
+        return name
+    stem = UNSAFE_CHARACTERS.sub("_", stem).strip(" ._") or "document"
+    return f"{stem[:120]}{UNSAFE_CHARACTERS.sub('', ext)}"
 
 
 def inside(folder: Path, path: Path) -> bool:
     return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
 
-def add_files(files: list[Path], corpus_dir: Path, replace: bool = False) -> list[Path]:
-    """Copy readable files into the corpus; refuses unsupported, unreadable or clashing ones."""
+def place_inside(folder: Path, path: Path) -> bool:
+    """Whether a name lies in a folder (a link counts where it is, not where it points)."""
+    path = Path(path)
+    return (path.parent.resolve() / path.name).is_relative_to(Path(folder).resolve())
+
+
+def trash_name(trash: Path, name: str) -> Path:
+    """A free name in corpus/.removed/ for a file taken out now."""
+    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
+    target, n = trash / base, 1
+    while os.path.lexists(target):
+        n += 1
+        target = trash / f"{base}.{n}"
+    return target
+
+
+def plan_add(files: list[Path], corpus_dir: Path, replace: bool = False,
+             log=None) -> tuple[list[dict], list[FileResult]]:
+    """Check each file (type, size, name, clash, readable) and plan the copies: the steps
+    (see durable.run_step) and one result per file. Nothing is written."""
+    from ..durable import sha256_file
+
     corpus_dir = Path(corpus_dir)
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    plan = []
+    steps, results, taken = [], [], {}
     for f in files:
         f = Path(f)
+        result = FileResult(str(f), "refused")
+        results.append(result)
+        if not f.exists():
+            result.reason = "no such file"
+            continue
         if not f.is_file():
-            raise CorpusError(f"not a file: {f}")
+            result.reason = "a folder, not a file" if f.is_dir() else "not a regular file"
+            continue
         if f.suffix.lower() not in SUPPORTED:
-            raise CorpusError(f"{f}: unsupported file type (supported: {', '.join(sorted(SUPPORTED))})")
-        if f.stat().st_size > MAX_FILE_BYTES:
-            raise CorpusError(f"{f}: larger than {MAX_FILE_BYTES // 2**20} MB")
-        target = corpus_dir / safe_name(f.name)
-        if not inside(corpus_dir, target):
-            raise CorpusError(f"{f}: refusing a name that leaves the corpus folder")
-        if target.exists() and target.read_bytes() != f.read_bytes() and not replace:
-            raise CorpusError(f"{target} exists with other content: use --replace or rename the file")
+            result.reason = f"unsupported file type (supported: {', '.join(sorted(SUPPORTED))})"
+            continue
+        size = f.stat().st_size
+        if size > MAX_FILE_BYTES:
+            result.reason = f"larger than {MAX_FILE_BYTES // 2**20} MB"
+            continue
+        name = safe_name(f.name)
+        target = corpus_dir / name
+        if not place_inside(corpus_dir, target):
+            result.reason = "refusing a name that leaves the corpus folder"
+            continue
+        if name in taken:
+            result.reason = f"another file of this add, {taken[name]}, has the same name"
+            continue
+        if target.is_symlink() or (target.exists() and not target.is_file()):
+            result.reason = f"{target} exists and is not a plain file"
+            continue
+        try:
+            digest = sha256_file(f)
+        except OSError as exc:
+            result.reason = f"cannot be read ({exc.strerror or exc})"
+            continue
+        exists = target.exists()
+        if exists and sha256_file(target) == digest:
+            result.status, result.target, result.reason = "unchanged", target, "already in the corpus"
+            continue
+        if exists and not replace:
+            result.reason = f"{target} exists with other content: use --replace or rename the file"
+            continue
         try:  # read it before copying: an unreadable file is refused, not half-added
-            load_file(f, f.parent)
+            t = time.perf_counter()
+            docs = load_file(f, f.parent, log)
+            if log and size >= LARGE_FILE_BYTES:
+                log(f"... {f.name}: {len(docs)} document(s) in {time.perf_counter() - t:.1f} s")
         except IngestError as exc:
-            raise CorpusError(f"{f}: cannot be read ({exc})") from exc
-        plan.append((f, target))
-    for f, target in plan:
-        shutil.copyfile(f, target)
-    return [t for _, t in plan]
+            result.reason = f"cannot be read ({exc})"
+            continue
+        taken[name] = str(f)
+        if exists:
+            steps.append({"do": "move", "src": str(target.resolve()),
+                          "dst": str(trash_name(corpus_dir.resolve() / TRASH, name))})
+        steps.append({"do": "copy", "src": str(f.resolve()), "dst": str(corpus_dir.resolve() / name),
+                      "sha256": digest})
+        result.status, result.target = ("replaced" if exists else "added"), target
+        if name != f.name:
+            result.reason = f"renamed to {name}: the name had characters that are unsafe in a file name"
+    return steps, results
 
 
-def remove_targets(targets: list[str], corpus_dir: Path, index_dir: Path) -> list[tuple[Path, Path]]:
-    """Move the files behind doc_ids or file names to corpus/.removed/."""
+TRASH = ".removed"
+
+
+def plan_remove(targets: list[str], corpus_dir: Path,
+                documents: dict | None = None) -> tuple[list[dict], list[FileResult]]:
+    """Find the files behind doc_ids or corpus file names and plan moving them to
+    corpus/.removed/ (kept, not deleted): the steps and one result per target.
+    `documents`: doc_id -> source of the index, to resolve doc_ids."""
     corpus_dir = Path(corpus_dir)
-    sources = {}
-    docs_file = Path(index_dir) / "documents.jsonl"
-    if docs_file.exists():
-        for line in docs_file.read_text(encoding="utf-8").splitlines():
-            d = json.loads(line)
-            sources[d["doc_id"]] = d["source"]
-    files = []
+    sources = documents or {}
+    trash = corpus_dir.resolve() / TRASH
+    steps, results, chosen = [], [], set()
     for target in targets:
+        result = FileResult(target, "refused")
+        results.append(result)
         if target in sources:
             source = sources[target]
             siblings = [d for d, s in sources.items() if s == source]
             if len(siblings) > 1:
-                raise CorpusError(f"{target} is one of {len(siblings)} records of {source}: remove the file "
-                                  f"`ragcomm remove {source}`, or edit it")
+                result.reason = (f"one of {len(siblings)} records of {source}: remove the file "
+                                 f"`ragcomm remove {source}`, or edit it")
+                continue
             path = corpus_dir / source
         else:
             path = corpus_dir / target
-            if not path.exists() and Path(target).exists() and inside(corpus_dir, Path(target)):
+            if not os.path.lexists(path) and os.path.lexists(target) and place_inside(corpus_dir, Path(target)):
                 path = Path(target)
-        if not inside(corpus_dir, path) or not path.is_file():
-            raise CorpusError(f"no document or corpus file '{target}'")
-        files.append(path)
-    moved = []
-    trash = corpus_dir / ".removed"
-    trash.mkdir(exist_ok=True)
-    for path in files:
-        dst = trash / f"{time.strftime('%Y%m%d-%H%M%S')}-{path.name}"
-        shutil.move(str(path), dst)
-        moved.append((path, dst))
-    return moved
+            stems = {s for s in sources.values() if Path(s).with_suffix("").as_posix() == target}
+            if not os.path.lexists(path) and len(stems) == 1:  # a listing's file, named without its extension
+                path = corpus_dir / stems.pop()
+        if not place_inside(corpus_dir, path) or (os.path.lexists(path) and not (path.is_file() or path.is_symlink())):
+            result.reason = "no document or corpus file of that name"
+            continue
+        if not os.path.lexists(path):
+            kept = sorted(trash.glob(f"*-{glob_escape(path.name)}")) if trash.is_dir() else []
+            if kept:
+                result.status, result.target = "already removed", kept[-1]
+            else:
+                result.reason = "no document or corpus file of that name"
+            continue
+        key = str(path.parent.resolve() / path.name)
+        if key in chosen:
+            result.status, result.reason = "unchanged", "named twice"
+            continue
+        chosen.add(key)
+        dst = trash_name(trash, path.name)
+        steps.append({"do": "move", "src": key, "dst": str(dst)})
+        result.status, result.target = "removed", dst
+    if steps and len(steps) >= len(corpus_files(corpus_dir)):
+        for r in results:
+            if r.status == "removed":
+                r.status, r.target, r.reason = "refused", None, "it would leave the corpus empty"
+        steps = []
+    return steps, results
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def add_files(files: list[Path], corpus_dir: Path, replace: bool = False) -> list[Path]:
+    """Copy readable files into the corpus, all or none: CorpusError names every file refused.
+    (`ragcomm add` adds the good files and reports the others: index.update.add_documents.)"""
+    from ..durable import run_step
+
+    steps, results = plan_add(files, corpus_dir, replace)
+    refused = [r for r in results if not r.ok]
+    if refused:
+        raise CorpusError("; ".join(f"{r.path}: {r.reason}" for r in refused))
+    Path(corpus_dir).mkdir(parents=True, exist_ok=True)
+    for step in steps:
+        run_step(step)
+    return [r.target for r in results if r.target is not None]
+
+
+def remove_targets(targets: list[str], corpus_dir: Path, index_dir: Path) -> list[tuple[Path, Path]]:
+    """Move the files behind doc_ids or file names to corpus/.removed/ (all or none)."""
+    import json
+
+    from ..durable import run_step
+
+    documents = {}
+    try:
+        for line in (Path(index_dir) / "documents.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            documents[row["doc_id"]] = row["source"]
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    steps, results = plan_remove(targets, corpus_dir, documents)
+    refused = [r for r in results if not r.ok]
+    if refused:
+        raise CorpusError("; ".join(f"{r.path}: {r.reason}" for r in refused))
+    for step in steps:
+        run_step(step)
+    return [(Path(s["src"]), Path(s["dst"])) for s in steps]

@@ -57,6 +57,55 @@ def check_options(settings: Settings, mode: str | None, fusion: str | None, k) -
     return mode, fusion
 
 
+FILTER_TEXT_KEYS = ("doc_id", "source", "kind")
+FILTER_YEAR_KEYS = ("year_from", "year_to")
+FILTER_FLAG_KEYS = ("include_undated",)
+
+
+def check_filters(filters, names: dict | None = None) -> dict | None:
+    """Filters with checked types (years as whole numbers); QueryError naming the bad one
+    (by `names[key]` when given: a front end's own name for a filter).
+
+    >>> check_filters({"year_from": "2010", "kind": ["report"], "include_undated": True})
+    {'year_from': 2010, 'kind': ['report'], 'include_undated': True}
+    >>> check_filters({"year_from": "abc"})
+    Traceback (most recent call last):
+    ...
+    ragcomm.search.retriever.QueryError: year_from must be a year (a whole number such as 2012), not 'abc'
+    """
+    if filters is None:
+        return None
+    if not isinstance(filters, dict):
+        raise QueryError("filters must be an object of field -> value")
+    checked = {}
+    for key, value in filters.items():
+        if not isinstance(key, str):
+            raise QueryError(f"filter names must be text, not {key!r}")
+        if value in (None, "", [], ()):
+            continue
+        name = (names or {}).get(key, key)
+        if key in FILTER_FLAG_KEYS:
+            if not isinstance(value, bool):
+                raise QueryError(f"{name} must be true or false, not {str(value)[:40]!r}")
+            checked[key] = value
+        elif key in FILTER_YEAR_KEYS:
+            year = value
+            if isinstance(year, str) and year.strip().isdigit():
+                year = int(year)
+            elif isinstance(year, float) and year.is_integer():
+                year = int(year)
+            if isinstance(year, bool) or not isinstance(year, int) or not 0 <= year <= 9999:
+                raise QueryError(f"{name} must be a year (a whole number such as 2012), not {str(value)[:40]!r}")
+            checked[key] = year
+        else:
+            allowed = (str,) if key in FILTER_TEXT_KEYS else (str, int)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if not all(isinstance(v, allowed) and not isinstance(v, bool) for v in values):
+                raise QueryError(f"{name} must be text or a list of text, not {str(value)[:60]!r}")
+            checked[key] = value
+    return checked
+
+
 @dataclass
 class Retrieval:
     """One search: the fused hits and each retriever's candidate list [(chunk position, score)]."""
@@ -122,6 +171,7 @@ class Retriever:
         abstention signal) without fusing it."""
         question = check_question(question)
         mode, fusion = check_options(self.settings, mode, fusion, k)
+        filters = check_filters(filters)
         n = max(k, candidates or self.settings.candidates)
         mask = self.allowed(filters)
         lexical = self.bm25(question, n, mask) if mode in ("bm25", "hybrid") else []

@@ -29,6 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--queue-size", type=int, default=256,
                    help="chat requests waiting at once; beyond it a request is refused as busy (default 256)")
     p.add_argument("--max-upload-mb", type=int, default=50, help="largest file to upload in the page or API (MB)")
+    p.add_argument("--upload-max-age", type=int, default=600,
+                   help="seconds after which temporary uploads are deleted (default 600; all go when the app stops)")
+    p.add_argument("--reload-seconds", type=float, default=1.0,
+                   help="how often to look for a new index on disk (default 1; 0 = never reload)")
     p.add_argument("--history-db", type=Path,
                    help="SQLite file of logged-in users' conversations (default: conversations.sqlite3 beside the index)")
 
@@ -42,36 +46,70 @@ def run(args: argparse.Namespace) -> int:
     try:
         auth = credentials(args.auth_file)
         check_access(args.host, auth, args.exposed_without_login)
+        if not 0 < args.max_upload_mb <= 10_000 or args.upload_max_age < 1 or args.reload_seconds < 0:
+            raise ValueError("--max-upload-mb must be above 0 (at most 10000), --upload-max-age at least 1 s, "
+                             "--reload-seconds 0 or more")
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus)
-    service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True))
-    app = create(service, auth, args)
-    import uvicorn
+    from ..index import IndexError_
 
-    print(f"serving the chat on http://{args.host}:{args.port}/ and the API on http://{args.host}:{args.port}/docs",
-          file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, timeout_keep_alive=30)
+    settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus)
+    try:
+        service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True),
+                          reload_seconds=args.reload_seconds)
+    except (IndexError_, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import os
+    import shutil
+    import signal
+
+    from .gradio_app import upload_folder
+
+    uploads = upload_folder()  # Gradio's uploads land here; deleted when the server stops
+    os.environ["GRADIO_TEMP_DIR"] = str(uploads)
+    try:
+        app = create(service, auth, args)
+        import uvicorn
+
+        print(f"serving the chat on http://{args.host}:{args.port}/ and the API on "
+              f"http://{args.host}:{args.port}/docs", file=sys.stderr, flush=True)
+        # uvicorn stops gracefully on SIGTERM, then raises it again: let that end here, cleaning up
+        signal.signal(signal.SIGTERM, stopped)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, timeout_keep_alive=30)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.close()
+        shutil.rmtree(uploads, ignore_errors=True)
     return 0
+
+
+def stopped(*_):
+    raise KeyboardInterrupt
 
 
 def create(service, auth: list, args: argparse.Namespace):
     """The one ASGI app: the REST API, then the chat mounted at / (routes match in that order)."""
-    from .gradio_app import mount
+    from .gradio_app import LoginThrottleMiddleware, mount
     from .history import History
     from .rest import create_app
-    from .service import is_loopback
+    from .service import LoginThrottle, is_loopback, login_checker
 
     chat = {}  # the mounted chat, for the REST routes to accept its login cookie
     manage = is_loopback(args.host) or bool(auth)
     max_upload = min(args.max_upload_mb, 200) * 2**20
+    throttle = LoginThrottle()  # failed logins, per user (login_checker) and per address (the middleware)
+    check = login_checker(auth, throttle) if auth else None
     app = create_app(service, auth, session_user=lambda request: chat["app"].session_user(request),
-                     manage_documents=manage, max_upload_bytes=max_upload)
+                     manage_documents=manage, max_upload_bytes=max_upload, check_login=check)
+    app.add_middleware(LoginThrottleMiddleware, throttle=throttle)
     db = args.history_db or Path(service.settings.index_dir).resolve().parent / "conversations.sqlite3"
     history = History(db) if auth else None
-    chat["app"] = mount(app, service, auth, concurrency=args.concurrency, queue_size=args.queue_size,
-                        history=history, manage_documents=manage, max_upload_bytes=max_upload)
+    chat["app"] = mount(app, service, check, concurrency=args.concurrency, queue_size=args.queue_size,
+                        history=history, manage_documents=manage, max_upload_bytes=max_upload,
+                        upload_max_age=getattr(args, "upload_max_age", 600))
     return app
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -23,9 +25,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..search import MAX_QUESTION_CHARS, QueryError
+from ..search import MAX_QUESTION_CHARS, QueryError, check_filters
 from . import export, view
-from .service import Service, check_years
+from .service import LoginThrottle, Service, check_years
 
 log = logging.getLogger("ragcomm.app")
 STATIC = Path(__file__).parent / "static"
@@ -44,6 +46,9 @@ KINDS = {"abstract": "Research abstracts", "paper": "Research papers", "report":
 
 
 # ---------------------------------------------------------------- filters and choices
+
+FILTER_NAMES = {"doc_id": "documents", "kind": "kinds"}  # /ask's parameter names, for its messages
+
 
 def filters_for(documents, year_from, year_to, include_undated, kinds) -> dict:
     """The Options as Service filters: empty means no filter."""
@@ -125,7 +130,9 @@ def documents_html(service: Service) -> str:
 def status_text(service: Service) -> str:
     s = service.status()
     line = (f"**Index:** {s['documents']} documents from {s['files'] or '?'} files, {s['chunks']} passages; "
-            f"built {s['built_at'] or 'unknown'}.")
+            f"built {s['built_at'] or 'unknown'} (generation {s['generation']}).")
+    if s.get("reload_error"):
+        line += "\n\n**A newer index on disk could not be loaded**, so this one is still served; see the server log."
     job = s["job"]
     if job:
         files = ", ".join(job["files"])
@@ -157,11 +164,18 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         """Answer a question from the documents: JSON with the answer, its citations and sources
         (the same as `ragcomm ask --json` and POST /api/ask). `history` holds the earlier
         questions, oldest first."""
-        filters, _ = check_years(filters_for(documents, year_from, year_to, True, kinds))
-        try:
-            answer = service.ask(question, k=int(k), mode=mode, history=list(history or []), filters=filters)
-        except QueryError as exc:
+        try:  # the types as received are checked (#11): a wrong one is a clear error, not a traceback
+            raw = {"doc_id": documents, "kind": kinds, "year_from": year_from, "year_to": year_to}
+            filters = check_filters({k: v for k, v in raw.items() if v not in (None, "", [])}, FILTER_NAMES)
+            if "year_from" in filters or "year_to" in filters:
+                filters["include_undated"] = True
+            filters, _ = check_years(filters)
+            answer = service.ask(question, k=k, mode=mode, history=history, filters=filters)
+        except QueryError as exc:  # the request's fault: a clear message, no traceback in the log
             raise gr.Error(str(exc), print_exception=False)
+        except Exception:
+            log.exception("answering %r through /ask failed", str(question)[:200])
+            raise gr.Error("Something went wrong answering this; it has been logged.", print_exception=False)
         return answer.to_dict()
 
     def answer_turn(question, conversation, k, mode, documents, year_from, year_to, undated, kinds, kept,
@@ -181,7 +195,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         conversation = conversation or new_conversation()
         filters, note = check_years(filters_for(documents, year_from, year_to, undated, kinds))
         try:
-            answer = service.ask(question, k=int(k), mode=mode, filters=filters,
+            answer = service.ask(question, k=k, mode=mode, filters=filters,
                                  history=[t["question"] for t in conversation["turns"]])
         except QueryError as exc:
             return unchanged(f"**{view.e(exc)}**")
@@ -487,13 +501,72 @@ class Mounted:
         return app.tokens.get(token) if token else None
 
 
-def mount(app, service: Service, auth: list | None, concurrency: int = 4, queue_size: int = 256, history=None,
-          manage_documents: bool = True, max_upload_bytes: int = 50 * 2**20) -> Mounted:
-    """Mount the chat at / of the FastAPI app (after its /api routes)."""
+class LoginThrottleMiddleware:
+    """Per client address: a login (the chat's POST /login, or an API request with HTTP Basic
+    credentials) is refused with 429 while that address has too many recent failures (a pure
+    ASGI middleware, so it sees the address and the outcome)."""
+
+    def __init__(self, app, throttle: LoginThrottle):
+        self.app, self.throttle = app, throttle
+
+    @staticmethod
+    def is_login(scope) -> bool:
+        if scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/login"):
+            return True
+        return any(k == b"authorization" and v[:6].lower() == b"basic " for k, v in scope.get("headers", []))
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not self.is_login(scope):
+            return await self.app(scope, receive, send)
+        key = ("address", (scope.get("client") or ("?",))[0])
+        wait = self.throttle.wait(key)
+        if wait:
+            log.warning("login from %s refused: too many failed attempts, %.0f s to wait", key[1], wait)
+            body = f"Too many failed logins: try again in {wait:.0f} s.".encode()
+            await send({"type": "http.response.start", "status": 429,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"retry-after", b"%d" % wait)]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        status = {}
+
+        async def send_and_note(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_and_note)
+        form = scope["path"].rstrip("/").endswith("/login")  # else an API request: only 401 is a failed login
+        if status.get("code") == 401 or (form and status.get("code") in (400, 403)):
+            self.throttle.failed(key)
+        elif status.get("code") == 200:
+            self.throttle.succeeded(key)
+
+
+def upload_folder() -> Path:
+    """A temporary folder of this process for whatever reaches Gradio's upload endpoint
+    (removed by `ragcomm serve` when it stops); those of servers that were killed go now."""
+    base = Path(tempfile.gettempdir())
+    for old in base.glob("ragcomm-uploads-*"):
+        try:
+            pid = int(old.name.split("-")[2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            continue
+    return Path(tempfile.mkdtemp(prefix=f"ragcomm-uploads-{os.getpid()}-"))
+
+
+def mount(app, service: Service, auth, concurrency: int = 4, queue_size: int = 256, history=None,
+          manage_documents: bool = True, max_upload_bytes: int = 50 * 2**20, upload_max_age: int = 600) -> Mounted:
+    """Mount the chat at / of the FastAPI app (after its /api routes). `auth`: the logins, or
+    a `check(user, password)` (service.login_checker, which throttles failures). Uploads are
+    limited to `max_upload_bytes` and deleted `upload_max_age` seconds after they arrive."""
     from starlette.routing import Mount
 
     demo = build_app(service, history=history, manage_documents=manage_documents,
                      max_upload_bytes=max_upload_bytes, concurrency=concurrency, queue_size=queue_size)
+    demo.delete_cache = (max(1, min(60, upload_max_age)), upload_max_age)
     gr.mount_gradio_app(app, demo, path="/", auth=auth or None, footer_links=[], show_error=False,
                         max_file_size=max_upload_bytes, theme=gr.themes.Soft(), css=(STATIC / "chat.css").read_text(),
                         head=f"<script>{(STATIC / 'chat.js').read_text()}</script>", run_history=False, ssr_mode=False)

@@ -27,11 +27,12 @@ from urllib.parse import quote
 
 import orjson
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from ..search import MAX_QUESTION_CHARS, QueryError
-from .service import Service, check_years
+from ..search import MAX_QUESTION_CHARS, QueryError, check_filters, check_question
+from .service import MAX_K, Service, check_history, check_k, check_mode, check_years
 
 MEDIA_TYPES = {".pdf": "application/pdf", ".txt": "text/plain; charset=utf-8", ".md": "text/plain; charset=utf-8",
                ".html": "text/plain; charset=utf-8", ".htm": "text/plain; charset=utf-8"}
@@ -54,7 +55,7 @@ class Filters(BaseModel):
 
 class SearchRequest(BaseModel):
     question: str = Field(..., max_length=MAX_QUESTION_CHARS + 1000, examples=["What is an animateur?"])
-    k: int = Field(5, ge=1, le=50, description="how many passages")
+    k: int = Field(5, ge=1, le=MAX_K, description="how many passages")
     mode: Literal["hybrid", "bm25", "dense"] = Field("hybrid", description="both, exact words, or meaning")
     filters: Filters = Field(default_factory=Filters)
 
@@ -67,15 +68,48 @@ def json_response(data, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
+def request_error(exc: RequestValidationError, question: bool = True) -> str:
+    """What a request got wrong, in one line: for a question (`question`: /api/ask, /api/search)
+    in the Service's own words (the same as the chat's /ask and the CLI) where its checks catch
+    it, else pydantic's, naming the field."""
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
+    if not question:
+        return f"{where + ': ' if where else ''}{first.get('msg', 'invalid request')}"
+    if first.get("type") == "json_invalid":
+        return f"the request body is not valid JSON ({first.get('ctx', {}).get('error', 'cannot be parsed')})"
+    body = getattr(exc, "body", None)
+    if not isinstance(body, dict):
+        return "the request body must be a JSON object, such as {\"question\": \"What is an animateur?\"}"
+    try:
+        check_question(body.get("question"))
+        check_k(body.get("k", 5))
+        check_mode(body.get("mode"))
+        check_history(body.get("history"))
+        check_filters(body.get("filters"))
+    except QueryError as error:
+        return str(error)
+    return f"{where + ': ' if where else ''}{first.get('msg', 'invalid request')}"
+
+
 def create_app(service: Service, auth: list | None = None, session_user=None, manage_documents: bool = True,
-               max_upload_bytes: int = 50 * 2**20) -> FastAPI:
+               max_upload_bytes: int = 50 * 2**20, check_login=None) -> FastAPI:
     """The FastAPI app with the /api routes. `auth`: [(user, password)] or None (no login);
+    `check_login(user, password) -> bool`: how a login is checked (service.login_checker, which
+    throttles failures; default: a constant-time comparison);
     `session_user(request)`: the user of the chat's login cookie, if any; `manage_documents`:
     whether uploads and removals are allowed (not when exposed without a login)."""
     app = FastAPI(title="ragcomm", version="1", docs_url="/docs", redoc_url=None,
                   description="Cited answers from NHS commissioning documents. The same answers as the web chat "
                               "and `ragcomm ask --json`.")
     logins = dict(auth or [])
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        """A request of the wrong shape or types: 400 and one clear message (#11), no traceback."""
+        question = request.url.path.rstrip("/").endswith(("/api/ask", "/api/search"))
+        return json_response({"detail": request_error(exc, question)}, 400)
 
     async def user(request: Request) -> str | None:  # async: no thread hop for a dictionary look-up
         """The caller's login; 401 when the app has a login and the request has none."""
@@ -87,7 +121,10 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
                 name, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 name, password = "", ""
-            if name in logins and secrets.compare_digest(password.encode(), logins[name].encode()):
+            if check_login is not None and check_login(name, password):
+                return name
+            if check_login is None and name in logins and secrets.compare_digest(password.encode(),
+                                                                                 logins[name].encode()):
                 return name
         elif session_user is not None and (name := session_user(request)):
             return name
@@ -110,7 +147,7 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
             answer = service.ask(body.question, k=body.k, mode=body.mode, history=body.history,
                                  filters=filters_of(body))
         except QueryError as exc:
-            raise HTTPException(422, str(exc))
+            raise HTTPException(400, str(exc))
         return json_response(answer.to_dict())
 
     @app.post("/api/search", tags=["questions"])
@@ -119,7 +156,7 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
         try:
             hits = service.search(body.question, k=body.k, mode=body.mode, filters=filters_of(body))
         except QueryError as exc:
-            raise HTTPException(422, str(exc))
+            raise HTTPException(400, str(exc))
         return json_response({"question": body.question, "results": [h.to_dict() for h in hits]})
 
     @app.get("/api/documents", tags=["documents"])

@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -129,9 +130,21 @@ def test_two_builds_at_once_are_refused_with_a_clear_message(tmp_path, capsys):
     corpus.mkdir()
     (corpus / "a.txt").write_text("Commissioning.")
     with build_lock(tmp_path / "index"):
-        with pytest.raises(IndexBusy):
-            with build_lock(tmp_path / "index"):
-                pass
+        with build_lock(tmp_path / "index"):  # re-entrant in one thread (add holds it while it builds)
+            pass
+        errors = []
+
+        def other_thread():
+            try:
+                with build_lock(tmp_path / "index"):
+                    pass
+            except IndexBusy as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+        assert errors and "another thread" in str(errors[0])
         run = subprocess.run([sys.executable, "-m", "ragcomm", "index", "--corpus", str(corpus),
                               "--index", str(tmp_path / "index")], capture_output=True, text=True, cwd=ROOT)
         assert run.returncode == 2

@@ -124,3 +124,39 @@ def test_interrupted_write_leaves_previous_index(built, monkeypatch, fake_embedd
     monkeypatch.undo()
     assert load_index(settings.index_dir).manifest["counts"] == index.manifest["counts"]
     shutil.rmtree(settings.index_dir)
+
+
+def test_loads_during_swaps_never_see_a_false_corrupt_index(small_corpus, tmp_path, fake_embedder):
+    """#11: 1 in ~6,000 loads racing a save used to raise "index corrupt". Readers load while a
+    writer saves again and again: every load is a whole index, the old or the new."""
+    import threading
+    import time
+
+    from ragcomm import Settings, build_index, load_index
+
+    settings = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+    build_index(settings, embedder=fake_embedder, log=lambda *_: None, progress=False)
+    stop, failures, loads, saves = threading.Event(), [], [], []
+
+    def read():
+        while not stop.is_set():
+            try:
+                index = load_index(settings.index_dir)
+                assert len(index.chunks) == index.vectors.shape[0] and index.generation >= 1
+                loads.append(index.generation)
+            except Exception as exc:  # noqa: BLE001 - any failure is the bug
+                failures.append(repr(exc))
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    start = time.monotonic()
+    while time.monotonic() - start < 8 or len(saves) < 5:
+        build_index(settings, embedder=fake_embedder, log=lambda *_: None, progress=False)
+        saves.append(1)
+    stop.set()
+    for t in readers:
+        t.join()
+    print(f"\n{len(loads)} loads during {len(saves)} saves, {len(failures)} failed")
+    assert not failures, failures[:3]
+    assert len(set(loads)) > 1  # the readers did see the index change under them

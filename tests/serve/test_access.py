@@ -97,5 +97,10 @@ def test_login_is_enforced_and_no_files_are_served(real_index, tmp_path):
         assert get(url + "files/animateurs-commissioning-managers-2012.txt")[0] == 401
         assert get(url + "view/animateurs-commissioning-managers-2012")[0] == 401
         assert get(url + "pages/animateurs-commissioning-managers-2012?page=1")[0] == 401
+        # Failed logins are throttled (#11): after a run of wrong passwords from one address,
+        # even the right one waits (429, then the per-user delay).
+        codes = [post("api/ask", "analyst:wrong-password") for _ in range(8)]
+        assert codes[0] == 401 and codes[-1] == 429, codes
+        assert post("api/ask", "analyst:correct-horse-battery") == 429
     finally:
         stop_app(proc)
