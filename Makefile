@@ -36,4 +36,4 @@ test: setup browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf index .pytest_cache
+	rm -rf index index.milvus.db .pytest_cache

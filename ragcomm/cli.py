@@ -24,8 +24,21 @@ def settings_from(args) -> Settings:
         model=getattr(args, "model", None), chunk_size=getattr(args, "chunk_size", None),
         chunk_overlap=getattr(args, "chunk_overlap", None), bm25_backend=getattr(args, "bm25_backend", None),
         fusion=getattr(args, "fusion", None), embed_backend=getattr(args, "embed_backend", None),
-        vector_backend=getattr(args, "backend", None),
+        vector_backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
+        milvus_collection=getattr(args, "milvus_collection", None),
+        milvus_analyzer=getattr(args, "milvus_analyzer", None),
     )
+
+
+def add_backend_options(p):
+    """The vector backend and where Milvus is (credentials only from the environment)."""
+    p.add_argument("--backend", choices=VECTOR_BACKENDS,
+                   help="vector backend (default: the index's, faiss for a new one); milvus serves BM25 too")
+    p.add_argument("--milvus-uri", help="Milvus Lite file (*.db, default <index>.milvus.db beside the index folder) "
+                   "or server http://host:19530; credentials from RAGCOMM_MILVUS_TOKEN or RAGCOMM_MILVUS_TOKEN_FILE")
+    p.add_argument("--milvus-collection", help="collection name (default ragcomm_<index folder name>)")
+    p.add_argument("--milvus-analyzer", choices=["ragcomm", "milvus"],
+                   help="BM25 terms analysed by ragcomm (default) or by Milvus' own analyzer")
 
 
 def add_paths(p, model=True):
@@ -58,7 +71,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bm25-backend", choices=["bm25s", "rank-bm25"])
     p.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"],
                    help="embedding backend for the build; queries use the one the index records")
-    p.add_argument("--backend", choices=VECTOR_BACKENDS, help="vector backend (default faiss)")
+    add_backend_options(p)
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="embed with Ray Data over an actor pool: a running cluster's ADDRESS, or without one a "
+                        "local Ray on 127.0.0.1 for this build (extra ragcomm[ray])")
+    p.add_argument("--ray-actors", type=int, default=2, help="embedding actors (each loads the model once; default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("search", help="ranked passages for a question, or for a file of questions")
@@ -123,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gold", type=Path, help="gold question file (default: eval/gold.jsonl)")
     p.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"],
                    help="embedding backend (default: onnx-int8)")
+    add_backend_options(p)
     p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated (default bm25,dense,hybrid)")
     p.add_argument("--fusion", help="hybrid fusions, comma-separated: rrf,weighted (default rrf)")
     p.add_argument("--dense-weight", help="dense weights for weighted fusion, comma-separated")
@@ -174,7 +192,17 @@ def cmd_index(args) -> int:
         except IndexError_:
             pass
     t = time.perf_counter()
-    index = build_index(settings, log=lambda m: print(m, file=sys.stderr), progress=not args.no_progress)
+    log = (lambda m: print(m, file=sys.stderr))
+    if getattr(args, "ray", None) is not None:
+        from .embed.ray import RayEmbedder, ray_cluster
+
+        if args.ray_actors < 1:
+            raise UsageError("--ray-actors must be at least 1")
+        with ray_cluster(args.ray or None, actors=args.ray_actors, log=log):
+            embedder = RayEmbedder(settings.model, settings.embed_backend, actors=args.ray_actors)
+            index = build_index(settings, embedder=embedder, log=log, progress=not args.no_progress)
+    else:
+        index = build_index(settings, log=log, progress=not args.no_progress)
     elapsed = time.perf_counter() - t
     m = index.manifest
     c = m["counts"]
@@ -187,7 +215,9 @@ def cmd_index(args) -> int:
         print(f"skipped {len(m['corpus']['skipped'])} unreadable files (see warnings above)")
     print(f"model {m['model']['id']} ({m['model']['dim']} dims, {index.embed_backend}), chunks of "
           f"{m['chunking']['size']} tokens with {m['chunking']['overlap']} overlap, BM25 {m['bm25']['backend']}, "
-          f"dense {vector_backend(m)} {m['dense']['kind']}; saved to {settings.index_dir}")
+          f"dense {vector_backend(m)} {m['dense']['kind']}"
+          + (f" (collection {m['dense']['collection']} at {m['dense']['uri']})" if "collection" in m["dense"] else "")
+          + f"; saved to {settings.index_dir}")
     return 0
 
 

@@ -20,8 +20,8 @@ from ..embed import canonical_model_id
 from ..ingest import load_corpus
 from ..types import Chunk, Document
 from ..version import __version__
-from .store import (FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, build_lock,
-                    corpus_hashes, load_index, remove_leftovers, save_index, settings_match)
+from .store import (FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, as_built,
+                    build_lock, corpus_hashes, load_index, remove_leftovers, save_index, settings_match)
 
 
 def text_key(text: str) -> str:
@@ -43,6 +43,7 @@ def build_index(settings: Settings | None = None, embedder=None, log=print, prog
     Chunks whose text is unchanged since the index already there keep their vectors."""
     settings = settings or Settings()
     if save:
+        settings = as_built(settings)  # no vector backend asked: keep the index's
         with build_lock(settings.index_dir):
             remove_leftovers(settings.index_dir)
             return _build_index(settings, embedder, log, progress, save)
@@ -60,7 +61,8 @@ def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) 
     reuse = previous_vectors(settings.index_dir, embedder.model_id if embedder is not None
                              else canonical_model_id(settings.model),
                              embedder.backend if embedder is not None else settings.embed_backend) if save else {}
-    index = build_from_documents(docs, settings, embedder=embedder, log=log, progress=progress, reuse=reuse)
+    index = build_from_documents(docs, settings, embedder=embedder, log=log, progress=progress, reuse=reuse,
+                                 persistent=save)
     manifest = index.manifest
     manifest["corpus"] = {"dir": str(Path(settings.corpus_dir).resolve()), "files": corpus_hashes(settings.corpus_dir),
                           "skipped": [{"path": p.path, "reason": p.message} for p in problems]}
@@ -90,9 +92,11 @@ def previous_vectors(folder: Path, model_id: str, backend: str = "torch") -> dic
 
 def build_from_documents(docs: list[Document], settings: Settings, embedder=None, log=print,
                          progress: bool = False, chunks: list[Chunk] | None = None,
-                         reuse: dict | None = None) -> Index:
+                         reuse: dict | None = None, persistent: bool = False) -> Index:
     """An in-memory index of documents (not saved): chunked with `settings` unless `chunks`
-    are given (the evaluator passes one chunk per document to embed documents whole)."""
+    are given (the evaluator passes one chunk per document to embed documents whole).
+    `persistent`: the index is about to be saved to settings.index_dir (a Milvus backend then
+    syncs that index's collection; else it fills a temporary one)."""
     timings = {}
     t0 = time.perf_counter()
     if embedder is None:
@@ -126,10 +130,16 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
     timings["embedding"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    lexical = build_lexical(texts, settings.bm25_backend, settings.bm25_analyzer, settings.bm25_k1, settings.bm25_b)
-    dense = build_vector(vectors, settings.vector_backend, ann_threshold=settings.ann_threshold,
-                         hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search, ann_kind=settings.ann_kind,
-                         nprobe=settings.ivf_nprobe)
+    if settings.vector_backend == "milvus":  # one collection serves both lists (backends/milvus.py)
+        from ..backends.milvus import build_milvus
+
+        lexical, dense = build_milvus(chunks, documents, texts, vectors, settings, persistent, log=log)
+    else:
+        lexical = build_lexical(texts, settings.bm25_backend, settings.bm25_analyzer, settings.bm25_k1,
+                                settings.bm25_b)
+        dense = build_vector(vectors, settings.vector_backend or "faiss", ann_threshold=settings.ann_threshold,
+                             hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search, ann_kind=settings.ann_kind,
+                             nprobe=settings.ivf_nprobe)
     timings["indexing"] = time.perf_counter() - t
 
     manifest = {
@@ -141,7 +151,7 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
         "bm25": lexical.params,
         "dense": {"backend": dense.name, "kind": dense.kind, "ann_threshold": settings.ann_threshold, "nprobe": settings.ivf_nprobe,
                   "hnsw_m": settings.hnsw_m,
-                  "ef_search": settings.hnsw_ef_search},
+                  "ef_search": settings.hnsw_ef_search, **dense.params},
         "counts": {"documents": len(docs), "chunks": len(chunks), "embedded": len(todo),
                    "reused": len(texts) - len(todo)},
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
