@@ -132,6 +132,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="json_out", type=Path, help="write the report as JSON")
     p.add_argument("--markdown", type=Path, help="write the report as Markdown")
     p.add_argument("--plot", type=Path, help="write a log-log PNG of latency against corpus size")
+    p.add_argument("--parity", action="store_true", help="only: nDCG@10 and gold citations, files backends vs Milvus "
+                   "(gold set and each --texts BEIR folder, embedded whole)")
+    p.add_argument("--milvus", action="store_true", help="only: Milvus Lite latency beside FAISS at --sizes, and "
+                   "adding one document")
+    p.add_argument("--ray", action="store_true", help="only: Ray embedding, identical vectors, 1 vs 2 actors")
 
     p = sub.add_parser("eval", help="retrieval quality on the gold set or a BEIR folder, several configurations")
     add_paths(p)
@@ -398,6 +403,8 @@ def cmd_bench(args) -> int:
     if any(n < 100 or n > 5_000_000 for n in sizes):
         raise UsageError("--sizes must be between 100 and 5000000 chunks")
     settings = settings_from(args)
+    if args.parity or args.milvus or args.ray:
+        return bench_scale(args, settings, sizes)
     report = bench.run(settings, sizes, repeat=max(1, args.repeat), seed=not args.no_seed, app=not args.no_app,
                        log=lambda m: print(m, file=sys.stderr), texts=args.texts)
     text = bench.markdown(report)
@@ -410,6 +417,32 @@ def cmd_bench(args) -> int:
         args.markdown.write_text(text + "\n")
     if args.plot:
         bench.plot(report, args.plot)
+    return 0
+
+
+def bench_scale(args, settings, sizes) -> int:
+    """`ragcomm bench --parity / --milvus / --ray`: the figures of docs/SCALE.md."""
+    from .bench import scale
+
+    log = (lambda m: print(m, file=sys.stderr))
+    report, parts = {}, []
+    if args.parity:
+        report["parity"] = scale.parity(settings, args.texts, log=log)
+        parts.append(scale.parity_markdown(report["parity"]))
+    if args.milvus:
+        report["milvus"] = scale.milvus_scale(settings, sizes, repeat=max(1, args.repeat // 2), texts=args.texts,
+                                              log=log)
+        parts.append(scale.milvus_markdown(report["milvus"]))
+    if args.ray:
+        report["ray"] = scale.ray_throughput(settings, log=log)
+        parts.append(scale.ray_markdown(report["ray"]))
+    text = "\n\n".join(parts)
+    print(text)
+    if args.json_out:
+        scale.save(report, args.json_out)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
     return 0
 
 

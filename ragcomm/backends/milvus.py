@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..extras import require
+from ..extras import MissingExtra, require
 from .analyzer import analyze, stopwords
 from .base import BackendUnavailable, LexicalBackend, VectorBackend
 
@@ -257,7 +257,7 @@ class MilvusCollection:
         from pymilvus import DataType, Function, FunctionType
 
         c = self.client
-        schema = c.create_schema(auto_id=False, enable_dynamic_field=False, description=self.description())
+        schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=MAX_ID)
         for name in ("doc_id", "parent", "source"):
             schema.add_field(name, DataType.VARCHAR, max_length=MAX_ID)
@@ -299,12 +299,14 @@ class MilvusCollection:
     def create(self, dim: int, n: int, recreate: bool = False, log=print) -> None:
         c = self.client
         if c.has_collection(self.name):
-            if not recreate and c.describe_collection(self.name).get("description") == self.description():
+            built = (c.describe_collection(self.name).get("properties") or {}).get("ragcomm")
+            if not recreate and built == self.description():
                 self.load()
                 return
             log(f"Milvus: recreating collection {self.name} (built with other settings)")
             c.drop_collection(self.name)
-        c.create_collection(self.name, schema=self.schema(dim), index_params=self.index_params(n))
+        c.create_collection(self.name, schema=self.schema(dim), index_params=self.index_params(n),
+                            properties={"ragcomm": self.description()})
         self.load()
 
     def load(self) -> None:
@@ -314,6 +316,9 @@ class MilvusCollection:
     def stored_rows(self) -> dict:
         """pk -> (doc_id, key) of every row now in the collection."""
         out = {}
+        if is_lite(self.uri):  # Lite returns every row at once (and has no iterator timestamps)
+            rows = self.client.query(self.name, filter="", output_fields=["doc_id", "key"])
+            return {r["pk"]: (r["doc_id"], r["key"]) for r in rows}
         it = self.client.query_iterator(self.name, batch_size=8192, filter="", output_fields=["doc_id", "key"])
         try:
             while True:
@@ -451,7 +456,7 @@ def build_milvus(chunks, documents: dict, texts: list[str], vectors: np.ndarray,
         else:
             collection.insert(rows)
             collection.client.flush(name)
-    except (BackendUnavailable, ValueError):
+    except (BackendUnavailable, MissingExtra, ValueError):
         raise
     except Exception as exc:
         raise BackendUnavailable(f"Milvus at {uri} failed while indexing: {first_line(exc)}") from None
