@@ -10,11 +10,12 @@ the model once). The texts are cut into exactly the batches the single process m
 int8 scales activations per batch, so a text's vector depends on its batch-mates), and each
 batch goes to an actor whole: the vectors equal the single-process ones.
 
-A local cluster (no address) gets no dashboard and advertises 127.0.0.1; Ray 2.60's own
-servers still listen on every interface (there is no option to bind them), so Ray's token
-authentication (on by default for a local cluster) is what guards them. On leaving
-`ray_cluster`, Ray is shut down and any of its processes this process started that
-outlive `ray.shutdown()` are stopped. A running cluster is reached by its ADDRESS; its
+A local cluster (no address) runs in Ray's single-machine mode (the one Ray uses on macOS):
+its node address is 127.0.0.1 and every Ray server binds there only (by default a Linux head
+picks the machine's address and listens on all interfaces; `_node_ip_address="127.0.0.1"` is
+overridden by Ray). No dashboard; Ray's token authentication stays on. On leaving
+`ray_cluster`, Ray is shut down and any of its processes this process started that outlive
+`ray.shutdown()` are stopped. A running cluster is reached by its ADDRESS; its
 token comes from RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH, as Ray reads them.
 """
 from __future__ import annotations
@@ -50,8 +51,9 @@ def ray_cluster(address: str | None = None, actors: int = 2, log=print):
         ray.init(address=address, log_to_driver=False, logging_level="WARNING")
     else:
         log("Ray: starting a local cluster on 127.0.0.1")
-        ray.init(num_cpus=max(cpu_count(), actors + 1), include_dashboard=False, _node_ip_address="127.0.0.1",
-                 log_to_driver=False, logging_level="WARNING")
+        with single_machine_mode():
+            ray.init(num_cpus=max(cpu_count(), actors + 1), include_dashboard=False, log_to_driver=False,
+                     logging_level="WARNING")
     started = [] if address else [p for p in me.children(recursive=True) if p.pid not in before]
     try:
         import ray.data
@@ -61,6 +63,26 @@ def ray_cluster(address: str | None = None, actors: int = 2, log=print):
     finally:
         ray.shutdown()
         stop_processes(psutil, started + [p for p in me.children(recursive=True) if p.pid not in before])
+
+
+@contextmanager
+def single_machine_mode():
+    """Ray's own switch for a one-machine cluster (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, read
+    when Ray is imported, so the imported constant is set too): the node address is the
+    loopback one, and Ray's servers bind to it."""
+    from ray._private import ray_constants
+
+    saved = os.environ.get(ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR), ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        if saved[0] is None:
+            os.environ.pop(ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR, None)
+        else:
+            os.environ[ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR] = saved[0]
+        ray_constants.ENABLE_RAY_CLUSTER = saved[1]
 
 
 def stop_processes(psutil, processes, grace: float = 10.0) -> None:
