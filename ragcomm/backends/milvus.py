@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -116,12 +117,16 @@ def client(uri: str):
         if is_lite(uri):
             require("milvus_lite", "milvus")
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        quiet = logging.getLogger("milvus_lite")  # it logs a traceback before the error we report
+        level, quiet.level = quiet.level, logging.CRITICAL
         try:
             c = pymilvus.MilvusClient(uri=uri, token="" if is_lite(uri) else token(), timeout=30)
         except Exception as exc:
             hint = (" (Milvus Lite serves one process: is another ragcomm using it? A Milvus server serves many)"
                     if is_lite(uri) else "")
             raise BackendUnavailable(f"cannot open Milvus at {uri}{hint}: {first_line(exc)}") from None
+        finally:
+            quiet.setLevel(level)
         _clients[uri] = c
         return c
 

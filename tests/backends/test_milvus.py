@@ -184,3 +184,15 @@ def test_cli_with_the_real_model_index_search_ask_add_remove(real_index, tmp_pat
         assert "icb-note" not in {h["doc_id"] for h in json.loads(capsys.readouterr().out)["results"]}
     finally:
         close_all()
+
+
+def test_a_lite_database_held_by_another_process_is_one_clear_line(pair, tmp_path):
+    import subprocess
+
+    pair[1].dense.collection.check()  # this process holds the Lite database open
+    run = subprocess.run([sys.executable, "-m", "ragcomm", "search", "commissioning", "--mode", "bm25",
+                          "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [run.stderr.strip()]  # one line, no traceback
+    assert "Milvus Lite serves one process" in run.stderr
