@@ -31,6 +31,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -231,10 +232,10 @@ def filter_expression(filters: dict | None) -> str:
 
 # ---------------------------------------------------------------- the collection
 
-def row_key(text: str, terms: str, fields: dict, vector: np.ndarray) -> str:
-    """What decides whether a stored row is current: its texts, filter fields and vector."""
+def row_key(text: str, fields: dict, vector: np.ndarray) -> str:
+    """What decides whether a stored row is current: its text, filter fields and vector (the
+    analysis and the index settings are the collection's, checked when it is opened)."""
     digest = hashlib.sha256(text.encode("utf-8"))
-    digest.update(terms.encode("utf-8"))
     digest.update(json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
     digest.update(np.ascontiguousarray(vector, dtype=np.float32).tobytes())
     return digest.hexdigest()[:32]
@@ -243,11 +244,14 @@ def row_key(text: str, terms: str, fields: dict, vector: np.ndarray) -> str:
 class MilvusCollection:
     """The collection of one index, reached through a shared client (opened on first use)."""
 
-    def __init__(self, uri: str, name: str, ids: list[str], params: dict, stored: str | None = None):
+    def __init__(self, uri: str, name: str, ids: list[str], params: dict, stored: str | None = None,
+                 docs: list[str] | None = None, keys: list[str] | None = None):
         self.uri, self.name, self.params = uri, name, params
         self.stored = stored or uri  # the URI as the manifest records it
         self.ids = ids  # chunk ids in index order: Milvus rows map back to chunk positions
         self.position = {pk: i for i, pk in enumerate(ids)}
+        self.docs = docs or []  # doc_id and row key of each chunk, saved for the next sync
+        self.keys = keys or []
         self._checked = False
 
     @property
@@ -335,25 +339,30 @@ class MilvusCollection:
             it.close()
         return out
 
-    def sync(self, rows: list[dict], log=print, batch: int = 2000) -> dict:
-        """Make the collection hold exactly `rows`, document by document: the rows of every
-        document that is new, changed or gone are deleted, and its current rows inserted."""
-        wanted = {r["pk"]: r for r in rows}
-        stored = self.stored_rows()
-        changed = {r["doc_id"] for pk, r in wanted.items() if stored.get(pk, (None, None))[1] != r["key"]}
-        changed |= {doc for pk, (doc, _) in stored.items() if pk not in wanted}
-        changed |= {wanted[pk]["doc_id"] for pk, (doc, _) in stored.items() if pk in wanted and wanted[pk]["doc_id"] != doc}
-        stored_docs = {doc for doc, _ in stored.values()}
-        gone = sorted(changed & stored_docs)
+    def count(self) -> int:
+        return self.client.query(self.name, filter="", output_fields=["count(*)"])[0]["count(*)"]
+
+    def sync(self, rows: Rows, texts: list[str], previous: dict | None = None, log=print, batch: int = 2000) -> dict:
+        """Make the collection hold exactly these rows, document by document: the rows of
+        every document that is new, changed or gone are deleted, and its current rows inserted.
+        `previous` (pk -> (doc_id, key), from the index folder) spares reading every row back,
+        when the collection holds as many rows as it says."""
+        t = time.perf_counter()
+        stored = previous if previous is not None and self.count() == len(previous) else self.stored_rows()
+        wanted = {c.chunk_id: (c.doc_id, key) for c, key in zip(rows.chunks, rows.keys)}
+        changed = {doc for pk, (doc, key) in wanted.items() if stored.get(pk) != (doc, key)}
+        changed |= {doc for pk, (doc, _) in stored.items() if wanted.get(pk, (None,))[0] != doc}
+        gone = sorted(changed & {doc for doc, _ in stored.values()})
         for a in range(0, len(gone), 200):
             self.client.delete(self.name, filter=f"doc_id in [{', '.join(quote(d) for d in gone[a:a + 200])}]")
-        todo = [r for r in rows if r["doc_id"] in changed]
+        todo = [rows.row(i, texts[i]) for i, c in enumerate(rows.chunks) if c.doc_id in changed]
         self.insert(todo, batch)
         if gone or todo:
             self.client.flush(self.name)
-        docs = {r["doc_id"] for r in rows}
-        report = {"documents_inserted": len({r["doc_id"] for r in todo}), "documents_deleted": len(set(gone) - docs),
-                  "rows_inserted": len(todo), "documents_unchanged": len(docs - changed)}
+        docs = {c.doc_id for c in rows.chunks}
+        report = {"documents_unchanged": len(docs - changed), "documents_inserted": len({r["doc_id"] for r in todo}),
+                  "rows_inserted": len(todo), "documents_deleted": len(set(gone) - docs),
+                  "seconds": round(time.perf_counter() - t, 3)}
         log(f"Milvus {self.name}: {report['documents_unchanged']} documents unchanged, "
             f"{report['documents_inserted']} inserted or replaced ({report['rows_inserted']} rows), "
             f"{report['documents_deleted']} deleted")
@@ -374,7 +383,7 @@ class MilvusCollection:
                 raise BackendUnavailable(f"the Milvus collection '{self.name}' is not at {self.uri}: "
                                          "run `ragcomm index --rebuild` to fill it from index/")
             self.load()
-            count = c.query(self.name, filter="", output_fields=["count(*)"])[0]["count(*)"]
+            count = self.count()
         except BackendUnavailable:
             raise
         except Exception as exc:
@@ -418,23 +427,33 @@ class MilvusCollection:
         return f"pk in [{', '.join(quote(self.ids[i]) for i in allowed)}]"
 
 
-def _rows(chunks, documents: dict, texts: list[str], vectors: np.ndarray, analyzer: str, milvus_analyzer: str):
-    rows = []
-    for chunk, text, vector in zip(chunks, texts, vectors):
-        d = documents[chunk.doc_id]
-        meta = {k: v for k, v in d["metadata"].items() if k != "references"}
+class Rows:
+    """The rows of an index's chunks. Keys for every chunk are cheap (a hash of the text,
+    filter fields and vector); the rows themselves (analysed terms, vector as a list) are made
+    only for the documents a sync writes."""
+
+    def __init__(self, chunks, documents: dict, vectors: np.ndarray, analyzer: str, milvus_analyzer: str):
+        self.chunks, self.documents, self.vectors = chunks, documents, vectors
+        self.analyzer, self.milvus_analyzer = analyzer, milvus_analyzer
+        self.fields = [self.filter_fields(c) for c in chunks]
+        self.keys = [row_key(c.text, f, v) for c, f, v in zip(chunks, self.fields, vectors)]
+
+    def filter_fields(self, chunk) -> dict:
+        meta = {k: v for k, v in self.documents[chunk.doc_id]["metadata"].items() if k != "references"}
         year = meta.get("year")
-        terms = " ".join(analyze(text, analyzer)) if milvus_analyzer == "ragcomm" else text
+        return {"doc_id": chunk.doc_id, "parent": chunk.doc_id.split("/")[0],
+                "source": self.documents[chunk.doc_id]["source"], "kind": str(meta.get("kind") or ""),
+                "year": int(year) if isinstance(year, int) else None, "page_start": chunk.page_start,
+                "page_end": chunk.page_end, "metadata": meta}
+
+    def row(self, i: int, text: str) -> dict:
+        chunk = self.chunks[i]
+        terms = " ".join(analyze(text, self.analyzer)) if self.milvus_analyzer == "ragcomm" else text
         if len(chunk.text.encode("utf-8")) > MAX_TEXT or len(terms.encode("utf-8")) > MAX_TEXT:
             raise ValueError(f"chunk {chunk.chunk_id} is longer than Milvus' text limit ({MAX_TEXT} bytes): "
                              "use a smaller --chunk-size")
-        fields = {"doc_id": chunk.doc_id, "parent": chunk.doc_id.split("/")[0], "source": d["source"],
-                  "kind": str(meta.get("kind") or ""), "year": int(year) if isinstance(year, int) else None,
-                  "page_start": chunk.page_start, "page_end": chunk.page_end, "metadata": meta}
-        rows.append({"pk": chunk.chunk_id, **fields, "text": chunk.text, "terms": terms,
-                     "vector": np.asarray(vector, dtype=np.float32).tolist(),
-                     "key": row_key(chunk.text, terms, fields, vector)})
-    return rows
+        return {"pk": chunk.chunk_id, **self.fields[i], "text": chunk.text, "terms": terms,
+                "vector": self.vectors[i].astype(np.float32).tolist(), "key": self.keys[i]}
 
 
 def build_milvus(chunks, documents: dict, texts: list[str], vectors: np.ndarray, settings, persistent: bool,
@@ -452,28 +471,41 @@ def build_milvus(chunks, documents: dict, texts: list[str], vectors: np.ndarray,
               "dim": int(vectors.shape[1])}
     uri, name = location(settings) if persistent else _temporary_location(settings)
     collection = MilvusCollection(uri, name, [c.chunk_id for c in chunks], params,
-                                  stored_uri(uri, settings.index_dir) if persistent else uri)
-    rows = _rows(chunks, documents, texts, vectors, settings.bm25_analyzer, settings.milvus_analyzer)
+                                  stored_uri(uri, settings.index_dir) if persistent else uri,
+                                  docs=[c.doc_id for c in chunks])
+    rows = Rows(chunks, documents, vectors, settings.bm25_analyzer, settings.milvus_analyzer)
     try:
         collection.create(int(vectors.shape[1]), n, log=log)
         if persistent:
-            collection.sync(rows, log=log)
+            collection.sync(rows, texts, previous_rows(settings.index_dir, uri, name), log=log)
         else:
-            collection.insert(rows)
+            collection.insert([rows.row(i, t) for i, t in enumerate(texts)])
             collection.client.flush(name)
     except (BackendUnavailable, MissingExtra, ValueError):
         raise
     except Exception as exc:
         raise BackendUnavailable(f"Milvus at {uri} failed while indexing: {first_line(exc)}") from None
     collection._checked = False
+    collection.keys = rows.keys
     return MilvusLexical(collection), MilvusVector(collection)
+
+
+def previous_rows(index_dir: Path, uri: str, name: str) -> dict | None:
+    """pk -> (doc_id, key) of the rows the saved index put in this collection, if it did."""
+    try:
+        state = json.loads((Path(index_dir) / STATE).read_text())
+        if resolve_uri(state["uri"], index_dir) != uri or state["collection"] != name or "keys" not in state:
+            return None
+        return {pk: (pk_doc, key) for pk, pk_doc, key in zip(state["ids"], state["docs"], state["keys"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def open_collection(folder: Path) -> MilvusCollection:
     """The collection a saved index names in its milvus.json (no connection yet)."""
     state = json.loads((Path(folder) / STATE).read_text())
     return MilvusCollection(resolve_uri(state["uri"], folder), state["collection"], state["ids"], state["params"],
-                            state["uri"])
+                            state["uri"], state.get("docs"), state.get("keys"))
 
 
 # ---------------------------------------------------------------- the two backends
@@ -512,7 +544,8 @@ class MilvusVector(VectorBackend):
 
     def save(self, folder: Path) -> None:
         c = self.collection
-        state = {"uri": c.stored, "collection": c.name, "params": c.params, "ids": c.ids}
+        state = {"uri": c.stored, "collection": c.name, "params": c.params, "ids": c.ids, "docs": c.docs,
+                 "keys": c.keys}
         (Path(folder) / STATE).write_text(json.dumps(state, ensure_ascii=False))
 
 
