@@ -38,7 +38,8 @@ def test_two_actors_give_the_single_process_vectors_and_leave_no_process(small_c
         assert [n["NodeManagerAddress"] for n in nodes] == ["127.0.0.1"]
         assert ray_processes(), "a local cluster was started"
         listening = {c.laddr.ip for p in [psutil.Process(), *ray_processes()]
-                     for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
+                     for c in getattr(p, "net_connections", p.connections)(kind="inet")
+                     if c.status == psutil.CONN_LISTEN}
         assert listening and listening <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, listening  # loopback only
         embedder = RayEmbedder(settings.model, settings.embed_backend, actors=2)
         vectors = embedder.encode(texts, batch_size=32)
