@@ -205,10 +205,13 @@ def filter_expression(filters: dict | None) -> str:
 
     >>> filter_expression({"doc_id": "report", "year_from": 2010, "kind": ["abstract"]})
     '(doc_id in ["report"] or parent in ["report"]) and year >= 2010 and kind in ["abstract"]'
+    >>> filter_expression({"year_from": 2010, "year_to": 2020, "include_undated": True})
+    '(year is null or year >= 2010) and (year is null or year <= 2020)'
     """
     parts = []
+    undated = "year is null or " if (filters or {}).get("include_undated") else ""
     for key, value in (filters or {}).items():
-        if value in (None, "", [], ()):
+        if key == "include_undated" or value in (None, "", [], ()):
             continue
         values = [value] if isinstance(value, (str, int)) else list(value)
         listed = "[" + ", ".join(quote(v) for v in values) + "]"
@@ -216,16 +219,16 @@ def filter_expression(filters: dict | None) -> str:
             parts.append(f"(doc_id in {listed} or parent in {listed})")
         elif key in ("source", "kind"):
             parts.append(f"{key} in {listed}")
-        elif key == "year_from":
-            parts.append(f"year >= {int(value)}")
-        elif key == "year_to":
-            parts.append(f"year <= {int(value)}")
+        elif key in ("year_from", "year_to"):  # undated documents kept when asked, as filters.py
+            year = f"year {'>=' if key == 'year_from' else '<='} {int(value)}"
+            parts.append(f"({undated}{year})" if undated else year)
         else:  # any other metadata field, by equality, as filters.py does
             key_text = quote(key)
             numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
             texts = "[" + ", ".join(quote(v) for v in values if not isinstance(v, int)) + "]"
             alternatives = [f"metadata[{key_text}] in {texts}"] if texts != "[]" else []
             alternatives += [f"metadata[{key_text}] == {n}" for n in numbers]
+            alternatives += [f"metadata[{key_text}] == {str(v).lower()}" for v in values if isinstance(v, bool)]
             parts.append("(" + " or ".join(alternatives) + ")")
     return " and ".join(parts)
 

@@ -59,12 +59,19 @@ def test_filters_become_milvus_expressions_with_the_same_results(pair, fake_embe
     files, milvus = pair
     doc = "commissioners-use-of-information-findings"
     for filters in ({"doc_id": doc}, {"source": f"{doc}.txt"}, {"year_from": 1990},
-                    {"doc_id": [doc, "animateurs-commissioning-managers-2012"], "year_to": 2100}):
+                    {"doc_id": [doc, "animateurs-commissioning-managers-2012"], "year_to": 2100},
+                    {"year_from": 2010, "include_undated": True}, {"year_from": 2010, "include_undated": False}):
         for mode in ("bm25", "dense", "hybrid"):
             got = results(milvus, fake_embedder, QUESTIONS[0], mode, filters)
             assert got == results(files, fake_embedder, QUESTIONS[0], mode, filters), (filters, mode)
     hits = Retriever(milvus, embedder=fake_embedder).search(QUESTIONS[1], k=20, filters={"doc_id": doc})
     assert hits and {h.doc_id for h in hits} == {doc}
+    # the web chat's default: a year range keeps undated documents (this one has no year)
+    assert milvus.documents[doc]["metadata"].get("year") is None
+    for undated in (True, False):
+        hits = Retriever(milvus, embedder=fake_embedder).search(
+            QUESTIONS[1], k=50, filters={"year_from": 2010, "include_undated": undated})
+        assert (doc in {h.doc_id for h in hits}) is undated
     assert filter_expression({"kind": 'a "quoted" kind', "journal": ["BMJ", 2014]}) == \
         'kind in ["a \\"quoted\\" kind"] and (metadata["journal"] in ["BMJ"] or metadata["journal"] == 2014)'
 
