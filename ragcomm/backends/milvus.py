@@ -46,6 +46,11 @@ MAX_TEXT = 65_535  # Milvus' VARCHAR limit
 MAX_ID = 1024
 SCHEMA_VERSION = 1
 MILVUS_ANALYZERS = ("ragcomm", "milvus")
+# Milvus Lite scores BM25 with each segment's own statistics (its TODO in engine/collection.py),
+# and every sync that writes makes a new segment: a document added to a Lite collection would
+# get the IDF of a one-document segment. Up to this many rows a changed Lite collection is
+# rewritten whole (one segment, exact BM25; seconds); above it the sync stays incremental.
+LITE_REWRITE_ROWS = 20_000
 
 
 # ---------------------------------------------------------------- where the collection lives
@@ -317,8 +322,13 @@ class MilvusCollection:
                 return
             log(f"Milvus: recreating collection {self.name} (built with other settings)")
             c.drop_collection(self.name)
-        c.create_collection(self.name, schema=self.schema(dim), index_params=self.index_params(n),
-                            properties={"ragcomm": self.description()})
+        quiet = logging.getLogger("grpc._server")  # Lite logs a traceback for an RPC it lacks (AllocTimestamp)
+        level, quiet.level = quiet.level, logging.CRITICAL
+        try:
+            c.create_collection(self.name, schema=self.schema(dim), index_params=self.index_params(n),
+                                properties={"ragcomm": self.description()})
+        finally:
+            quiet.setLevel(level)
         self.load()
 
     def load(self) -> None:
@@ -349,22 +359,35 @@ class MilvusCollection:
         """Make the collection hold exactly these rows, document by document: the rows of
         every document that is new, changed or gone are deleted, and its current rows inserted.
         `previous` (pk -> (doc_id, key), from the index folder) spares reading every row back,
-        when the collection holds as many rows as it says."""
+        when the collection holds as many rows as it says. A small Milvus Lite collection is
+        rewritten whole instead (LITE_REWRITE_ROWS)."""
         t = time.perf_counter()
         stored = previous if previous is not None and self.count() == len(previous) else self.stored_rows()
         wanted = {c.chunk_id: (c.doc_id, key) for c, key in zip(rows.chunks, rows.keys)}
         changed = {doc for pk, (doc, key) in wanted.items() if stored.get(pk) != (doc, key)}
         changed |= {doc for pk, (doc, _) in stored.items() if wanted.get(pk, (None,))[0] != doc}
-        gone = sorted(changed & {doc for doc, _ in stored.values()})
-        for a in range(0, len(gone), 200):
-            self.client.delete(self.name, filter=f"doc_id in [{', '.join(quote(d) for d in gone[a:a + 200])}]")
-        todo = [rows.row(i, texts[i]) for i, c in enumerate(rows.chunks) if c.doc_id in changed]
+        docs, before = {c.doc_id for c in rows.chunks}, {doc for doc, _ in stored.values()}
+        gone = sorted(changed & before)
+        write = changed & docs
+        rewrite = is_lite(self.uri) and bool(changed) and bool(before - changed)
+        if rewrite and len(rows.chunks) <= LITE_REWRITE_ROWS:
+            log(f"Milvus Lite {self.name}: rewriting all {len(rows.chunks)} rows, so that BM25 statistics stay "
+                "those of the whole collection (Lite keeps them per segment)")
+            self.create(int(rows.vectors.shape[1]), len(rows.chunks), recreate=True, log=lambda _m: None)
+            write = docs
+        else:
+            if rewrite:
+                log(f"Milvus Lite {self.name}: the changed documents go to a new segment, whose BM25 statistics "
+                    "Lite keeps apart from the others' (a Milvus server keeps them for the whole collection)")
+                rewrite = False
+            for a in range(0, len(gone), 200):
+                self.client.delete(self.name, filter=f"doc_id in [{', '.join(quote(d) for d in gone[a:a + 200])}]")
+        todo = [rows.row(i, texts[i]) for i, c in enumerate(rows.chunks) if c.doc_id in write]
         self.insert(todo, batch)
         if gone or todo:
             self.client.flush(self.name)
-        docs = {c.doc_id for c in rows.chunks}
-        report = {"documents_unchanged": len(docs - changed), "documents_inserted": len({r["doc_id"] for r in todo}),
-                  "rows_inserted": len(todo), "documents_deleted": len(set(gone) - docs),
+        report = {"documents_unchanged": len(docs - changed), "documents_inserted": len(changed & docs),
+                  "rows_inserted": len(todo), "documents_deleted": len(set(gone) - docs), "rewritten": rewrite,
                   "seconds": round(time.perf_counter() - t, 3)}
         log(f"Milvus {self.name}: {report['documents_unchanged']} documents unchanged, "
             f"{report['documents_inserted']} inserted or replaced ({report['rows_inserted']} rows), "

@@ -76,7 +76,7 @@ def test_filters_become_milvus_expressions_with_the_same_results(pair, fake_embe
         'kind in ["a \\"quoted\\" kind"] and (metadata["journal"] in ["BMJ"] or metadata["journal"] == 2014)'
 
 
-def test_add_and_remove_sync_one_document_and_reopen(small_corpus, tmp_path, fake_embedder):
+def test_add_and_remove_sync_one_document_and_reopen(small_corpus, tmp_path, fake_embedder, monkeypatch):
     folder = tmp_path / "index"
     build(small_corpus, folder, fake_embedder, "milvus")
     (small_corpus / "icb-note.txt").write_text(NOTE)
@@ -85,25 +85,39 @@ def test_add_and_remove_sync_one_document_and_reopen(small_corpus, tmp_path, fak
                         log=logs.append, progress=False)  # no backend asked: the index's is kept
     assert added.manifest["dense"]["backend"] == "milvus"
     assert any("2 documents unchanged, 1 inserted" in m for m in logs), logs
-    assert added.dense.collection.client.query(added.dense.collection.name, filter="",
-                                               output_fields=["count(*)"])[0]["count(*)"] == len(added.chunks)
-    hits = Retriever(added, embedder=fake_embedder).search("integrated care boards July 2022", k=5,
-                                                           mode="bm25")
-    assert "icb-note" in {h.doc_id for h in hits}
+    assert any("rewriting all" in m for m in logs), logs  # a small Lite collection: one segment
+    assert added.dense.collection.count() == len(added.chunks)
+    # BM25 statistics of the whole collection, as the files backend's: the same scores after the add
+    files = build(small_corpus, tmp_path / "files", fake_embedder, "faiss")
+    question = "integrated care boards July 2022"
+    for mode in ("bm25", "hybrid"):
+        assert results(added, fake_embedder, question, mode) == results(files, fake_embedder, question, mode)
+    assert results(added, fake_embedder, question, "bm25")[0][0] == "icb-note#0"
 
     (small_corpus / "icb-note.txt").unlink()
     logs.clear()
     removed = build_index(Settings(corpus_dir=small_corpus, index_dir=folder), embedder=fake_embedder,
                           log=logs.append, progress=False)
-    assert any("0 inserted or replaced (0 rows), 1 deleted" in m for m in logs), logs
+    assert any("2 documents unchanged, 0 inserted or replaced" in m and "1 deleted" in m for m in logs), logs
     close_all()  # as a new process would: reopen from the folder
     reopened = load_index(folder, corpus_dir=small_corpus)
     differences = settings_match(reopened.manifest, Settings(corpus_dir=small_corpus, index_dir=folder))
     assert not reopened.stale and [d for d in differences if not d.startswith("model")] == []  # backend kept
     for mode in ("bm25", "dense", "hybrid"):
-        got = results(reopened, fake_embedder, "integrated care boards July 2022", mode, k=50)
-        assert got == results(removed, fake_embedder, "integrated care boards July 2022", mode, k=50)
+        got = results(reopened, fake_embedder, question, mode, k=50)
+        assert got == results(removed, fake_embedder, question, mode, k=50)
         assert all(not c.startswith("icb-note") for c, _ in got)
+
+    # Above LITE_REWRITE_ROWS only the new document is written (in its own Lite segment).
+    monkeypatch.setattr("ragcomm.backends.milvus.LITE_REWRITE_ROWS", 0)
+    (small_corpus / "icb-note.txt").write_text(NOTE)
+    logs.clear()
+    added = build_index(Settings(corpus_dir=small_corpus, index_dir=folder), embedder=fake_embedder,
+                        log=logs.append, progress=False)
+    assert any("2 documents unchanged, 1 inserted or replaced (1 rows), 0 deleted" in m for m in logs), logs
+    assert any("new segment" in m for m in logs) and not any("rewriting" in m for m in logs), logs
+    assert added.dense.collection.count() == len(added.chunks)
+    assert results(added, fake_embedder, question, "dense") == results(files, fake_embedder, question, "dense")
 
 
 def test_a_collection_out_of_step_is_reported_then_repaired_without_embedding(pair, fake_embedder, tmp_path):
