@@ -52,4 +52,4 @@ test: setup browser axe
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf index .pytest_cache
+	rm -rf index index.milvus.db .pytest_cache

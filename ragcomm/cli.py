@@ -24,8 +24,21 @@ def settings_from(args) -> Settings:
         model=getattr(args, "model", None), chunk_size=getattr(args, "chunk_size", None),
         chunk_overlap=getattr(args, "chunk_overlap", None), bm25_backend=getattr(args, "bm25_backend", None),
         fusion=getattr(args, "fusion", None), embed_backend=getattr(args, "embed_backend", None),
-        vector_backend=getattr(args, "backend", None),
+        vector_backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
+        milvus_collection=getattr(args, "milvus_collection", None),
+        milvus_analyzer=getattr(args, "milvus_analyzer", None),
     )
+
+
+def add_backend_options(p):
+    """The vector backend and where Milvus is (credentials only from the environment)."""
+    p.add_argument("--backend", choices=VECTOR_BACKENDS,
+                   help="vector backend (default: the index's, faiss for a new one); milvus serves BM25 too")
+    p.add_argument("--milvus-uri", help="Milvus Lite file (*.db, default <index>.milvus.db beside the index folder) "
+                   "or server http://host:19530; credentials from RAGCOMM_MILVUS_TOKEN or RAGCOMM_MILVUS_TOKEN_FILE")
+    p.add_argument("--milvus-collection", help="collection name (default ragcomm_<index folder name>)")
+    p.add_argument("--milvus-analyzer", choices=["ragcomm", "milvus"],
+                   help="BM25 terms analysed by ragcomm (default) or by Milvus' own analyzer")
 
 
 def add_paths(p, model=True):
@@ -58,7 +71,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bm25-backend", choices=["bm25s", "rank-bm25"])
     p.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"],
                    help="embedding backend for the build; queries use the one the index records")
-    p.add_argument("--backend", choices=VECTOR_BACKENDS, help="vector backend (default faiss)")
+    add_backend_options(p)
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="embed with Ray Data over an actor pool: a running cluster's ADDRESS, or without one a "
+                        "local Ray on 127.0.0.1 for this build (extra ragcomm[ray])")
+    p.add_argument("--ray-actors", type=int, default=2, help="embedding actors (each loads the model once; default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("search", help="ranked passages for a question, or for a file of questions")
@@ -123,6 +140,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="json_out", type=Path, help="write the report as JSON")
     p.add_argument("--markdown", type=Path, help="write the report as Markdown")
     p.add_argument("--plot", type=Path, help="write a log-log PNG of latency against corpus size")
+    p.add_argument("--parity", action="store_true", help="only: nDCG@10 and gold citations, files backends vs Milvus "
+                   "(gold set and each --texts BEIR folder, embedded whole)")
+    p.add_argument("--milvus", action="store_true", help="only: Milvus Lite latency beside FAISS at --sizes, and "
+                   "adding one document")
+    p.add_argument("--ray", action="store_true", help="only: Ray embedding, identical vectors, 1 vs 2 actors")
 
     p = sub.add_parser("eval", help="retrieval quality on the gold set or a BEIR folder, several configurations")
     add_paths(p)
@@ -131,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gold", type=Path, help="gold question file (default: eval/gold.jsonl)")
     p.add_argument("--embed-backend", choices=["torch", "onnx", "onnx-int8"],
                    help="embedding backend (default: onnx-int8)")
+    add_backend_options(p)
     p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated (default bm25,dense,hybrid)")
     p.add_argument("--fusion", help="hybrid fusions, comma-separated: rrf,weighted (default rrf)")
     p.add_argument("--dense-weight", help="dense weights for weighted fusion, comma-separated")
@@ -177,8 +200,18 @@ def cmd_index(args) -> int:
     if not settings.corpus_dir.is_dir():
         raise UsageError(f"corpus folder not found: {settings.corpus_dir}")
     t = time.perf_counter()
-    index, built = update_index(settings, rebuild=args.rebuild, log=lambda m: print(m, file=sys.stderr),
-                                progress=not args.no_progress)
+    log = (lambda m: print(m, file=sys.stderr))
+    if getattr(args, "ray", None) is not None:
+        from .embed.ray import RayEmbedder, ray_cluster
+
+        if args.ray_actors < 1:
+            raise UsageError("--ray-actors must be at least 1")
+        with ray_cluster(args.ray or None, actors=args.ray_actors, log=log):
+            embedder = RayEmbedder(settings.model, settings.embed_backend, actors=args.ray_actors)
+            index, built = update_index(settings, rebuild=args.rebuild, log=log, progress=not args.no_progress,
+                                        embedder=embedder)
+    else:
+        index, built = update_index(settings, rebuild=args.rebuild, log=log, progress=not args.no_progress)
     if not built:
         c = index.manifest["counts"]
         print(f"index in {settings.index_dir} is up to date: {c['documents']} documents, "
@@ -196,7 +229,9 @@ def cmd_index(args) -> int:
         print(f"skipped {len(m['corpus']['skipped'])} files, unreadable or refused (see warnings above)")
     print(f"model {m['model']['id']} ({m['model']['dim']} dims, {index.embed_backend}), chunks of "
           f"{m['chunking']['size']} tokens with {m['chunking']['overlap']} overlap, BM25 {m['bm25']['backend']}, "
-          f"dense {vector_backend(m)} {m['dense']['kind']}; saved to {settings.index_dir} (generation {index.generation})")
+          f"dense {vector_backend(m)} {m['dense']['kind']}"
+          + (f" (collection {m['dense']['collection']} at {m['dense']['uri']})" if "collection" in m["dense"] else "")
+          + f"; saved to {settings.index_dir} (generation {index.generation})")
     return 0
 
 
@@ -430,6 +465,8 @@ def cmd_bench(args) -> int:
     if any(n < 100 or n > 5_000_000 for n in sizes):
         raise UsageError("--sizes must be between 100 and 5000000 chunks")
     settings = settings_from(args)
+    if args.parity or args.milvus or args.ray:
+        return bench_scale(args, settings, sizes)
     report = bench.run(settings, sizes, repeat=max(1, args.repeat), seed=not args.no_seed, app=not args.no_app,
                        log=lambda m: print(m, file=sys.stderr), texts=args.texts)
     text = bench.markdown(report)
@@ -442,6 +479,32 @@ def cmd_bench(args) -> int:
         args.markdown.write_text(text + "\n")
     if args.plot:
         bench.plot(report, args.plot)
+    return 0
+
+
+def bench_scale(args, settings, sizes) -> int:
+    """`ragcomm bench --parity / --milvus / --ray`: the figures of docs/SCALE.md."""
+    from .bench import scale
+
+    log = (lambda m: print(m, file=sys.stderr))
+    report, parts = {}, []
+    if args.parity:
+        report["parity"] = scale.parity(settings, args.texts, log=log)
+        parts.append(scale.parity_markdown(report["parity"]))
+    if args.milvus:
+        report["milvus"] = scale.milvus_scale(settings, sizes, repeat=max(1, args.repeat // 2), texts=args.texts,
+                                              log=log)
+        parts.append(scale.milvus_markdown(report["milvus"]))
+    if args.ray:
+        report["ray"] = scale.ray_throughput(settings, log=log)
+        parts.append(scale.ray_markdown(report["ray"]))
+    text = "\n\n".join(parts)
+    print(text)
+    if args.json_out:
+        scale.save(report, args.json_out)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
     return 0
 
 

@@ -42,12 +42,19 @@ class Settings:
     bm25_b: float = 0.75
     # Vector index (ragcomm/backends/): exact inner product up to `ann_threshold` chunks,
     # an approximate index above it (IVF by default, HNSW as an option).
-    vector_backend: str = "faiss"
+    # faiss | milvus; "" = the backend the index in index_dir was built with (faiss for a new one)
+    vector_backend: str = ""
     ann_threshold: int = 20_000  # exact search costs ~0.7 ms at 10k chunks, ~24 ms at 100k here
     ann_kind: str = "ivf"  # or "hnsw"
     ivf_nprobe: int = 32
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
+    # Milvus (ragcomm/backends/milvus.py, extra `milvus`): "" = Milvus Lite in <index_dir>.milvus.db
+    # beside the index folder, else a server such as http://host:19530 (credentials from
+    # RAGCOMM_MILVUS_TOKEN[_FILE]); the collection defaults to ragcomm_<index folder name>.
+    milvus_uri: str = ""
+    milvus_collection: str = ""
+    milvus_analyzer: str = "ragcomm"  # BM25 terms analysed by ragcomm, or "milvus": Milvus' own analyzer
     # Retrieval (ragcomm/search/).
     mode: str = "hybrid"  # bm25 | dense | hybrid
     # Weighted fusion with dense weight 0.4 beat RRF and both single retrievers on the gold

@@ -1,6 +1,7 @@
 """Index backends, chosen by name (a factory, as txtai's): lexical (BM25) and vector.
 
     lexical: bm25s (default), rank-bm25      vector: faiss (default)
+    milvus: one collection serves both lists (backends/milvus.py, extra `milvus`)
 
     >>> lexical = build_lexical(["GPs lead commissioning", "nurses in practice"])
     >>> lexical.top("commissioning by GPs", k=2)[0].tolist()
@@ -17,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from .analyzer import ANALYZERS, analyze
-from .base import LexicalBackend, VectorBackend
+from .base import BackendUnavailable, LexicalBackend, VectorBackend
 
 LEXICAL_BACKENDS = ("bm25s", "rank-bm25")
-VECTOR_BACKENDS = ("faiss",)
+VECTOR_BACKENDS = ("faiss", "milvus")
 LEXICAL_FOLDER = "bm25"
 
 
@@ -33,6 +34,10 @@ def lexical_class(name: str) -> type[LexicalBackend]:
         from .rank_bm25 import RankBm25Backend
 
         return RankBm25Backend
+    if name == "milvus":  # serves BM25 from the collection the vector backend built
+        from .milvus import MilvusLexical
+
+        return MilvusLexical
     raise ValueError(f"unknown BM25 backend '{name}' (choose from {', '.join(LEXICAL_BACKENDS)})")
 
 
@@ -41,6 +46,10 @@ def vector_class(name: str) -> type[VectorBackend]:
         from .faiss import FaissBackend
 
         return FaissBackend
+    if name == "milvus":
+        from .milvus import MilvusVector
+
+        return MilvusVector
     raise ValueError(f"unknown vector backend '{name}' (choose from {', '.join(VECTOR_BACKENDS)})")
 
 
@@ -60,5 +69,5 @@ def build_vector(vectors: np.ndarray, backend: str = "faiss", **options) -> Vect
     return vector_class(backend).build(vectors, **options)
 
 
-__all__ = ["ANALYZERS", "LEXICAL_BACKENDS", "VECTOR_BACKENDS", "LexicalBackend", "VectorBackend", "analyze",
+__all__ = ["ANALYZERS", "BackendUnavailable", "LEXICAL_BACKENDS", "VECTOR_BACKENDS", "LexicalBackend", "VectorBackend", "analyze",
            "build_lexical", "build_vector", "lexical_class", "load_lexical", "vector_class"]

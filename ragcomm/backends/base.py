@@ -14,6 +14,11 @@ from pathlib import Path
 import numpy as np
 
 
+class BackendUnavailable(RuntimeError):
+    """A backend that serves from elsewhere (a Milvus server) cannot be reached or is out of
+    step with the index folder; the message says what to do."""
+
+
 class LexicalBackend:
     name = ""
 
@@ -28,9 +33,11 @@ class LexicalBackend:
         """One BM25 score per indexed text, in index order."""
         raise NotImplementedError
 
-    def top(self, query: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def top(self, query: str, k: int, mask: np.ndarray | None = None,
+            filters: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Indices and scores of the best k texts with a positive score (only where `mask`
-        is True, when given), best first; ties by position, so the order is deterministic."""
+        is True, when given), best first; ties by position, so the order is deterministic.
+        `filters` (the ones `mask` was made from) is for backends that filter server-side."""
         scores = self.scores(query)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
@@ -51,12 +58,18 @@ class VectorBackend:
     kind = ""  # the index type within the backend (flat, ivf, hnsw)
 
     @property
+    def params(self) -> dict:
+        """What the manifest records besides name and kind (a server backend: where it is)."""
+        return {}
+
+    @property
     def size(self) -> int:
         raise NotImplementedError
 
-    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None,
+               filters: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Indices and cosine scores of the k nearest vectors (only where `mask` is True,
-        when given), best first."""
+        when given), best first. `filters` as for LexicalBackend.top."""
         raise NotImplementedError
 
     def save(self, folder: Path) -> None:

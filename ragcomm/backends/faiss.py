@@ -74,7 +74,8 @@ class FaissBackend(VectorBackend):
     def size(self) -> int:
         return self.index.ntotal
 
-    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None,
+               filters: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         if mask is not None:
             allowed = np.flatnonzero(mask)  # filtered: exact scores over the allowed vectors only

@@ -167,19 +167,24 @@ class OnnxEmbedder(BaseEmbedder):
         """Length in the model's own tokenizer, special tokens included."""
         return len(self._counter.encode(text).ids)
 
+    def batch_plan(self, texts: list[str], batch_size: int = 32, encodings=None) -> list[list[int]]:
+        """The batches `encode` makes: positions by decreasing token length (stable), cut
+        every batch_size. (Ray embedding sends these same batches to its actors.)"""
+        encodings = encodings or self._tokenizer.encode_batch(list(texts))
+        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
+        return [order[a:a + batch_size].tolist() for a in range(0, len(order), batch_size)]
+
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
-        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(texts), desc="Batches", unit="text")
-        for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
+        for rows in self.batch_plan(texts, batch_size, encodings):
             width = max(len(encodings[i].ids) for i in rows)
             feed = {"input_ids": np.full((len(rows), width), self._pad_id, dtype=np.int64),
                     "attention_mask": np.zeros((len(rows), width), dtype=np.int64),

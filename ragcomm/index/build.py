@@ -21,7 +21,8 @@ from ..embed import canonical_model_id
 from ..ingest import INGEST_VERSION, load_corpus
 from ..types import Chunk, Document
 from ..version import __version__
-from .store import (DOCUMENT_SHAPE, FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, corpus_hashes,
+from .store import (DOCUMENT_SHAPE, FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, as_built,
+                    corpus_hashes,
                     end_operation, load_index, read_jsonl, read_manifest, recover_operation, recover_swap, save_index,
                     settings_match, verify_files, writer_lock)
 
@@ -47,6 +48,7 @@ def build_index(settings: Settings | None = None, embedder=None, log=print, prog
     (an index swap, an add or a remove); the saved index ends that operation."""
     settings = settings or Settings()
     if save:
+        settings = as_built(settings)  # no vector backend asked: keep the index's
         with writer_lock(settings.index_dir):
             recover_swap(settings.index_dir, log)
             recover_operation(settings.index_dir, log)
@@ -74,7 +76,8 @@ def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) 
     reuse = previous_vectors(settings.index_dir, embedder.model_id if embedder is not None
                              else canonical_model_id(settings.model),
                              embedder.backend if embedder is not None else settings.embed_backend) if save else {}
-    index = build_from_documents(docs, settings, embedder=embedder, log=log, progress=progress, reuse=reuse)
+    index = build_from_documents(docs, settings, embedder=embedder, log=log, progress=progress, reuse=reuse,
+                                 persistent=save)
     manifest = index.manifest
     manifest["corpus"] = {"dir": str(Path(settings.corpus_dir).resolve()), "files": corpus_hashes(settings.corpus_dir),
                           "skipped": [{"path": p.path, "reason": p.message} for p in problems]}
@@ -124,9 +127,11 @@ def previous_vectors(folder: Path, model_id: str, backend: str = "torch") -> dic
 
 def build_from_documents(docs: list[Document], settings: Settings, embedder=None, log=print,
                          progress: bool = False, chunks: list[Chunk] | None = None,
-                         reuse: dict | None = None) -> Index:
+                         reuse: dict | None = None, persistent: bool = False) -> Index:
     """An in-memory index of documents (not saved): chunked with `settings` unless `chunks`
-    are given (the evaluator passes one chunk per document to embed documents whole)."""
+    are given (the evaluator passes one chunk per document to embed documents whole).
+    `persistent`: the index is about to be saved to settings.index_dir (a Milvus backend then
+    syncs that index's collection; else it fills a temporary one)."""
     timings = {}
     t0 = time.perf_counter()
     if embedder is None:
@@ -163,10 +168,16 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
     timings["embedding"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    lexical = build_lexical(texts, settings.bm25_backend, settings.bm25_analyzer, settings.bm25_k1, settings.bm25_b)
-    dense = build_vector(vectors, settings.vector_backend, ann_threshold=settings.ann_threshold,
-                         hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search, ann_kind=settings.ann_kind,
-                         nprobe=settings.ivf_nprobe)
+    if settings.vector_backend == "milvus":  # one collection serves both lists (backends/milvus.py)
+        from ..backends.milvus import build_milvus
+
+        lexical, dense = build_milvus(chunks, documents, texts, vectors, settings, persistent, log=log)
+    else:
+        lexical = build_lexical(texts, settings.bm25_backend, settings.bm25_analyzer, settings.bm25_k1,
+                                settings.bm25_b)
+        dense = build_vector(vectors, settings.vector_backend or "faiss", ann_threshold=settings.ann_threshold,
+                             hnsw_m=settings.hnsw_m, ef_search=settings.hnsw_ef_search, ann_kind=settings.ann_kind,
+                             nprobe=settings.ivf_nprobe)
     timings["indexing"] = time.perf_counter() - t
 
     manifest = {
@@ -178,7 +189,7 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
         "bm25": lexical.params,
         "dense": {"backend": dense.name, "kind": dense.kind, "ann_threshold": settings.ann_threshold, "nprobe": settings.ivf_nprobe,
                   "hnsw_m": settings.hnsw_m,
-                  "ef_search": settings.hnsw_ef_search},
+                  "ef_search": settings.hnsw_ef_search, **dense.params},
         "counts": {"documents": len(docs), "chunks": len(chunks), "embedded": len(todo),
                    "reused": len(texts) - len(todo)},
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backends import LexicalBackend, VectorBackend, load_lexical, vector_class
+from ..backends import BackendUnavailable, LexicalBackend, VectorBackend, load_lexical, vector_class
 from ..chunking import embed_text
 from ..config import Settings
 from ..durable import (exchange, fsync_dir, move_durably, pause_point, recover_steps, remove_path, sha256_file,
@@ -240,6 +240,24 @@ def embed_backend(manifest: dict) -> str:
 def vector_backend(manifest: dict) -> str:
     """The vector backend an index was built with (indexes from before it was recorded: faiss)."""
     return manifest["dense"].get("backend", "faiss")
+
+
+def as_built(settings: Settings) -> Settings:
+    """Settings whose empty vector backend (and Milvus location) is the one the index in
+    settings.index_dir was built with, so that `ragcomm index`, `add` and the app keep it."""
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except IndexError_:
+        return settings.replace(vector_backend=settings.vector_backend or "faiss")
+    built = vector_backend(manifest)
+    backend = settings.vector_backend or built
+    if backend != "milvus" or built != "milvus":
+        return settings.replace(vector_backend=backend)
+    from ..backends.milvus import resolve_uri
+
+    dense = manifest["dense"]
+    return settings.replace(vector_backend=backend, milvus_collection=settings.milvus_collection or dense["collection"],
+                            milvus_uri=settings.milvus_uri or resolve_uri(dense["uri"], settings.index_dir))
 
 
 def check_backend(manifest: dict, backend: str | None, folder: Path) -> None:
@@ -539,7 +557,7 @@ def reading(path: Path):
     """Any failure while reading one index file becomes IndexCorrupt naming that file."""
     try:
         yield
-    except IndexError_:
+    except (IndexError_, BackendUnavailable):
         raise
     except Exception as exc:
         raise IndexCorrupt(f"index file {path} cannot be read ({type(exc).__name__}: {str(exc)[:200]}): "
@@ -660,4 +678,15 @@ def settings_match(manifest: dict, settings: Settings) -> list[str]:
         "BM25 backend": manifest["bm25"]["backend"], "BM25 analyzer": manifest["bm25"]["analyzer"],
         "BM25 k1": manifest["bm25"]["k1"], "BM25 b": manifest["bm25"]["b"], "vector backend": vector_backend(manifest),
     }
+    # No vector backend asked: the one built. Milvus serves BM25 from its collection too.
+    wanted["vector backend"] = settings.vector_backend or built["vector backend"]
+    if wanted["vector backend"] == built["vector backend"] == "milvus":
+        from ..backends.milvus import location, resolve_uri
+
+        wanted["BM25 backend"] = "milvus"
+        wanted["Milvus location"] = location(as_built(settings))
+        built["Milvus location"] = (resolve_uri(manifest["dense"]["uri"], settings.index_dir),
+                                    manifest["dense"]["collection"])
+        wanted["Milvus analyzer"], built["Milvus analyzer"] = settings.milvus_analyzer, \
+            manifest["bm25"].get("milvus_analyzer")
     return [f"{k}: built {built[k]!r}, asked {wanted[k]!r}" for k in wanted if wanted[k] != built[k]]

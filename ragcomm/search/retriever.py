@@ -149,13 +149,14 @@ class Retriever:
         """Boolean mask over chunks for filters (see search/filters.py), or None."""
         return chunk_mask(self.index.documents, self._chunk_doc_ids, filters)
 
-    def bm25(self, question: str, n: int, mask=None) -> list[tuple[int, float]]:
-        ids, scores = self.index.lexical.top(question, n, mask)
+    def bm25(self, question: str, n: int, mask=None, filters: dict | None = None) -> list[tuple[int, float]]:
+        ids, scores = self.index.lexical.top(question, n, mask, filters=filters)
         return [(int(i), float(s)) for i, s in zip(ids, scores)]
 
-    def dense(self, question: str, n: int, mask=None, query_vector=None) -> list[tuple[int, float]]:
+    def dense(self, question: str, n: int, mask=None, query_vector=None,
+              filters: dict | None = None) -> list[tuple[int, float]]:
         q = self.embedder.encode_query(question) if query_vector is None else query_vector
-        ids, scores = self.index.dense.search(q, n, mask)
+        ids, scores = self.index.dense.search(q, n, mask, filters=filters)
         return [(int(i), float(s)) for i, s in zip(ids, scores)]
 
     def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
@@ -174,8 +175,9 @@ class Retriever:
         filters = check_filters(filters)
         n = max(k, candidates or self.settings.candidates)
         mask = self.allowed(filters)
-        lexical = self.bm25(question, n, mask) if mode in ("bm25", "hybrid") else []
-        dense = self.dense(question, n, mask, query_vector) if mode != "bm25" or dense_signal else []
+        # the filters go with their mask: a server backend (Milvus) evaluates them itself
+        lexical = self.bm25(question, n, mask, filters) if mode in ("bm25", "hybrid") else []
+        dense = self.dense(question, n, mask, query_vector, filters) if mode != "bm25" or dense_signal else []
         hits = self.fuse(lexical, dense if mode != "bm25" else [], mode, fusion, k)
         return Retrieval(hits, lexical, dense)
 
