@@ -139,6 +139,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, help="write a PNG of Recall@k (k = 1..100) per configuration")
     p.add_argument("--calibrate", action="store_true", help="gold set: pick the abstention threshold and store it")
     p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json)")
+    # Answer-level evaluation (eval/answers.py).
+    p.add_argument("--answers", action="store_true", help="answer-level evaluation on the gold set (or --gold FILE): "
+                   "evidence cited / first, words, abstention")
+    p.add_argument("--split", default="all", help="--answers: tune, heldout or all (default all; "
+                   "a question is held out when the SHA-256 of its id is odd)")
+    p.add_argument("--answer-grid", help="--answers: variants to compare, NAME=V1,V2;NAME=... (see eval/README.md)")
+    p.add_argument("--baseline", type=Path, help="--answers: the --json of an earlier run to test against (paired)")
     return top
 
 
@@ -406,6 +413,8 @@ def cmd_eval(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     log = evaluate.log_stderr
+    if args.answers:
+        return eval_answers(args, settings, log)
     if args.dataset:
         if args.calibrate:
             raise UsageError("--calibrate works on the gold set (it needs unanswerable questions)")
@@ -448,6 +457,53 @@ def cmd_eval(args) -> int:
         print(f"abstention threshold {data['threshold']:.4f} ({config.name}: answers "
               f"{data['answerable_answered']:.0%} of answerable, abstains on {data['unanswerable_abstained']:.0%} "
               f"of unanswerable) written to {path}")
+    return 0
+
+
+def eval_answers(args, settings, log) -> int:
+    """`ragcomm eval --answers`: the answerer on the gold set's questions (eval/answers.py)."""
+    from .config import home
+    from .eval import answers
+
+    if args.dataset:
+        raise UsageError("--answers works on a gold question file (--gold), not a BEIR folder")
+    gold = args.gold or home() / "eval" / "gold.jsonl"
+    if not gold.exists():
+        raise UsageError(f"gold question file not found: {gold}")
+    if not settings.corpus_dir.is_dir():
+        raise UsageError(f"corpus folder not found: {settings.corpus_dir}")
+    try:
+        grid = answers.parse_grid(args.answer_grid, answers.GRID_PARAMETERS)
+        answers.in_split([], args.split)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    baseline = None
+    if args.baseline:
+        try:
+            baseline = json.loads(args.baseline.read_text())["answerers"][0]["per_question"]
+        except (OSError, ValueError, KeyError, IndexError) as exc:
+            raise UsageError(f"--baseline {args.baseline}: not the --json of `ragcomm eval --answers` ({exc})")
+    from .index import IndexError_, load_index
+
+    prebuilt = None
+    try:
+        prebuilt = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)
+        prebuilt = None if prebuilt.stale else prebuilt
+    except IndexError_:
+        pass
+    result = answers.evaluate_gold_answers(gold, settings, split=args.split, grid=grid, prebuilt=prebuilt,
+                                           baseline=baseline, log=log)
+    title = f"Answers: {gold}, split {args.split}"
+    text = answers.answers_table(result.runs, title, "baseline" if baseline else "")
+    print(text)
+    for note in result.notes:
+        print(f"note: {note}")
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
     return 0
 
 
