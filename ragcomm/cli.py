@@ -76,7 +76,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--history", action="append", help="an earlier question of the conversation (repeatable, oldest first)")
     p.add_argument("-k", type=int, default=5, help="number of passages to answer from (default 5)")
     add_retrieval_options(p)
-    p.add_argument("--threshold", type=float, help="abstain below this best dense score (default: eval/calibration.json)")
+    p.add_argument("--threshold", type=float, help="abstain when the answerability (0-1) is below this "
+                   "(default: eval/calibration.json)")
+    p.add_argument("--more", action="store_true", help="also print the further sentences (\"more from the sources\")")
     p.add_argument("--json", action="store_true", help="JSON output")
 
     p = sub.add_parser("serve", help="start the web chat (the same as python app.py)")
@@ -137,7 +139,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", type=Path, help="write the results as Markdown")
     p.add_argument("--save-runs", type=Path, help="write TREC run files (qid Q0 docid rank score tag) to this folder")
     p.add_argument("--plot", type=Path, help="write a PNG of Recall@k (k = 1..100) per configuration")
-    p.add_argument("--calibrate", action="store_true", help="gold set: pick the abstention threshold and store it")
+    p.add_argument("--calibrate", action="store_true", help="gold set: fit the abstention model on the tune split "
+                   "and store it (implies --answers)")
     p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json)")
     # Answer-level evaluation (eval/answers.py).
     p.add_argument("--answers", action="store_true", help="answer-level evaluation on the gold set (or --gold FILE): "
@@ -146,6 +149,9 @@ def parser() -> argparse.ArgumentParser:
                    "a question is held out when the SHA-256 of its id is odd)")
     p.add_argument("--answer-grid", help="--answers: variants to compare, NAME=V1,V2;NAME=... (see eval/README.md)")
     p.add_argument("--baseline", type=Path, help="--answers: the --json of an earlier run to test against (paired)")
+    p.add_argument("--abstention-signals", help="--calibrate: sets of signals to try, SIGNAL,SIGNAL;SIGNAL,... "
+                   "(default: all of answer/abstention.py SIGNALS)")
+    p.add_argument("--abstention-l2", help="--calibrate: L2 weights to try, comma-separated (default 3)")
     return top
 
 
@@ -413,11 +419,9 @@ def cmd_eval(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     log = evaluate.log_stderr
-    if args.answers:
+    if args.answers or args.calibrate:
         return eval_answers(args, settings, log)
     if args.dataset:
-        if args.calibrate:
-            raise UsageError("--calibrate works on the gold set (it needs unanswerable questions)")
         result = evaluate.evaluate_beir(args.dataset, configs, primary=args.primary, log=log)
     else:
         gold = args.gold or home() / "eval" / "gold.jsonl"
@@ -447,16 +451,6 @@ def cmd_eval(args) -> int:
         evaluate.save_runs(result, args.save_runs)
     if args.plot:
         evaluate.plot_recall([result], args.plot)
-    if args.calibrate:
-        path = args.calibration or home() / "eval" / "calibration.json"
-        config, report = evaluate.calibration_choice(result)
-        gold_file = Path(result.name).resolve()
-        shown = gold_file.relative_to(home()) if gold_file.is_relative_to(home()) else gold_file
-        measured_on = f"{shown} ({report['answerable']} answerable, {report['unanswerable']} unanswerable questions)"
-        data = evaluate.write_calibration(path, report, config.name, config.settings.model, measured_on=measured_on)
-        print(f"abstention threshold {data['threshold']:.4f} ({config.name}: answers "
-              f"{data['answerable_answered']:.0%} of answerable, abstains on {data['unanswerable_abstained']:.0%} "
-              f"of unanswerable) written to {path}")
     return 0
 
 
@@ -475,6 +469,9 @@ def eval_answers(args, settings, log) -> int:
     try:
         grid = answers.parse_grid(args.answer_grid, answers.GRID_PARAMETERS)
         answers.in_split([], args.split)
+        feature_sets = [[f.strip() for f in part.split(",") if f.strip()]
+                        for part in (args.abstention_signals or "").split(";") if part.strip()] or None
+        l2s = [float(x) for x in (args.abstention_l2 or "").split(",") if x.strip()] or None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     baseline = None
@@ -491,8 +488,18 @@ def eval_answers(args, settings, log) -> int:
         prebuilt = None if prebuilt.stale else prebuilt
     except IndexError_:
         pass
+    calibration = (args.calibration or home() / "eval" / "calibration.json") if args.calibrate else None
     result = answers.evaluate_gold_answers(gold, settings, split=args.split, grid=grid, prebuilt=prebuilt,
-                                           baseline=baseline, log=log)
+                                           baseline=baseline, log=log, calibration=calibration,
+                                           feature_sets=feature_sets, l2s=l2s)
+    if len(result.calibrations) > 1:
+        print("Abstention fits tried (tune split, leave-one-out):\n\n" + answers.calibration_table(result.calibrations)
+              + "\n")
+    if result.calibration:
+        c = result.calibration
+        print(f"abstention model written to {calibration}: on the tune split (leave-one-out) AUROC {c['auroc']:.3f}; "
+              f"threshold {c['threshold']:.3f} answers {c['answerable_answered']:.0%} of answerable and abstains on "
+              f"{c['unanswerable_abstained']:.0%} of unanswerable questions\n")
     title = f"Answers: {gold}, split {args.split}"
     text = answers.answers_table(result.runs, title, "baseline" if baseline else "")
     print(text)
@@ -518,10 +525,10 @@ def cmd_ask(args) -> int:
     return run_batch(args, queries,
                      lambda q: answerer.ask(q, k=args.k, mode=args.mode, fusion=args.fusion, filters=filters,
                                             history=args.history),
-                     lambda q, answer: answer.to_dict(), print_answer, {})
+                     lambda q, answer: answer.to_dict(), lambda answer: print_answer(answer, more=args.more), {})
 
 
-def print_answer(answer) -> None:
+def print_answer(answer, more: bool = False) -> None:
     print(f"Question: {answer.question}")
     if answer.query != answer.question:
         print(f"Searched: {answer.query}")
@@ -529,17 +536,22 @@ def print_answer(answer) -> None:
     print(textwrap.fill(answer.text, width=100))
     if answer.note:
         print(answer.note)
-    print(f"\n{'Closest passages' if answer.abstained else 'Sources'} (best dense score {answer.evidence:.3f}, "
-          f"threshold {answer.threshold:.3f}):")
-    markers = answer.markers()
-    for n, h in enumerate(answer.sources, start=1):
+    if more and answer.more:
+        print("\nMore from the sources:")
+        print(textwrap.fill(" ".join(f"{c.sentence} [{c.marker}]" for c in answer.more), width=100))
+    score = f"answerability {answer.confidence:.2f}" if answer.confidence is not None else \
+        f"best dense score {answer.evidence:.3f}"
+    print(f"\n{'Closest passages' if answer.abstained else 'Sources'} ({score}, threshold {answer.threshold:.2f}"
+          + (f"; decided by {answer.decided_by}" if answer.decided_by else "") + "):")
+    markers = {**answer.markers(), **({c.chunk_id: c.marker for c in answer.more} if more else {})}
+    for n, h in enumerate(answer.sources + (answer.more_sources if more else []), start=1):
         record = h.record_line(", ")
         label = f"[{markers[h.chunk_id]}]" if h.chunk_id in markers else f"({n})"
         print(f"{label} {h.title}" + (f" — {h.section}" if h.section and h.section != h.title else ""))
         if record:
             print(f"    {record}")
         print(f"    {h.source} [{h.start}:{h.end}] · " + " · ".join([f"fused #{h.rank}", *evidence(h)]))
-        cited = [c for c in answer.citations if c.chunk_id == h.chunk_id]
+        cited = [c for c in answer.citations + (answer.more if more else []) if c.chunk_id == h.chunk_id]
         for c in cited:
             print(textwrap.fill(" ".join(c.sentence.split()), width=100, initial_indent=f"    > [{c.start}:{c.end}] ",
                                 subsequent_indent="      "))

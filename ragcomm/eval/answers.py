@@ -27,15 +27,18 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from ..answer.calibration import auroc
+from ..answer.extractive import SELECTION_PARAMETERS
+from ..config import home
 from .datasets import GoldSet
 from .stats import randomisation_test
 
 SPLITS = ("tune", "heldout", "all")
-GRID_PARAMETERS = ()  # keyword arguments of Answerer.ask a grid may vary
+GRID_PARAMETERS = SELECTION_PARAMETERS  # what a grid may vary: fields of answer.extractive.Selection
 MARKER = re.compile(r"\s*\[\d+\]")
 WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 # Paired tests: metric -> which questions it is compared on.
@@ -246,6 +249,16 @@ def answers_table(runs: list[AnswerRun], title: str = "", against: str = "") -> 
     return "\n".join(lines)
 
 
+def calibration_table(reports: list) -> str:
+    """The abstention fits tried, as Markdown: leave-one-out figures on the tune split."""
+    lines = ["| signals | L2 | AUROC | threshold | answerable answered | unanswerable abstained | balanced accuracy |",
+             "|---|---|---|---|---|---|---|"]
+    for r in reports:
+        lines.append(f"| {', '.join(r['features'])} | {r['l2']:g} | {r['auroc']:.3f} | {r['threshold']:.3f} | "
+                     f"{r['answerable_answered']:.3f} | {r['unanswerable_abstained']:.3f} | {r['balanced_accuracy']:.3f} |")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- the gold set, end to end
 
 @dataclass
@@ -254,10 +267,12 @@ class AnswerEvaluation:
     split: str
     runs: list  # [AnswerRun], the first with the default parameters
     notes: list = field(default_factory=list)
+    calibration: dict | None = None  # the operating point chosen on the tune split, when calibrated
+    calibrations: list = field(default_factory=list)  # every fit tried (signals x L2)
 
     def to_json(self) -> dict:
-        return {"gold": self.gold, "split": self.split, "notes": self.notes,
-                "answerers": [r.to_json() for r in self.runs]}
+        return {"gold": self.gold, "split": self.split, "notes": self.notes, "calibration": self.calibration,
+                "calibrations_tried": self.calibrations, "answerers": [r.to_json() for r in self.runs]}
 
 
 def gold_answerer(gold_path, settings, prebuilt=None, embedder=None, log=None):
@@ -284,13 +299,43 @@ def gold_answerer(gold_path, settings, prebuilt=None, embedder=None, log=None):
     return gold, {d.doc_id: d for d in docs}, answerer
 
 
+def calibrate(answerer, gold: GoldSet, qids: list, k: int = 5, feature_sets=None, l2s=None):
+    """Fit the abstention model on these questions' signals (asked without abstaining):
+    (model, report of the chosen fit, reports of every fit tried)."""
+    from ..answer.calibration import L2, SIGNALS, fit_grid
+
+    saved, answerer.threshold = answerer.threshold, 0.0
+    try:
+        signals = {q: answerer.ask(gold.questions[q], k=k).signals for q in qids}
+    finally:
+        answerer.threshold = saved
+    return fit_grid(signals, gold.answerable & set(qids), feature_sets or [SIGNALS], l2s or [L2])
+
+
 def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: list | None = None, k: int = 5,
-                          prebuilt=None, embedder=None, baseline: dict | None = None, log=None) -> AnswerEvaluation:
-    """The default answerer, and each variant of `grid` (keyword dicts for `Answerer.ask`), on
+                          prebuilt=None, embedder=None, baseline: dict | None = None, log=None,
+                          calibration=None, feature_sets=None, l2s=None) -> AnswerEvaluation:
+    """The default answerer, and each variant of `grid` (changes to its `Selection`), on
     one split of the gold set, each tested against the first (and against `baseline`, the
-    per-question records of an earlier run, when given)."""
+    per-question records of an earlier run, when given). With `calibration` (a path), the
+    abstention model is first fitted on the tune split (the best of `feature_sets` x `l2s`)
+    and written there."""
     log = log or (lambda _m: None)
     gold, docs, answerer = gold_answerer(gold_path, settings, prebuilt, embedder, log)
+    report, tried = None, []
+    if calibration is not None:
+        from ..answer.calibration import write_calibration
+
+        tune = in_split(list(gold.questions), "tune")
+        log(f"calibrating the abstention model on {len(tune)} questions of the tune split ...")
+        model, report, tried = calibrate(answerer, gold, tune, k, feature_sets, l2s)
+        gold_file = Path(gold_path).resolve()
+        shown = gold_file.relative_to(home()) if gold_file.is_relative_to(home()) else gold_file
+        pos = len(gold.answerable & set(tune))
+        write_calibration(calibration, report, f"{settings.mode} {settings.fusion} (defaults), k={k}",
+                          settings.model, f"{shown}, tune split ({pos} answerable, {len(tune) - pos} unanswerable)",
+                          model)
+        answerer.model, answerer.threshold = model, model.threshold
     qids = in_split(list(gold.questions), split)
     notes = [f"evidence not found in the cleaned text for {', '.join(gold.missing)} (scored as not cited)"] \
         if gold.missing else []
@@ -298,10 +343,10 @@ def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: lis
     for params in grid or [{}]:
         name = ", ".join(f"{k_}={v}" for k_, v in params.items()) or "default"
         log(f"answering {len(qids)} questions: {name}")
-        runs.append(evaluate_answers(lambda q, p=params: answerer.ask(q, k=k, **p), gold, qids, docs, name, params))
+        runs.append(evaluate_answers(lambda q, p=params: answerer.ask(q, k=k, selection=p), gold, qids, docs, name, params))
     for r in runs[1:]:
         r.significance = compare(r, runs[0].rows, runs[0].name)
     if baseline:
         for r in runs:
             r.significance.update({f"{m}_vs_baseline": v for m, v in compare(r, baseline, "baseline").items()})
-    return AnswerEvaluation(str(gold_path), split, runs, notes)
+    return AnswerEvaluation(str(gold_path), split, runs, notes, report, tried)

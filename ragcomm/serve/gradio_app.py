@@ -117,8 +117,10 @@ def sources_html(answer: Answer | None) -> str:
     e = html.escape
     out = [f'<p class="rc-query">Searched: <b>{e(answer.query)}</b></p>']
     if answer.abstained:
-        out.append(f'<p class="rc-abstain">{e(answer.text)} Best dense score {answer.evidence:.3f} '
-                   f'(threshold {answer.threshold:.3f}).</p>')
+        score = (f"Answerability {answer.confidence:.2f}" if answer.confidence is not None
+                 else f"Best dense score {answer.evidence:.3f}")
+        decided = f"; decided by {answer.decided_by}" if answer.decided_by else ""
+        out.append(f'<p class="rc-abstain">{e(answer.text)} {score} (threshold {answer.threshold:.2f}{e(decided)}).</p>')
     markers = answer.markers()
     for n, hit in enumerate(answer.sources, start=1):
         marker = markers.get(hit.chunk_id)
