@@ -454,6 +454,14 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def check_signals(feature_sets) -> None:
+    from .answer import SIGNALS
+
+    unknown = sorted({f for features in feature_sets for f in features if f not in SIGNALS})
+    if unknown:
+        raise ValueError(f"unknown abstention signal(s) {', '.join(unknown)} (choose from {', '.join(SIGNALS)})")
+
+
 def eval_answers(args, settings, log) -> int:
     """`ragcomm eval --answers`: the answerer on the gold set's questions (eval/answers.py)."""
     from .config import home
@@ -472,6 +480,7 @@ def eval_answers(args, settings, log) -> int:
         feature_sets = [[f.strip() for f in part.split(",") if f.strip()]
                         for part in (args.abstention_signals or "").split(";") if part.strip()] or None
         l2s = [float(x) for x in (args.abstention_l2 or "").split(",") if x.strip()] or None
+        check_signals(feature_sets or [])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     baseline = None

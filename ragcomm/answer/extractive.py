@@ -198,6 +198,25 @@ class Sentence:
 MAX_CONTEXT = 2
 
 
+def passage_sentences(text: str, analyzer: str = "english", common=lambda word: False) -> list[Sentence]:
+    """The answer-worthy sentences of a passage with what selection needs to know of each
+    (the vector is left for the caller to fill: the embedder is the index's).
+
+    >>> [(s.text, s.leans, s.before) for s in passage_sentences(
+    ...     "Managers acted as animateurs in four PCTs. This approach involved managing groups of people.")]
+    [('Managers acted as animateurs in four PCTs.', False, ()), ('This approach involved managing groups of people.', True, ((0, False),))]
+    """
+    spans = sentence_spans(text)
+    out = []
+    for j, (a, b) in enumerate(spans):
+        sentence = text[a:b]
+        if is_answer_sentence(sentence):
+            out.append(Sentence(a, b, sentence, None, frozenset(analyze(sentence, analyzer)),
+                                fact_kinds(sentence, common), leans_back(sentence), preceding(text, spans, j),
+                                frames(sentence)))
+    return out
+
+
 def preceding(text: str, spans: list, j: int) -> tuple:
     """(start, leans back) of the prose sentences before spans[j], nearest first."""
     out = []
@@ -224,6 +243,12 @@ class Candidate:
     before: tuple = ()
     kind_match: bool = False
     framing: bool = False
+
+    @classmethod
+    def of(cls, hit: Hit, s: Sentence) -> "Candidate":
+        """A passage sentence (passage_sentences) as a candidate from this hit."""
+        return cls(hit, s.a, s.b, s.text, s.vector, s.terms, facts=s.facts, leans=s.leans, before=s.before,
+                   framing=s.framing)
 
     @property
     def dangling(self) -> bool:
@@ -389,23 +414,16 @@ class Answerer:
                 return any(profile.df.get(t, 0) > limit for t in analyze(word, analyzer))
 
             chunks = self.retriever.index.chunks
-            spans = {i: sentence_spans(chunks[i].text) for i in missing}
-            keep = {i: [j for j, (a, b) in enumerate(spans[i]) if is_answer_sentence(chunks[i].text[a:b])]
-                    for i in missing}
-            texts = [chunks[i].text[slice(*spans[i][j])] for i in missing for j in keep[i]]
+            parts = {i: passage_sentences(chunks[i].text, analyzer, common) for i in missing}
+            texts = [sentence.text for i in missing for sentence in parts[i]]
             with self._lock:
                 vectors = self.embedder.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
             row = 0
             for i in missing:
-                entries = []
-                for j in keep[i]:
-                    a, b = spans[i][j]
-                    text = chunks[i].text[a:b]
-                    entries.append(Sentence(a, b, text, vectors[row], frozenset(analyze(text, analyzer)),
-                                            fact_kinds(text, common), leans_back(text),
-                                            preceding(chunks[i].text, spans[i], j), frames(text)))
+                for sentence in parts[i]:
+                    sentence.vector = vectors[row]
                     row += 1
-                self._sentences[i] = entries
+                self._sentences[i] = parts[i]
         return {i: self._sentences[i] for i in chunk_ids}
 
     def warm(self, batch: int = 8) -> None:
@@ -495,8 +513,7 @@ class Answerer:
                 key = (hit.doc_id, hit.start + s.a, hit.start + s.b)
                 if key not in seen:
                     seen.add(key)
-                    candidates.append(Candidate(hit, s.a, s.b, s.text, s.vector, s.terms, facts=s.facts,
-                                                leans=s.leans, before=s.before, framing=s.framing))
+                    candidates.append(Candidate.of(hit, s))
         return candidates
 
 

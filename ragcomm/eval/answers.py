@@ -340,7 +340,7 @@ def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: lis
     notes = [f"evidence not found in the cleaned text for {', '.join(gold.missing)} (scored as not cited)"] \
         if gold.missing else []
     runs = []
-    for params in grid or [{}]:
+    for params in [{}] + [g for g in grid or [] if g]:  # the default first: the others are tested against it
         name = ", ".join(f"{k_}={v}" for k_, v in params.items()) or "default"
         log(f"answering {len(qids)} questions: {name}")
         runs.append(evaluate_answers(lambda q, p=params: answerer.ask(q, k=k, selection=p), gold, qids, docs, name, params))
