@@ -414,16 +414,15 @@ class Answerer:
                 return any(profile.df.get(t, 0) > limit for t in analyze(word, analyzer))
 
             chunks = self.retriever.index.chunks
-            parts = {i: passage_sentences(chunks[i].text, analyzer, common) for i in missing}
-            texts = [sentence.text for i in missing for sentence in parts[i]]
-            with self._lock:
-                vectors = self.embedder.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-            row = 0
             for i in missing:
-                for sentence in parts[i]:
-                    sentence.vector = vectors[row]
-                    row += 1
-                self._sentences[i] = parts[i]
+                sentences = passage_sentences(chunks[i].text, analyzer, common)
+                # One batch per passage: an int8 model quantises each batch with its own scale, so
+                # a sentence's vector must not depend on which other passages were asked about.
+                with self._lock:
+                    vectors = self.embedder.encode([s.text for s in sentences]) if sentences else []
+                for sentence, vector in zip(sentences, vectors):
+                    sentence.vector = vector
+                self._sentences[i] = sentences
         return {i: self._sentences[i] for i in chunk_ids}
 
     def warm(self, batch: int = 8) -> None:
