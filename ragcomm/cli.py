@@ -153,6 +153,8 @@ def parser() -> argparse.ArgumentParser:
                    "a question is held out when the SHA-256 of its id is odd)")
     p.add_argument("--answer-grid", help="--answers: variants to compare, NAME=V1,V2;NAME=... (see eval/README.md)")
     p.add_argument("--baseline", type=Path, help="--answers: the --json of an earlier run to test against (paired)")
+    p.add_argument("--answers-file", type=Path, help="--answers: score these saved answers instead of answering "
+                   "(the output of `ragcomm ask --queries GOLD --json`, e.g. from an older version)")
     p.add_argument("--abstention-signals", help="--calibrate: sets of signals to try, SIGNAL,SIGNAL;SIGNAL,... "
                    "(default: all of answer/abstention.py SIGNALS)")
     p.add_argument("--abstention-l2", help="--calibrate: L2 weights to try, comma-separated (default 3)")
@@ -499,6 +501,17 @@ def eval_answers(args, settings, log) -> int:
             baseline = json.loads(args.baseline.read_text())["answerers"][0]["per_question"]
         except (OSError, ValueError, KeyError, IndexError) as exc:
             raise UsageError(f"--baseline {args.baseline}: not the --json of `ragcomm eval --answers` ({exc})")
+    if args.answers_file:
+        if args.calibrate or args.answer_grid:
+            raise UsageError("--answers-file scores saved answers: it cannot be combined with --calibrate or --answer-grid")
+        try:
+            result = answers.evaluate_saved_answers(gold, settings, args.answers_file, args.split)
+        except (OSError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+        if baseline:
+            result.runs[0].significance = {f"{m}_vs_baseline": v
+                                           for m, v in answers.compare(result.runs[0], baseline, "baseline").items()}
+        return report_answers(args, result, gold, baseline)
     from .index import IndexError_, load_index
 
     prebuilt = None
@@ -519,6 +532,12 @@ def eval_answers(args, settings, log) -> int:
         print(f"abstention model written to {calibration}: on the tune split (leave-one-out) AUROC {c['auroc']:.3f}; "
               f"threshold {c['threshold']:.3f} answers {c['answerable_answered']:.0%} of answerable and abstains on "
               f"{c['unanswerable_abstained']:.0%} of unanswerable questions\n")
+    return report_answers(args, result, gold, baseline)
+
+
+def report_answers(args, result, gold, baseline) -> int:
+    from .eval import answers
+
     title = f"Answers: {gold}, split {args.split}"
     text = answers.answers_table(result.runs, title, "baseline" if baseline else "")
     print(text)

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import math
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -310,6 +312,54 @@ def calibrate(answerer, gold: GoldSet, qids: list, k: int = 5, feature_sets=None
     finally:
         answerer.threshold = saved
     return fit_grid(signals, gold.answerable & set(qids), feature_sets or [SIGNALS], l2s or [L2])
+
+
+def saved_answer(row: dict) -> SimpleNamespace:
+    """An answer as scored, from a line of `ragcomm ask --json` (any version: the older JSON
+    has the best dense score as its only abstention signal).
+
+    >>> a = saved_answer({"question": "q", "answer": "A. [1]", "abstained": False, "evidence": {"value": 0.5},
+    ...     "citations": [{"marker": 1, "doc_id": "d", "start": 3, "end": 9, "sentence": "A."}]})
+    >>> a.confidence, a.citations[0].doc_id, a.evidence
+    (None, 'd', 0.5)
+    """
+    if "error" in row:
+        raise ValueError(f"question {row.get('id', '?')} failed: {row['error']}")
+    evidence = row.get("evidence") or {}
+    confidence = evidence.get("value") if evidence.get("signal") == "answerability" else None
+    dense = evidence.get("max_dense_score", evidence.get("value", 0.0))
+    return SimpleNamespace(question=row.get("question", ""), text=row["answer"], abstained=bool(row["abstained"]),
+                           citations=[SimpleNamespace(**c) for c in row.get("citations", [])],
+                           evidence=float(dense), confidence=confidence, decided_by=evidence.get("decided_by"))
+
+
+def evaluate_saved_answers(gold_path, settings, answers_path, split: str = "heldout", name: str = "") -> AnswerEvaluation:
+    """Score answers produced elsewhere (an older version, another generator): a JSON-lines file
+    of `ragcomm ask --queries GOLD --json`, one line per question with its gold id."""
+    from ..ingest import load_corpus
+    from .datasets import gold_set, load_gold
+
+    rows = {}
+    for n, line in enumerate(Path(answers_path).read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+                rows[row["id"]] = saved_answer(row)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{answers_path} line {n}: not a line of `ragcomm ask --queries --json` ({exc})")
+    docs, _problems = load_corpus(settings.corpus_dir)
+    gold = gold_set(load_gold(gold_path), docs)
+    qids = in_split(list(gold.questions), split)
+    missing = [q for q in qids if q not in rows]
+    if missing:
+        raise ValueError(f"{answers_path} has no answer for {len(missing)} question(s) of the split: "
+                         f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    by_id = {d.doc_id: d for d in docs}
+    scored = {q: score_answer(rows[q], q, gold, by_id) for q in qids}
+    run = AnswerRun(name or Path(answers_path).stem, scored, summarise(scored), {"answers_file": str(answers_path)})
+    notes = [f"evidence not found in the cleaned text for {', '.join(gold.missing)} (scored as not cited)"] \
+        if gold.missing else []
+    return AnswerEvaluation(str(gold_path), split, [run], notes)
 
 
 def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: list | None = None, k: int = 5,

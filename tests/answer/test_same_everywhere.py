@@ -1,9 +1,11 @@
 """The same answer everywhere: `ragcomm ask --json` (one question or a batch), the shared
-Service every front end calls, and the app's API endpoint give identical JSON, including
+Service every front end calls, the REST API (POST /api/ask) and the app's Gradio API endpoint
+give identical JSON, including
 the fields users check it with (the abstention decision, its signals, "more")."""
 import json
 
 import gradio_client
+import httpx
 import pytest
 
 from ragcomm.cli import main
@@ -33,7 +35,9 @@ def test_cli_service_and_app_api_agree(real_index, service, app_url, tmp_path, c
         single = json.loads(capsys.readouterr().out)
         served = service.ask(question).to_dict()
         api = client.predict(question, api_name="/ask")
-        assert {k: v for k, v in row.items() if k != "id"} == single == served == api
+        response = httpx.post(f"{app_url.rstrip('/')}/api/ask", json={"question": question}, timeout=120)
+        assert response.status_code == 200, response.text
+        assert {k: v for k, v in row.items() if k != "id"} == single == served == api == response.json()
     kinds = [(r["abstained"], r["evidence"]["decided_by"]) for r in batch]
     assert [abstained for abstained, _ in kinds] == [False, False, True] and all(d for _, d in kinds)
     assert batch[0]["more"]["citations"] and "35" in batch[0]["citations"][0]["sentence"]
