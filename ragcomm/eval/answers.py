@@ -17,7 +17,7 @@ the evidence located in the cleaned text as for retrieval (datasets.py). Per que
     >>> covers(c, "d", [(102, 108)]), covers(c, "d", [(105, 130)]), covers(c, "e", [(102, 108)])
     (True, False, False)
     >>> answer_words("Managers were seen as animateurs. [1] They had no authority. [2]")
-    8
+    9
 """
 from __future__ import annotations
 
