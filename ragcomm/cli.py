@@ -93,7 +93,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--history", action="append", help="an earlier question of the conversation (repeatable, oldest first)")
     p.add_argument("-k", type=int, default=5, help="number of passages to answer from (default 5)")
     add_retrieval_options(p)
-    p.add_argument("--threshold", type=float, help="abstain below this best dense score (default: eval/calibration.json)")
+    p.add_argument("--threshold", type=float, help="abstain when the answerability (0-1) is below this "
+                   "(default: eval/calibration.json)")
+    p.add_argument("--more", action="store_true", help="also print the further sentences (\"more from the sources\")")
     p.add_argument("--json", action="store_true", help="JSON output")
 
     p = sub.add_parser("serve", help="start the web chat (the same as python app.py)")
@@ -168,13 +170,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", type=Path, help="write the results as Markdown")
     p.add_argument("--save-runs", type=Path, help="write TREC run files (qid Q0 docid rank score tag) to this folder")
     p.add_argument("--plot", type=Path, help="write a PNG of Recall@k (k = 1..100) per configuration")
-    p.add_argument("--calibrate", action="store_true", help="gold set: pick the abstention threshold and store it")
+    p.add_argument("--calibrate", action="store_true", help="gold set: fit the abstention model on the tune split "
+                   "and store it (implies --answers)")
     p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json)")
     p.add_argument("--documents", action="store_true",
                    help="ingestion of real documents: right passage, evidence cited, page right, header/footer "
                         "text in chunks, contents in top 5 (with --gold eval/realdocs.jsonl --corpus ../shared/realdocs)")
     p.add_argument("--furniture", type=Path, help="--documents: running headers/footers per file (default: "
                    "eval/realdocs-furniture.json)")
+    # Answer-level evaluation (eval/answers.py).
+    p.add_argument("--answers", action="store_true", help="answer-level evaluation on the gold set (or --gold FILE): "
+                   "evidence cited / first, words, abstention")
+    p.add_argument("--split", default="all", help="--answers: tune, heldout or all (default all; "
+                   "a question is held out when the SHA-256 of its id is odd)")
+    p.add_argument("--answer-grid", help="--answers: variants to compare, NAME=V1,V2;NAME=... (see eval/README.md)")
+    p.add_argument("--baseline", type=Path, help="--answers: the --json of an earlier run to test against (paired)")
+    p.add_argument("--answers-file", type=Path, help="--answers: score these saved answers instead of answering "
+                   "(the output of `ragcomm ask --queries GOLD --json`, e.g. from an older version)")
+    p.add_argument("--abstention-signals", help="--calibrate: sets of signals to try, SIGNAL,SIGNAL;SIGNAL,... "
+                   "(default: all of answer/abstention.py SIGNALS)")
+    p.add_argument("--abstention-l2", help="--calibrate: L2 weights to try, comma-separated (default 3)")
     return top
 
 
@@ -533,9 +548,9 @@ def cmd_eval(args) -> int:
     log = evaluate.log_stderr
     if args.documents:
         return eval_documents(args, settings)
+    if args.answers or args.calibrate:
+        return eval_answers(args, settings, log)
     if args.dataset:
-        if args.calibrate:
-            raise UsageError("--calibrate works on the gold set (it needs unanswerable questions)")
         result = evaluate.evaluate_beir(args.dataset, configs, primary=args.primary, log=log)
     else:
         gold = args.gold or home() / "eval" / "gold.jsonl"
@@ -565,16 +580,92 @@ def cmd_eval(args) -> int:
         evaluate.save_runs(result, args.save_runs)
     if args.plot:
         evaluate.plot_recall([result], args.plot)
-    if args.calibrate:
-        path = args.calibration or home() / "eval" / "calibration.json"
-        config, report = evaluate.calibration_choice(result)
-        gold_file = Path(result.name).resolve()
-        shown = gold_file.relative_to(home()) if gold_file.is_relative_to(home()) else gold_file
-        measured_on = f"{shown} ({report['answerable']} answerable, {report['unanswerable']} unanswerable questions)"
-        data = evaluate.write_calibration(path, report, config.name, config.settings.model, measured_on=measured_on)
-        print(f"abstention threshold {data['threshold']:.4f} ({config.name}: answers "
-              f"{data['answerable_answered']:.0%} of answerable, abstains on {data['unanswerable_abstained']:.0%} "
-              f"of unanswerable) written to {path}")
+    return 0
+
+
+def check_signals(feature_sets) -> None:
+    from .answer import SIGNALS
+
+    unknown = sorted({f for features in feature_sets for f in features if f not in SIGNALS})
+    if unknown:
+        raise ValueError(f"unknown abstention signal(s) {', '.join(unknown)} (choose from {', '.join(SIGNALS)})")
+
+
+def eval_answers(args, settings, log) -> int:
+    """`ragcomm eval --answers`: the answerer on the gold set's questions (eval/answers.py)."""
+    from .config import home
+    from .eval import answers
+
+    if args.dataset:
+        raise UsageError("--answers works on a gold question file (--gold), not a BEIR folder")
+    gold = args.gold or home() / "eval" / "gold.jsonl"
+    if not gold.exists():
+        raise UsageError(f"gold question file not found: {gold}")
+    if not settings.corpus_dir.is_dir():
+        raise UsageError(f"corpus folder not found: {settings.corpus_dir}")
+    try:
+        grid = answers.parse_grid(args.answer_grid, answers.GRID_PARAMETERS)
+        answers.in_split([], args.split)
+        feature_sets = [[f.strip() for f in part.split(",") if f.strip()]
+                        for part in (args.abstention_signals or "").split(";") if part.strip()] or None
+        l2s = [float(x) for x in (args.abstention_l2 or "").split(",") if x.strip()] or None
+        check_signals(feature_sets or [])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    baseline = None
+    if args.baseline:
+        try:
+            baseline = json.loads(args.baseline.read_text())["answerers"][0]["per_question"]
+        except (OSError, ValueError, KeyError, IndexError) as exc:
+            raise UsageError(f"--baseline {args.baseline}: not the --json of `ragcomm eval --answers` ({exc})")
+    if args.answers_file:
+        if args.calibrate or args.answer_grid:
+            raise UsageError("--answers-file scores saved answers: it cannot be combined with --calibrate or --answer-grid")
+        try:
+            result = answers.evaluate_saved_answers(gold, settings, args.answers_file, args.split)
+        except (OSError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+        if baseline:
+            result.runs[0].significance = {f"{m}_vs_baseline": v
+                                           for m, v in answers.compare(result.runs[0], baseline, "baseline").items()}
+        return report_answers(args, result, gold, baseline)
+    from .index import IndexError_, load_index
+
+    prebuilt = None
+    try:
+        prebuilt = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)
+        prebuilt = None if prebuilt.stale else prebuilt
+    except IndexError_:
+        pass
+    calibration = (args.calibration or home() / "eval" / "calibration.json") if args.calibrate else None
+    result = answers.evaluate_gold_answers(gold, settings, split=args.split, grid=grid, prebuilt=prebuilt,
+                                           baseline=baseline, log=log, calibration=calibration,
+                                           feature_sets=feature_sets, l2s=l2s)
+    if len(result.calibrations) > 1:
+        print("Abstention fits tried (tune split, leave-one-out):\n\n" + answers.calibration_table(result.calibrations)
+              + "\n")
+    if result.calibration:
+        c = result.calibration
+        print(f"abstention model written to {calibration}: on the tune split (leave-one-out) AUROC {c['auroc']:.3f}; "
+              f"threshold {c['threshold']:.3f} answers {c['answerable_answered']:.0%} of answerable and abstains on "
+              f"{c['unanswerable_abstained']:.0%} of unanswerable questions\n")
+    return report_answers(args, result, gold, baseline)
+
+
+def report_answers(args, result, gold, baseline) -> int:
+    from .eval import answers
+
+    title = f"Answers: {gold}, split {args.split}"
+    text = answers.answers_table(result.runs, title, "baseline" if baseline else "")
+    print(text)
+    for note in result.notes:
+        print(f"note: {note}")
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
     return 0
 
 
@@ -610,10 +701,11 @@ def cmd_ask(args) -> int:
     return run_batch(args, queries,
                      lambda q: answerer.ask(q, k=args.k, mode=args.mode, fusion=args.fusion, filters=filters,
                                             history=args.history),
-                     lambda q, answer: {**answer.to_dict(), "index": answerer.retriever.index.info}, print_answer, {})
+                     lambda q, answer: {**answer.to_dict(), "index": answerer.retriever.index.info},
+                     lambda answer: print_answer(answer, more=args.more), {})
 
 
-def print_answer(answer) -> None:
+def print_answer(answer, more: bool = False) -> None:
     print(f"Question: {answer.question}")
     if answer.query != answer.question:
         print(f"Searched: {answer.query}")
@@ -621,17 +713,22 @@ def print_answer(answer) -> None:
     print(textwrap.fill(answer.text, width=100))
     if answer.note:
         print(answer.note)
-    print(f"\n{'Closest passages' if answer.abstained else 'Sources'} (best dense score {answer.evidence:.3f}, "
-          f"threshold {answer.threshold:.3f}):")
-    markers = answer.markers()
-    for n, h in enumerate(answer.sources, start=1):
+    if more and answer.more:
+        print("\nMore from the sources:")
+        print(textwrap.fill(" ".join(f"{c.sentence} [{c.marker}]" for c in answer.more), width=100))
+    score = f"answerability {answer.confidence:.2f}" if answer.confidence is not None else \
+        f"best dense score {answer.evidence:.3f}"
+    print(f"\n{'Closest passages' if answer.abstained else 'Sources'} ({score}, threshold {answer.threshold:.2f}"
+          + (f"; decided by {answer.decided_by}" if answer.decided_by else "") + "):")
+    markers = {**answer.markers(), **({c.chunk_id: c.marker for c in answer.more} if more else {})}
+    for n, h in enumerate(answer.sources + (answer.more_sources if more else []), start=1):
         record = h.record_line(", ")
         label = f"[{markers[h.chunk_id]}]" if h.chunk_id in markers else f"({n})"
         print(f"{label} {h.title}" + (f" — {h.section}" if h.section and h.section != h.title else ""))
         if record:
             print(f"    {record}")
         print(f"    {h.source} [{h.start}:{h.end}]{pages_label(h)} · " + " · ".join([f"fused #{h.rank}", *evidence(h)]))
-        cited = [c for c in answer.citations if c.chunk_id == h.chunk_id]
+        cited = [c for c in answer.citations + (answer.more if more else []) if c.chunk_id == h.chunk_id]
         for c in cited:
             where = f"p. {c.page} " if c.page is not None else ""
             print(textwrap.fill(" ".join(c.sentence.split()), width=100, initial_indent=f"    > {where}[{c.start}:{c.end}] ",

@@ -130,10 +130,16 @@ class Answer:
     citations: list = field(default_factory=list)  # [Citation]
     sources: list = field(default_factory=list)  # [Hit]: cited passages in marker order, or closest ones
     hits: list = field(default_factory=list)  # [Hit]: everything retrieved
-    evidence: float = 0.0  # the abstention signal: best dense cosine among retrieved candidates
-    threshold: float = 0.0
+    evidence: float = 0.0  # best dense cosine among retrieved candidates (one of the abstention signals)
+    threshold: float = 0.0  # on `confidence`: below it the answer abstains
     note: str = ""
     index: dict = field(default_factory=dict)  # the index version answered from: generation, built_at, ...
+    confidence: float | None = None  # probability that the documents answer (the abstention model's)
+    signals: dict = field(default_factory=dict)  # abstention signal -> value (answer/abstention.py)
+    decided_by: str = ""  # the signal (or rule) that decided to answer or abstain
+    reason: str = ""  # why it abstained, in words, for the user
+    more: list = field(default_factory=list)  # [Citation]: further sentences, "more from the sources"
+    more_sources: list = field(default_factory=list)  # [Hit]: passages cited only in `more`
 
     def markers(self) -> dict:
         """chunk_id -> marker number of each cited passage."""
@@ -145,8 +151,16 @@ class Answer:
         for hit in self.sources:
             spans = [[c.passage_start, c.passage_end] for c in self.citations if c.chunk_id == hit.chunk_id]
             sources.append({**hit.to_dict(), "marker": markers.get(hit.chunk_id), "highlights": spans})
+        more_markers = {c.chunk_id: c.marker for c in self.more}
+        more_sources = [{**hit.to_dict(), "marker": more_markers.get(hit.chunk_id),
+                         "highlights": [[c.passage_start, c.passage_end] for c in self.more if c.chunk_id == hit.chunk_id]}
+                        for hit in self.more_sources]
         return {"question": self.question, "query": self.query, "answer": self.text, "abstained": self.abstained,
                 "citations": [asdict(c) for c in self.citations], "sources": sources,
-                "evidence": {"signal": "max_dense_score", "value": round(self.evidence, 4),
-                             "threshold": self.threshold}, "note": self.note,
-                **({"index": self.index} if self.index else {})}
+                "evidence": {"signal": "answerability" if self.confidence is not None else "max_dense_score",
+                             "value": round(self.confidence if self.confidence is not None else self.evidence, 4),
+                             "threshold": self.threshold, "decided_by": self.decided_by, "reason": self.reason,
+                             "max_dense_score": round(self.evidence, 4), "signals": self.signals},
+                "more": {"text": " ".join(f"{c.sentence} [{c.marker}]" for c in self.more),
+                         "citations": [asdict(c) for c in self.more], "sources": more_sources},
+                "note": self.note, **({"index": self.index} if self.index else {})}

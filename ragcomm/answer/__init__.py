@@ -1,10 +1,15 @@
-"""Answers: extractive (extractive.py, the default), follow-ups (followup.py), and the
-abstention threshold (calibration.py). A new answer generator takes a question and a
-Retriever's hits and returns an `Answer` (types.py) whose every sentence is cited."""
+"""Answers: extractive (extractive.py, the default), follow-ups (followup.py), the signals of
+abstention (abstention.py) and the abstention model (calibration.py). A new answer generator
+takes a question and a Retriever's hits and returns an `Answer` (types.py) whose every
+sentence is cited."""
 from ..types import Answer, Citation
-from .calibration import DEFAULT_THRESHOLD, load_threshold
-from .extractive import ABSTAIN_TEXT, Answerer, Candidate, select_sentences
+from .abstention import SIGNALS, AbstentionModel, CorpusProfile
+from .calibration import DEFAULT_THRESHOLD, load_model, load_threshold
+from .extractive import (ABSTAIN_TEXT, NO_SENTENCE_TEXT, Answerer, Candidate, Selection, passage_sentences,
+                         question_kind, select_sentences)
 from .followup import is_follow_up, standalone_queries, standalone_query
 
-__all__ = ["ABSTAIN_TEXT", "DEFAULT_THRESHOLD", "Answer", "Answerer", "Candidate", "Citation", "is_follow_up",
-           "load_threshold", "select_sentences", "standalone_queries", "standalone_query"]
+__all__ = ["ABSTAIN_TEXT", "DEFAULT_THRESHOLD", "NO_SENTENCE_TEXT", "SIGNALS", "AbstentionModel", "Answer",
+           "Answerer", "Candidate", "Citation", "CorpusProfile", "Selection", "is_follow_up", "load_model",
+           "load_threshold", "passage_sentences", "question_kind", "select_sentences", "standalone_queries",
+           "standalone_query"]

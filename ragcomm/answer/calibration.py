@@ -1,5 +1,11 @@
-"""The abstention threshold: chosen from answerable and unanswerable questions' signals,
-stored in eval/calibration.json by `ragcomm eval --calibrate`, read by the answerer.
+"""The abstention model: fitted on the gold set's tune split, stored in eval/calibration.json
+by `ragcomm eval --calibrate`, read by the answerer.
+
+The model is a logistic regression over the signals of abstention.py (standardised, L2);
+its threshold is the operating point that maximises balanced accuracy (answerable questions
+answered + unanswerable ones abstained, each as a rate) while answering at least
+`target` of the answerable ones, chosen on leave-one-out probabilities so that it is not
+set on the very questions each probability was fitted on.
 
     >>> auroc([0.9, 0.8], [0.3, 0.85])
     0.75
@@ -13,17 +19,46 @@ from pathlib import Path
 import numpy as np
 
 from ..config import home
+from .abstention import SIGNALS, AbstentionModel, standardise
 
-DEFAULT_THRESHOLD = 0.35  # max dense cosine; out-of-domain questions score < 0.3 on the seed corpus
-SIGNAL = "max_dense_score"
+DEFAULT_THRESHOLD = 0.35  # max dense cosine, without a calibration file: out-of-domain questions score < 0.3
+SIGNAL = "max_dense_score"  # the single-signal format of earlier calibration files
+MODEL = "abstention_model"
+TARGET_ANSWERED = 0.98  # refuse at most 1 answerable question in 50
+L2 = 10.0  # chosen on the tune split's leave-one-out figures (eval/README.md)
+# The way each signal should push: +1 the higher the more answerable, -1 the less.
+DIRECTION = {"dense": 1, "similarity": 1, "support": 1, "agreement": 1, "unknown_names": -1, "unknown_titles": -1,
+             "unseen_years": -1}
+
+
+def calibration_path(path=None) -> Path:
+    return Path(path) if path else home() / "eval" / "calibration.json"
+
+
+def load_model(path: Path | None = None) -> AbstentionModel:
+    """The abstention model in eval/calibration.json (written by `ragcomm eval --calibrate`);
+    an earlier single-threshold file ({"signal": "max_dense_score", "threshold": x}) or no
+    file at all gives the one-signal rule: answer when the best dense cosine reaches it."""
+    path = calibration_path(path)
+    try:
+        data = json.loads(path.read_text())
+        if data.get("signal") == MODEL:
+            m = data["model"]
+            return AbstentionModel(list(m["features"]), [float(x) for x in m["mean"]], [float(x) for x in m["scale"]],
+                                   [float(x) for x in m["coef"]], float(m["intercept"]), float(m["threshold"]),
+                                   str(path))
+        if data.get("signal") == SIGNAL and isinstance(data.get("threshold"), (int, float)):
+            return AbstentionModel.single("dense", float(data["threshold"]), str(path))
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        pass
+    return AbstentionModel.single("dense", DEFAULT_THRESHOLD)
 
 
 def load_threshold(path: Path | None = None) -> float:
-    """The abstention threshold from eval/calibration.json ({"signal": "max_dense_score",
-    "threshold": x}), written by `ragcomm eval --calibrate`; DEFAULT_THRESHOLD without it."""
-    path = Path(path) if path else home() / "eval" / "calibration.json"
+    """The best-dense-cosine threshold of a single-signal calibration file; DEFAULT_THRESHOLD
+    otherwise (kept for callers of the earlier format)."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(calibration_path(path).read_text())
         if data.get("signal") == SIGNAL and isinstance(data.get("threshold"), (int, float)):
             return float(data["threshold"])
     except (OSError, ValueError, AttributeError):
@@ -40,38 +75,121 @@ def auroc(positives, negatives) -> float:
     return float(np.mean((p > n) + 0.5 * (p == n)))
 
 
-def choose_threshold(signals: dict, answerable: set) -> dict | None:
-    """How well a threshold on the signal separates answerable from unanswerable questions,
-    and the threshold that maximises balanced accuracy (answered answerable + abstained
-    unanswerable, each as a rate), halfway between two observed values."""
+def choose_threshold(signals: dict, answerable: set, signal: str = SIGNAL, target: float = 0.0) -> dict | None:
+    """How well a threshold on one score separates answerable from unanswerable questions,
+    and the threshold that maximises balanced accuracy while answering at least `target` of
+    the answerable ones (the middle of the best run of cuts, halfway between observed values)."""
     pos = [s for q, s in signals.items() if q in answerable and s is not None]
     neg = [s for q, s in signals.items() if q not in answerable and s is not None]
     if not pos or not neg:
         return None
     values = sorted(set(pos) | set(neg))
     cuts = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-6]
-    best = None
+    scored = []
     for t in cuts:
-        kept = np.mean([s >= t for s in pos])
-        abstained = np.mean([s < t for s in neg])
-        score = (kept + abstained) / 2
-        if best is None or score > best[0] + 1e-12:
-            best = (score, t, kept, abstained)
-    score, t, kept, abstained = best
-    return {"signal": SIGNAL, "auroc": round(auroc(pos, neg), 4), "threshold": round(float(t), 4),
-            "answerable_answered": round(float(kept), 4), "unanswerable_abstained": round(float(abstained), 4),
-            "balanced_accuracy": round(float(score), 4), "answerable": len(pos), "unanswerable": len(neg),
+        kept = float(np.mean([s >= t for s in pos]))
+        abstained = float(np.mean([s < t for s in neg]))
+        scored.append(((kept + abstained) / 2 if kept >= target else -1.0, t, kept, abstained))
+    best_score = max(s[0] for s in scored)
+    best = [s for s in scored if s[0] >= best_score - 1e-12]
+    score, t, kept, abstained = best[(len(best) - 1) // 2]
+    return {"signal": signal, "auroc": round(auroc(pos, neg), 4), "threshold": round(float(t), 4),
+            "answerable_answered": round(kept, 4), "unanswerable_abstained": round(abstained, 4),
+            "balanced_accuracy": round((kept + abstained) / 2, 4), "answerable": len(pos), "unanswerable": len(neg),
             "answerable_mean": round(float(np.mean(pos)), 4), "unanswerable_mean": round(float(np.mean(neg)), 4)}
 
 
-def write_calibration(path, report: dict, configuration: str, model: str, measured_on: str) -> dict:
-    data = {"signal": SIGNAL, "threshold": report["threshold"], "measured_on": measured_on,
-            "configuration": configuration, "model": model,
-            "description": "highest dense (cosine) score among the retrieved candidates; "
-                           "below the threshold the question is treated as not answerable from the corpus",
-            **{k: report[k] for k in ("auroc", "answerable_answered", "unanswerable_abstained",
-                                      "balanced_accuracy", "answerable", "unanswerable")},
-            "created": datetime.now(timezone.utc).date().isoformat()}
+def logistic(z: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 100) -> tuple[np.ndarray, float]:
+    """Weights and intercept of an L2-penalised logistic regression (Newton's method)."""
+    x = np.hstack([z, np.ones((len(z), 1))])
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2)
+    penalty[-1] = 0.0  # the intercept is not shrunk
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(x @ w, -50, 50)))
+        gradient = x.T @ (p - y) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def signed_logistic(z: np.ndarray, y: np.ndarray, signs: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
+    """`logistic`, with each weight kept to its expected sign (0: either): a feature whose
+    fitted weight points the wrong way (rewarding a question for naming what the corpus
+    never mentions, say) is left out and the rest refitted. With few questions, collinear
+    signals otherwise trade places on noise."""
+    active = np.ones(z.shape[1], dtype=bool)
+    while True:
+        w_active, b = logistic(z[:, active], y, l2)
+        w = np.zeros(z.shape[1])
+        w[active] = w_active
+        wrong = active & (signs * w < 0)
+        if not wrong.any():
+            return w, b
+        active &= ~wrong
+
+
+def fit_model(signals: dict, answerable: set, features=SIGNALS, l2: float = L2,
+              target: float = TARGET_ANSWERED) -> tuple[AbstentionModel, dict]:
+    """The model fitted on every question's signals (qid -> {signal: value}), its threshold
+    chosen on leave-one-out probabilities, and the report of that operating point."""
+    qids = sorted(signals)
+    x = np.array([[float(signals[q].get(f, 0.0)) for f in features] for q in qids])
+    y = np.array([1.0 if q in answerable else 0.0 for q in qids])
+    if len(set(y)) < 2:
+        raise ValueError("calibration needs answerable and unanswerable questions")
+    mean, scale = standardise(x)
+    z = (x - mean) / scale
+    signs = np.array([DIRECTION.get(f, 0) for f in features])
+    held_out = {}
+    for i, q in enumerate(qids):  # leave one out: each probability from a model that never saw it
+        keep = np.arange(len(qids)) != i
+        w, b = signed_logistic(z[keep], y[keep], signs, l2)
+        held_out[q] = float(1 / (1 + np.exp(-(z[i] @ w + b))))
+    w, b = signed_logistic(z, y, signs, l2)
+    report = choose_threshold(held_out, answerable, "answerability (leave-one-out)", target)
+    model = AbstentionModel(list(features), [round(float(v), 6) for v in mean], [round(float(v), 6) for v in scale],
+                            [round(float(v), 6) for v in w], round(b, 6), report["threshold"])
+    report["coefficients"] = dict(zip(features, model.coef))
+    return model, report
+
+
+def fit_grid(signals: dict, answerable: set, feature_sets=(SIGNALS,), l2s=(L2,),
+             target: float = TARGET_ANSWERED) -> tuple[AbstentionModel, dict, list]:
+    """`fit_model` for every set of signals and L2 weight; the best by leave-one-out balanced
+    accuracy (then AUROC; the first listed on a tie) is returned with its report, and every
+    report (with its "features" and "l2") for the table."""
+    rows = []
+    for features in feature_sets:
+        unknown = [f for f in features if f not in SIGNALS]
+        if unknown:
+            raise ValueError(f"unknown abstention signal(s) {', '.join(unknown)} (choose from {', '.join(SIGNALS)})")
+        for l2 in l2s:
+            model, report = fit_model(signals, answerable, features, float(l2), target)
+            rows.append((model, {**report, "features": list(features), "l2": float(l2)}))
+    model, report = max(rows, key=lambda r: (r[1]["balanced_accuracy"], r[1]["auroc"]))
+    return model, report, [r for _, r in rows]
+
+
+def write_calibration(path, report: dict, configuration: str, model: str, measured_on: str,
+                      abstention: AbstentionModel | None = None) -> dict:
+    """Store the abstention model (or, without one, the single dense threshold of `report`)."""
+    if abstention is not None:
+        data = {"signal": MODEL, "model": abstention.to_dict(),
+                "description": "logistic regression over the answerer's abstention signals (ragcomm/answer/"
+                               "abstention.py), standardised; below the threshold on its probability the "
+                               "answerer abstains"}
+    else:
+        data = {"signal": SIGNAL, "threshold": report["threshold"],
+                "description": "highest dense (cosine) score among the retrieved candidates; "
+                               "below the threshold the question is treated as not answerable from the corpus"}
+    data.update({"measured_on": measured_on, "configuration": configuration, "model_id": model,
+                 **{k: report[k] for k in ("auroc", "threshold", "answerable_answered", "unanswerable_abstained",
+                                           "balanced_accuracy", "answerable", "unanswerable", "l2") if k in report},
+                 "created": datetime.now(timezone.utc).date().isoformat()})
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(data, indent=2) + "\n")
     return data

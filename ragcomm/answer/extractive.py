@@ -2,20 +2,27 @@
 
     answerer = Answerer(Retriever(load_index("index")))
     answer = answerer.ask("what makes a good commissioning manager?")
-    print(answer.text)          # 2-5 sentences copied verbatim, each followed by [n]
+    print(answer.text)          # the best sentence first, then at most a few that add to it, each [n]
     answer.citations[0].start   # character offsets of that sentence in its document
+    answer.more                 # further sentences, "more from the sources"
 
-Nothing is generated. Sentences of the retrieved passages are scored by cosine similarity
-to the question (same embedder as the index) plus the share of the question's BM25 terms
-they contain; near-duplicates are dropped; the chosen ones are grouped by passage and
-shown in document order. Each is checked to be exactly `passage[a:b]` before it is cited.
-When the best dense score of any retrieved passage is below a calibrated threshold, the
-answer abstains and shows the closest passages instead.
+Nothing is generated. Each sentence of the retrieved passages is scored (`Selection`) by
+its cosine similarity to the question (same embedder as the index), the BM25 weight (IDF)
+of the question's terms it contains, the fused score of its passage, and whether it holds
+what the question asks for (a number for "how many", a date for "when", a name for "who");
+a sentence that leans on the one before it ("This approach...", "They...") is quoted with
+it, or marked down when that one is not in the passage. The best sentence leads; a further
+one is added only if it brings question terms or the asked-for kind of fact the answer
+lacks, within a word budget; the rest go to `Answer.more`. Each quote is checked to be
+exactly `passage[a:b]` before it is cited. Whether to answer at all is decided by the
+abstention model (abstention.py, calibrated by `ragcomm eval --calibrate`); when it
+abstains, the answer says why and shows the closest passages.
 """
 from __future__ import annotations
 
+import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,61 +31,313 @@ from ..backends import analyze
 from ..chunking import sentence_spans
 from ..search import check_options, check_question
 from ..types import Answer, Citation, Hit, page_at
-from .calibration import load_threshold
+from .abstention import SIGNALS, CorpusProfile, agreement, corpus_signals, question_names, question_years, reason
+from .calibration import load_model
 from .followup import WORD, standalone_queries, standalone_query
 
 ABSTAIN_TEXT = ("The documents do not appear to answer this question. "
                 "The closest passages are shown instead; check them before relying on them.")
-SIMILARITY_WEIGHT = 0.5  # the rest goes to lexical overlap (0.3-0.9 cite the gold evidence equally often)
+
+
+def abstain_text(why: str = "") -> str:
+    """The abstention message, with the reason when there is one.
+
+    >>> abstain_text("the documents never mention 'Healthwatch'")[:86]
+    "The documents do not appear to answer this question: they never mention 'Healthwatch'."
+    """
+    if not why:
+        return ABSTAIN_TEXT
+    why = why.replace("the documents ", "they ", 1) if why.startswith("the documents ") else why
+    return ABSTAIN_TEXT.replace("this question.", f"this question: {why}.", 1)
+
+
+NO_SENTENCE_TEXT = ("The closest passages hold no sentence that reads as an answer (only headings, lists or "
+                    "fragments); they are shown instead.")
 MIN_WORDS = 6  # shorter pieces are headings, labels or fragments, not answers
+HEADING_WORDS = 12  # shorter than this and no closing punctuation: a heading run into the text
 NEAR_DUPLICATE_COSINE = 0.9
 NEAR_DUPLICATE_JACCARD = 0.6
-# A second guard: abstain when even the best sentence is a poor match (on the gold set every
-# answerable question's best sentence scores >= 0.37; 5 of 12 unanswerable ones stay below 0.32).
-MIN_SENTENCE_SCORE = 0.32
+COMMON_SHARE = 0.05  # a capitalised word in more than this share of passages (NHS, PCT) is not a name
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How sentences are scored and chosen. The defaults were chosen on the gold set's tune
+    split with `ragcomm eval --answers --answer-grid ...` (eval/README.md)."""
+    similarity: float = 0.3  # weight of the cosine between question and sentence
+    lexical: float = 0.5  # weight of the IDF-weighted share of the question's terms in the sentence
+    passage: float = 0.4  # weight of the passage's fused score, relative to the best passage's
+    kind: float = 0.2  # bonus for holding the asked-for kind of fact (number, date, name) the question lacks
+    dangling: float = 0.1  # penalty for leaning on a sentence that is not in the passage
+    framing: float = 0.2  # penalty for a sentence that says what a study set out to do, not what it found
+    context: int = 1  # quote a leaning sentence with up to this many sentences before it (0-2)
+    max_words: int = 80  # word budget of the answer (the best sentence always goes in)
+    max_sentences: int = 3
+    min_gain: float = 0.0  # a further sentence must add this share of the question's term weight (or the kind)
+    relative_floor: float = 0.4  # ... and score at least this share of the best sentence's score
+    more: int = 4  # sentences kept for "more from the sources"
+
+
+SELECTION_PARAMETERS = tuple(f.name for f in fields(Selection))
+
+
+# ---------------------------------------------------------------- sentences and questions
+
+NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred",
+                "thousand", "million", "billion", "half", "third", "quarter", "dozen", "percent", "per"}
+MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december"}
+NUMBER = re.compile(r"\d")
+LETTER = re.compile(r"[^\W\d_]")
+LABEL = re.compile(r"^\s*(?:[A-Z][A-Z/ ]+:\s*)+")  # "RESULTS: ", "DESIGN AND SETTING: "
+LEANING = {"this", "these", "those", "they", "them", "their", "it", "its", "such", "he", "she", "his", "her",
+           "both", "however", "moreover", "furthermore", "additionally", "consequently", "therefore", "thus",
+           "hence", "also", "similarly", "likewise", "instead", "nevertheless", "nonetheless", "here", "there"}
+KIND_PATTERNS = (
+    ("number", re.compile(r"\bhow (many|much|long|big|large|often)\b|\bwhat (percentage|proportion|share|number|"
+                          r"size|fraction|amount)\b|\bnumber of\b", re.I)),
+    ("date", re.compile(r"\bwhen (did|was|were|is|are|will|does|do|had|has|have|would|should)\b|\b(what|which) "
+                        r"(year|date|month)\b|\b(since|by|until) when\b", re.I)),
+    ("name", re.compile(r"\b(who|whom|whose)\b|\bwhich (\w+ )?(organi[sz]ation|body|bodies|trust|pct|ccg|act|"
+                        r"programme|program|fund|agency|company|firm|team|committee|report|study|theory|person|"
+                        r"people|author|authors)\b", re.I)),
+)
+
+
+def question_kind(question: str) -> str:
+    """What a question asks for: 'number', 'date', 'name' or '' (anything).
+
+    >>> question_kind("How many GPs were interviewed?"), question_kind("When did PCTs start?")
+    ('number', 'date')
+    >>> question_kind("Who leads the hub?"), question_kind("When GPs are excluded, what do members need?")
+    ('name', '')
+    """
+    for kind, pattern in KIND_PATTERNS:
+        if pattern.search(question):
+            return kind
+    return ""
+
+
+def fact_kinds(text: str, common=lambda word: False) -> dict:
+    """The numbers, dates and names a sentence holds, each as a set of lower-cased strings.
+
+    >>> sorted(fact_kinds("In March 2005, 41 managers met the Audit Commission.")["number"])
+    ['41']
+    """
+    words = WORD.findall(text)
+    years = {str(y) for y in question_years(text)}
+    dates = years | {w.lower() for w in words if w.lower() in MONTHS}
+    numbers = {w.lower() for w in words if (NUMBER.search(w) and w not in years) or w.lower() in NUMBER_WORDS}
+    body = LABEL.sub("", text)
+    names = {w.lower() for w in question_names(body) if not NUMBER.search(w) and not common(w)}
+    return {"number": numbers, "date": dates, "name": names}
+
+
+def leans_back(text: str) -> bool:
+    """Whether a sentence opens by pointing back ("This approach...", "They...", "However, ...").
+
+    >>> leans_back("This approach involved active management."), leans_back("RESULTS: They were paid.")
+    (True, True)
+    >>> leans_back("Managers adopted many behaviours.")
+    False
+    """
+    first = WORD.search(LABEL.sub("", text))
+    return bool(first) and first.group(0).lower() in LEANING
+
+
+FRAMING = re.compile(
+    r"^\s*(?:(?:OBJECTIVES?|AIMS?|PURPOSE|BACKGROUND|INTRODUCTION|CONTEXT)\b[^:]*:|To (?:\w+ )?(?:explore|examine|"
+    r"identify|determine|investigate|assess|describe|review|analy[sz]e|evaluate|understand|ascertain|apply)\b|"
+    r"(?:This|The|Our|In this) (?:\w+ )?(?:study|paper|article|review|report|research|project)\b[^.]{0,40}?\b(?:aims?|"
+    r"explores?|explored|examines?|examined|investigates?|investigated|sets? out|presents?|describes?|considers?|"
+    r"seeks?|sought|purpose)\b|The (?:aims?|objectives?|purpose) (?:of|are|is|was|were)\b)", re.I)
+
+
+def frames(text: str) -> bool:
+    """Whether a sentence says what a study set out to do rather than what it found.
+
+    >>> frames("OBJECTIVES: To examine the behaviours of managers."), frames("This study explored attitudes.")
+    (True, True)
+    >>> frames("RESULTS: Many CCGs were reluctant to outsource.")
+    False
+    """
+    return bool(FRAMING.search(text))
+
+
+def is_answer_sentence(text: str) -> bool:
+    """Whole sentences of prose, not headings, labels or reference fragments: at least
+    MIN_WORDS words, not ending in ':' or '?', and a short one ends like a sentence.
+
+    >>> is_answer_sentence("Case study – Brighton and Hove PCT"), is_answer_sentence("Fifty-one learners and ten supervisors took part.")
+    (False, True)
+    """
+    end = text.rstrip()[-1:]
+    words = len(WORD.findall(text))
+    if words < MIN_WORDS or end in (":", "?"):
+        return False
+    return words >= HEADING_WORDS or end in ".!;)\"'”’"
+
+
+@dataclass
+class Sentence:
+    """An answer-worthy sentence of a passage, as cached: offsets in the passage, vector,
+    terms, facts, whether it leans back, and the sentences before it in the passage that
+    it may need ((start, leans back), nearest first; prose only, at most MAX_CONTEXT)."""
+    a: int
+    b: int
+    text: str
+    vector: np.ndarray
+    terms: frozenset
+    facts: dict
+    leans: bool
+    before: tuple = ()
+    framing: bool = False
+
+
+MAX_CONTEXT = 2
+
+
+def passage_sentences(text: str, analyzer: str = "english", common=lambda word: False) -> list[Sentence]:
+    """The answer-worthy sentences of a passage with what selection needs to know of each
+    (the vector is left for the caller to fill: the embedder is the index's).
+
+    >>> [(s.text, s.leans, s.before) for s in passage_sentences(
+    ...     "Managers acted as animateurs in four PCTs. This approach involved managing groups of people.")]
+    [('Managers acted as animateurs in four PCTs.', False, ()), ('This approach involved managing groups of people.', True, ((0, False),))]
+    """
+    spans = sentence_spans(text)
+    out = []
+    for j, (a, b) in enumerate(spans):
+        sentence = text[a:b]
+        if is_answer_sentence(sentence):
+            out.append(Sentence(a, b, sentence, None, frozenset(analyze(sentence, analyzer)),
+                                fact_kinds(sentence, common), leans_back(sentence), preceding(text, spans, j),
+                                frames(sentence)))
+    return out
+
+
+def preceding(text: str, spans: list, j: int) -> tuple:
+    """(start, leans back) of the prose sentences before spans[j], nearest first."""
+    out = []
+    for a, b in reversed(spans[max(0, j - MAX_CONTEXT):j]):
+        if len(WORD.findall(text[a:b])) < MIN_WORDS or text[a:b].rstrip().endswith(":"):
+            break  # a heading or label: what comes before it is another topic
+        out.append((a, leans_back(text[a:b])))
+    return tuple(out)
 
 
 @dataclass
 class Candidate:
     hit: Hit
-    a: int  # offsets in hit.text
+    a: int  # offsets in hit.text of the quote (the sentence, or the one before it and the sentence)
     b: int
-    text: str  # the sentence as split and embedded
+    text: str  # the quote, exactly hit.text[a:b]
     vector: np.ndarray
     terms: frozenset
     similarity: float = 0.0
-    overlap: float = 0.0
+    overlap: float = 0.0  # IDF-weighted share of the question's terms
     score: float = 0.0
+    facts: dict = field(default_factory=dict)
+    leans: bool = False
+    before: tuple = ()
+    kind_match: bool = False
+    framing: bool = False
+
+    @classmethod
+    def of(cls, hit: Hit, s: Sentence) -> "Candidate":
+        """A passage sentence (passage_sentences) as a candidate from this hit."""
+        return cls(hit, s.a, s.b, s.text, s.vector, s.terms, facts=s.facts, leans=s.leans, before=s.before,
+                   framing=s.framing)
+
+    @property
+    def dangling(self) -> bool:
+        """Leans on a sentence that is not in the passage (or leans on one that leans too far)."""
+        leans = self.leans
+        for _, earlier_leans in self.before:
+            if not leans:
+                return False
+            leans = earlier_leans
+        return leans
+
+    @property
+    def words(self) -> int:
+        return len(WORD.findall(self.text))
 
 
-def is_answer_sentence(text: str) -> bool:
-    """Whole sentences of prose, not headings, labels or reference fragments."""
-    end = text.rstrip()[-1:]
-    return len(WORD.findall(text)) >= MIN_WORDS and end not in (":", "?")
+# ---------------------------------------------------------------- choosing sentences
+
+def score_candidates(candidates: list[Candidate], query_vector: np.ndarray, weights: dict, kind: str,
+                     asked: set, selection: Selection, top_score: float) -> None:
+    """Each candidate's similarity, IDF-weighted term share, kind match and score (in place).
+    `weights`: the question's terms -> IDF; `asked`: the facts the question itself names."""
+    total = sum(weights.values())
+    vectors = np.stack([c.vector for c in candidates]) if candidates else np.zeros((0, len(query_vector)))
+    sims = vectors @ query_vector
+    for c, sim in zip(candidates, sims):
+        c.similarity = float(sim)
+        c.overlap = sum(w for t, w in weights.items() if t in c.terms) / total if total else 0.0
+        c.kind_match = bool(kind) and bool(c.facts.get(kind, set()) - asked)
+        passage = c.hit.score / top_score if top_score > 0 else 0.0
+        c.score = (selection.similarity * c.similarity + selection.lexical * c.overlap
+                   + selection.passage * passage + selection.kind * c.kind_match
+                   - selection.dangling * c.dangling - selection.framing * c.framing)
 
 
-def select_sentences(candidates: list[Candidate], query_vector: np.ndarray, query_terms: set,
-                     min_sentences: int = 2, max_sentences: int = 5, relative_floor: float = 0.7) -> list[Candidate]:
-    """The few sentences that best answer the query, near-duplicates removed, best first.
+def with_context(c: Candidate, depth: int) -> Candidate:
+    """The candidate quoted from the start of the sentence(s) before it that it leans on
+    (at most `depth` of them, in the same passage)."""
+    a, leans = c.a, c.leans
+    for start, earlier_leans in c.before[:depth]:
+        if not leans:
+            break
+        a, leans = start, earlier_leans
+    return c if a == c.a else replace(c, a=a, text=c.hit.text[a:c.b], before=())
 
-    Score = SIMILARITY_WEIGHT * cosine(query, sentence) + (1 - SIMILARITY_WEIGHT) * share of
-    the query's terms in the sentence. Beyond `min_sentences`, a sentence is kept only if it
-    scores at least `relative_floor` times the best one."""
-    for c in candidates:
-        c.similarity = float(c.vector @ query_vector)
-        c.overlap = len(query_terms & c.terms) / len(query_terms) if query_terms else 0.0
-        c.score = SIMILARITY_WEIGHT * c.similarity + (1 - SIMILARITY_WEIGHT) * c.overlap
+
+def select_sentences(candidates: list[Candidate], query_vector: np.ndarray, query_terms, kind: str = "",
+                     selection: Selection = Selection(), asked: set = frozenset(),
+                     top_score: float | None = None) -> tuple[list[Candidate], list[Candidate]]:
+    """The answer's quotes, best first, and the next best ones for "more from the sources".
+
+    `query_terms` maps each of the question's terms to its weight (IDF); a plain set weighs
+    them equally. The best candidate always leads. A further one is added when it scores at
+    least `relative_floor` of the best, is not a near-duplicate, adds at least `min_gain`
+    of the term weight the answer lacks (or the asked-for kind of fact it lacks), and keeps
+    the answer within `max_words`."""
+    weights = query_terms if isinstance(query_terms, dict) else {t: 1.0 for t in query_terms}
+    if top_score is None:
+        top_score = max((c.hit.score for c in candidates), default=0.0)
+    score_candidates(candidates, query_vector, weights, kind, asked, selection, top_score)
     ranked = sorted(candidates, key=lambda c: (-c.score, c.hit.rank, c.a))
+    total = sum(weights.values()) or 1.0
     chosen: list[Candidate] = []
+    extra: list[Candidate] = []
+    covered: set = set()
+    words = 0
     for c in ranked:
-        if len(chosen) >= max_sentences:
-            break
-        if len(chosen) >= min_sentences and c.score < relative_floor * chosen[0].score:
-            break
-        if any(near_duplicate(c, o) for o in chosen):
+        if selection.context and c.leans:
+            c = with_context(c, selection.context)
+        if any(overlaps(c, o) or near_duplicate(c, o) for o in chosen + extra):
             continue
-        chosen.append(c)
-    return chosen
+        gain = sum(w for t, w in weights.items() if t in c.terms and t not in covered) / total
+        adds_kind = c.kind_match and not any(o.kind_match for o in chosen)
+        fits = (not chosen or (c.score >= selection.relative_floor * chosen[0].score
+                               and (gain >= selection.min_gain or adds_kind)
+                               and words + c.words <= selection.max_words))
+        if fits and len(chosen) < selection.max_sentences:
+            chosen.append(c)
+            covered |= set(c.terms)
+            words += c.words
+        elif len(extra) < selection.more:
+            extra.append(c)
+        if len(chosen) >= selection.max_sentences and len(extra) >= selection.more:
+            break
+    return chosen, extra
+
+
+def overlaps(x: Candidate, y: Candidate) -> bool:
+    return x.hit.doc_id == y.hit.doc_id and x.hit.start + x.a < y.hit.start + y.b and y.hit.start + y.a < x.hit.start + x.b
 
 
 def near_duplicate(x: Candidate, y: Candidate) -> bool:
@@ -88,21 +347,14 @@ def near_duplicate(x: Candidate, y: Candidate) -> bool:
     return bool(union) and len(x.terms & y.terms) / len(union) >= NEAR_DUPLICATE_JACCARD
 
 
-def reading_order(chosen: list[Candidate]) -> list[Candidate]:
-    """Grouped by document (the one holding the best sentence first), then in text order."""
-    first = {}
-    for i, c in enumerate(chosen):
-        first.setdefault(c.hit.doc_id, i)
-    return sorted(chosen, key=lambda c: (first[c.hit.doc_id], c.hit.start + c.a))
-
-
-def cite(chosen: list[Candidate], page_at=None) -> tuple[str, list[Citation], list[Hit]]:
-    """Answer text with [n] after each sentence, its citations and the cited passages.
+def cite(chosen: list[Candidate], markers: dict | None = None, page_at=None) -> tuple[str, list[Citation], list[Hit]]:
+    """Answer text with [n] after each quote, its citations and the passages newly cited
+    (`markers`, chunk_id -> n, carries the numbering on from an earlier call).
     `page_at(doc_id, offset)` gives a citation its page of the original file."""
-    markers: dict[str, int] = {}
+    markers = {} if markers is None else markers
     sources: list[Hit] = []
     citations, parts = [], []
-    for c in reading_order(chosen):
+    for c in chosen:
         hit = c.hit
         sentence = hit.text[c.a:c.b]
         if not sentence or sentence != c.text or len(hit.text) != hit.end - hit.start:
@@ -127,35 +379,51 @@ class Answerer:
     with `warm()`), so repeated and later questions cost one query embedding, a BM25 and a
     FAISS search, and a few dot products."""
 
-    def __init__(self, retriever, threshold: float | None = None, calibration: Path | None = None):
+    def __init__(self, retriever, threshold: float | None = None, calibration: Path | None = None,
+                 selection: Selection | None = None):
         self.retriever = retriever
-        self.threshold = load_threshold(calibration) if threshold is None else float(threshold)
+        self.model = load_model(calibration)
+        self.threshold = self.model.threshold if threshold is None else float(threshold)
+        self.selection = selection or Selection()
         self._position = {c.chunk_id: i for i, c in enumerate(retriever.index.chunks)}
-        self._sentences: dict[int, list[tuple[int, int, np.ndarray, frozenset]]] = {}
+        self._sentences: dict[int, list[Sentence]] = {}
+        self._profile: CorpusProfile | None = None
         self._lock = threading.Lock()
 
     @property
     def embedder(self):
         return self.retriever.embedder
 
-    def sentences(self, chunk_ids: list[int]) -> dict[int, list]:
-        """(a, b, text, vector, terms) of each answer-worthy sentence of these chunks, cached."""
+    @property
+    def profile(self) -> CorpusProfile:
+        """Term document frequencies and years of the indexed passages (computed once)."""
+        if self._profile is None:
+            profile = CorpusProfile.of(self.retriever.index)
+            with self._lock:
+                self._profile = self._profile or profile
+        return self._profile
+
+    def sentences(self, chunk_ids: list[int]) -> dict[int, list[Sentence]]:
+        """The answer-worthy sentences of these chunks, cached."""
         missing = [i for i in dict.fromkeys(chunk_ids) if i not in self._sentences]
         if missing:
             analyzer = self.retriever.index.lexical.analyzer
-            spans = {i: [(a, b) for a, b in sentence_spans(self.retriever.index.chunks[i].text)
-                         if is_answer_sentence(self.retriever.index.chunks[i].text[a:b])] for i in missing}
-            texts = [self.retriever.index.chunks[i].text[a:b] for i in missing for a, b in spans[i]]
-            with self._lock:
-                vectors = self.embedder.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-            row = 0
+            profile = self.profile
+            limit = COMMON_SHARE * profile.passages
+
+            def common(word):
+                return any(profile.df.get(t, 0) > limit for t in analyze(word, analyzer))
+
+            chunks = self.retriever.index.chunks
             for i in missing:
-                entries = []
-                for a, b in spans[i]:
-                    text = self.retriever.index.chunks[i].text[a:b]
-                    entries.append((a, b, text, vectors[row], frozenset(analyze(text, analyzer))))
-                    row += 1
-                self._sentences[i] = entries
+                sentences = passage_sentences(chunks[i].text, analyzer, common)
+                # One batch per passage: an int8 model quantises each batch with its own scale, so
+                # a sentence's vector must not depend on which other passages were asked about.
+                with self._lock:
+                    vectors = self.embedder.encode([s.text for s in sentences]) if sentences else []
+                for sentence, vector in zip(sentences, vectors):
+                    sentence.vector = vector
+                self._sentences[i] = sentences
         return {i: self._sentences[i] for i in chunk_ids}
 
     def page_at(self, doc_id: str, offset: int) -> int | None:
@@ -187,42 +455,87 @@ class Answerer:
             self.sentences(ids[start:start + batch])
 
     def ask(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
-            fusion: str | None = None, history: list[str] | None = None, max_sentences: int = 5) -> Answer:
+            fusion: str | None = None, history: list[str] | None = None, max_sentences: int | None = None,
+            selection: Selection | dict | None = None) -> Answer:
         """Retrieve k passages for the question (resolved against `history`, the previous
-        questions, oldest first) and answer from them."""
+        questions, oldest first) and answer from them, or abstain."""
         question = check_question(question)
         r = self.retriever
         check_options(r.settings, mode, fusion, k)
+        selection = self._selection(selection, max_sentences)
         previous = standalone_queries([check_question(h) for h in history or [] if h and h.strip()])
         query = standalone_query(question, previous)
+        profile = self.profile
 
-        # One query vector serves dense retrieval, the abstention signal and sentence scoring.
+        # One query vector serves dense retrieval, the abstention signals and sentence scoring.
         query_vector = self.embedder.encode_query(query)
         retrieval = r.retrieve(query, k, mode, filters, fusion, query_vector=query_vector, dense_signal=True)
-        hits, evidence = retrieval.hits, retrieval.max_dense
-
-        answer = Answer(question, query, "", True, hits=hits, evidence=float(evidence), threshold=self.threshold)
-        if hits and evidence >= self.threshold:
-            positions = [self._position[h.chunk_id] for h in hits]
-            cached = self.sentences(positions)
-            candidates, seen = [], set()
-            for hit, i in zip(hits, positions):  # best-ranked passage keeps a shared sentence
-                for a, b, text, vector, terms in cached[i]:
-                    key = (hit.doc_id, hit.start + a, hit.start + b)
-                    if key not in seen:
-                        seen.add(key)
-                        candidates.append(Candidate(hit, a, b, text, vector, terms))
-            query_terms = set(analyze(query, r.index.lexical.analyzer))
-            chosen = select_sentences(candidates, query_vector, query_terms, max_sentences=max_sentences)
-            if chosen and chosen[0].score >= MIN_SENTENCE_SCORE:
-                answer.text, answer.citations, answer.sources = cite(chosen, self.page_at)
-                answer.abstained = not answer.citations
+        hits = retrieval.hits
+        answer = Answer(question, query, "", True, hits=hits, evidence=float(retrieval.max_dense),
+                        threshold=self.threshold)
+        terms = profile.content_terms(query)
+        numbers_only = bool(terms) and not any(LETTER.search(t) for t in terms)
+        signals, found = corpus_signals(query, profile)
+        signals["dense"] = float(retrieval.max_dense)
+        signals["agreement"] = agreement(retrieval.lexical, retrieval.dense)
+        chosen, extra = [], []
+        if hits and terms and not numbers_only:
+            candidates = self._candidates(hits)
+            asked = {w.lower() for w in WORD.findall(query)} | {str(y) for y in question_years(query)}
+            weights = {t: profile.idf(t) for t in terms}
+            kind = question_kind(query)
+            chosen, extra = select_sentences(candidates, query_vector, weights, kind, selection, asked,
+                                             top_score=max(h.score for h in hits))
+            signals["similarity"] = max((c.similarity for c in candidates), default=0.0)
+            # The best share of the question's term weight in a sentence that holds the asked-for fact.
+            signals["support"] = max((c.overlap for c in candidates if c.kind_match or not kind), default=0.0)
+        signals = {name: round(float(signals.get(name, 0.0)), 4) for name in SIGNALS}
+        answer.signals = signals
+        answer.confidence = round(self.model.probability(signals), 4)
+        answerable = bool(chosen) and answer.confidence >= self.threshold
+        answer.decided_by = self.model.decided_by(signals, abstained=not answerable)
+        if answerable:
+            markers: dict = {}
+            answer.text, answer.citations, answer.sources = cite(chosen, markers, self.page_at)
+            answer.abstained = not answer.citations
+            if not answer.abstained:
+                more_text, answer.more, answer.more_sources = cite(extra, markers, self.page_at)
         if answer.abstained:
-            answer.text = ABSTAIN_TEXT if hits else "No passages matched (check the filters)."
             answer.sources = hits[:3]
+            if not hits:
+                answer.text, answer.decided_by = "No passages matched (check the filters).", "no passages"
+            elif not terms:
+                answer.text, answer.decided_by = ("The question has no words to search for beyond common ones: "
+                                                  "say what it is about."), "no content words"
+            elif numbers_only:
+                answer.text, answer.decided_by = ("The question is only numbers: say what you want to know about "
+                                                  "them."), "numbers only"
+            elif not chosen:
+                answer.text, answer.decided_by = NO_SENTENCE_TEXT, "no answer sentence"
+            else:
+                answer.reason = reason(answer.decided_by, found)
+                answer.text = abstain_text(answer.reason)
             if not looks_english(question):
                 answer.note = "The documents are in English: try asking in English."
         return answer
+
+    def _selection(self, selection, max_sentences) -> Selection:
+        if isinstance(selection, dict):
+            selection = replace(self.selection, **selection)
+        selection = selection or self.selection
+        return replace(selection, max_sentences=max_sentences) if max_sentences else selection
+
+    def _candidates(self, hits: list[Hit]) -> list[Candidate]:
+        positions = [self._position[h.chunk_id] for h in hits]
+        cached = self.sentences(positions)
+        candidates, seen = [], set()
+        for hit, i in zip(hits, positions):  # best-ranked passage keeps a shared sentence
+            for s in cached[i]:
+                key = (hit.doc_id, hit.start + s.a, hit.start + s.b)
+                if key not in seen:
+                    seen.add(key)
+                    candidates.append(Candidate.of(hit, s))
+        return candidates
 
 
 def looks_english(text: str) -> bool:

@@ -227,21 +227,6 @@ def compare_to_best(results: list[Result], metric: str, trials: int = 10_000) ->
 
 
 
-def calibration_choice(evaluation: "Evaluation") -> tuple[Config, dict]:
-    """The configuration whose threshold is stored: the product default when it was run
-    (the answer step searches with it), else the best configuration that has dense scores."""
-    default = Config(Settings().mode, Settings())
-    by_name = {r.config.name: r for r in evaluation.results}
-    if default.name in evaluation.abstention:
-        return by_name[default.name].config, evaluation.abstention[default.name]
-    ranked = sorted((r for r in evaluation.results if r.config.name in evaluation.abstention),
-                    key=lambda r: -r.metrics[evaluation.primary])
-    if not ranked:
-        raise ValueError("no configuration with dense scores to calibrate on (add dense or hybrid to --modes)")
-    return ranked[0].config, evaluation.abstention[ranked[0].config.name]
-
-
-
 # ---------------------------------------------------------------- one evaluation run
 
 @dataclass

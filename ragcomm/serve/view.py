@@ -217,6 +217,22 @@ def card_html(ref: dict, turn: int) -> str:
             f'<details class="rc-why"><summary>Why this source</summary>{why}</details></article>')
 
 
+def more_html(answer: dict, titles: dict | None = None) -> str:
+    """"More from the sources": the further sentences a short answer left out (Answer.more),
+    one click away, each with its document."""
+    more = answer.get("more") if isinstance(answer.get("more"), dict) else {}
+    citations = more.get("citations") or []
+    if answer.get("abstained") or not citations:
+        return ""
+    hits = {h.get("marker"): h for h in answer.get("sources", []) + (more.get("sources") or [])}
+    items = "".join(
+        f'<li><q>{e(c["sentence"])}</q> <span class="rc-more-source">— '
+        f'{e((titles or {}).get(c["doc_id"]) or hits.get(c["marker"], {}).get("title") or c["doc_id"])}</span></li>'
+        for c in citations)
+    return (f'<details class="rc-more"><summary>More from the sources ({len(citations)})</summary>'
+            f'<ul>{items}</ul></details>')
+
+
 def turn_html(turn: dict, number: int, active: bool) -> str:
     """One question and its answer, each [n] a button that opens the source card."""
     answer = turn["answer"]
@@ -243,7 +259,8 @@ def turn_html(turn: dict, number: int, active: bool) -> str:
     return (f'<article class="rc-turn{" rc-active" if active else ""}" id="turn-{number}" data-turn="{number}" '
             f'aria-labelledby="turn-{number}-q">'
             f'<h2 class="rc-q" id="turn-{number}-q"><span class="rc-sr">Question {number}: </span>{e(turn["question"])}</h2>'
-            f'<div class="rc-answer{" rc-abstain" if answer.get("abstained") else ""}">{body}</div>{meta}'
+            f'<div class="rc-answer{" rc-abstain" if answer.get("abstained") else ""}">{body}</div>'
+            f'{more_html(answer, turn.get("titles"))}{meta}'
             f'<div class="rc-actions"><button type="button" class="rc-show" data-turn="{number}" '
             f'aria-pressed="{"true" if active else "false"}">{e(show)}</button>'
             f'<button type="button" class="rc-copy" data-turn="{number}" data-copy="{e(plain_text(turn))}">'

@@ -94,17 +94,18 @@ def test_a_scanned_page_answers_after_ocr(paged_index, capsys):
 
 
 @pytest.mark.skipif(not REALDOCS.is_dir(), reason="../shared/realdocs not beside the repository (CI has it)")
-@pytest.mark.parametrize("question, evidence, page", [
+@pytest.mark.parametrize("question, evidence, pages", [
     ("Do symptoms of acute coronary syndrome differ between ethnic groups?",
-     "Do not assess symptoms of an ACS differently in ethnic groups", 8),
+     "Do not assess symptoms of an ACS differently in ethnic groups", {8}),
     ("Who should lead the cardiac surgery service?",
-     "There should be a single named lead clinician for the service", 7),
+     # The specification says it twice, on page 7 and again in its table on page 17: either is right.
+     "There should be a single named lead clinician for the service", {7, 17}),
 ])
-def test_real_guidance_is_cited_with_its_page(paged_index, capsys, question, evidence, page):
+def test_real_guidance_is_cited_with_its_page(paged_index, capsys, question, evidence, pages):
     paths, _ = paged_index
     answer = ask(paths, question, capsys)
     cited = [c for c in answer["citations"] if evidence in " ".join(c["sentence"].split())]
     assert cited, [c["sentence"] for c in answer["citations"]]
-    assert cited[0]["page"] == page
+    assert cited[0]["page"] in pages
     for source in answer["sources"]:
         assert "All rights reserved" not in source["text"]  # NICE's running footer

@@ -3,15 +3,14 @@ passages, near-duplicates go, follow-ups become standalone queries, and weak evi
 abstains. Unit tests use the fake embedder; the last ones use the real model and index."""
 import json
 
-import numpy as np
 import pytest
 
 from ragcomm import Retriever, Settings, load_corpus, load_index
-from ragcomm.answer import (ABSTAIN_TEXT, Answerer, Candidate, load_threshold, select_sentences,
-                            standalone_queries, standalone_query)
+from ragcomm.answer import Answerer, load_threshold, standalone_queries, standalone_query
+from ragcomm.answer.extractive import abstain_text
 from ragcomm.cli import main
 from ragcomm.index import build_from_documents
-from ragcomm.search import Hit, QueryError
+from ragcomm.search import QueryError
 
 
 @pytest.fixture
@@ -53,19 +52,28 @@ def test_markers_number_the_sources_in_order_of_first_use(small):
 def test_abstains_below_the_threshold_and_shows_the_closest_passages(small):
     retriever, _ = small
     answer = Answerer(retriever, threshold=0.999).ask("What is an animateur?", k=5)
-    assert answer.abstained and answer.text == ABSTAIN_TEXT
-    assert answer.citations == [] and 1 <= len(answer.sources) <= 3
+    assert answer.abstained and answer.text.startswith("The documents do not appear to answer this question")
+    assert answer.citations == [] and answer.more == [] and 1 <= len(answer.sources) <= 3
+    assert answer.reason and answer.text == abstain_text(answer.reason)
     row = answer.to_dict()
     assert row["abstained"] is True and all(s["marker"] is None for s in row["sources"])
+    assert row["evidence"]["decided_by"] in row["evidence"]["signals"]
+    assert row["evidence"]["value"] < row["evidence"]["threshold"] == 0.999
 
 
 def test_json_shape(small):
     retriever, _ = small
     row = Answerer(retriever, threshold=0.0).ask("What is an animateur?").to_dict()
-    assert {"question", "query", "answer", "abstained", "citations", "sources"} <= set(row)
+    assert {"question", "query", "answer", "abstained", "citations", "sources", "evidence", "more"} <= set(row)
     assert {"marker", "doc_id", "chunk_id", "source", "sentence", "start", "end"} <= set(row["citations"][0])
     assert {"rank", "title", "section", "bm25_rank", "dense_rank", "fused_score", "marker", "highlights"} \
         <= set(row["sources"][0])
+    # What a user needs to check the decision: the score, its threshold, each signal, which one decided.
+    assert {"signal", "value", "threshold", "decided_by", "reason", "signals", "max_dense_score"} <= set(row["evidence"])
+    assert row["evidence"]["signal"] == "answerability" and row["evidence"]["decided_by"] in row["evidence"]["signals"]
+    assert {"text", "citations", "sources"} <= set(row["more"])
+    for c in row["more"]["citations"]:
+        assert f"{c['sentence']} [{c['marker']}]" in row["more"]["text"]
     json.dumps(row)
 
 
@@ -74,23 +82,6 @@ def test_bad_questions_raise_query_error(small, bad):
     retriever, _ = small
     with pytest.raises(QueryError):
         Answerer(retriever).ask(bad)
-
-
-def _candidate(rank, a, text, vector):
-    hit = Hit(rank, 1.0, f"d#{rank}", "d", "T", "", "x" * 500, "d.txt", 0, 500)
-    v = np.asarray(vector, dtype=np.float32)
-    return Candidate(hit, a, a + len(text), text, v / np.linalg.norm(v), frozenset(text.lower().split()))
-
-
-def test_selection_drops_near_duplicates_and_keeps_at_most_five():
-    q = np.array([1.0, 0.0, 0.0], dtype=np.float32)
-    same = [_candidate(1, i * 10, f"alpha beta gamma delta {i}", [1, 0.01 * i, 0]) for i in range(8)]
-    distinct = [_candidate(2, 200 + i * 10, w, [1, 0.3, 0.5 * i]) for i, w in
-                enumerate(["one two three", "four five six", "seven eight nine", "ten eleven twelve"])]
-    chosen = select_sentences(same + distinct, q, {"alpha"}, relative_floor=0.0)
-    assert len(chosen) <= 5
-    assert sum(c.hit.rank == 1 for c in chosen) == 1  # the near-identical sentences count once
-    assert chosen[0].hit.rank == 1  # best similarity and overlap first
 
 
 @pytest.mark.parametrize("question,history,expected", [

@@ -114,7 +114,7 @@ def test_ask_and_click_a_citation_on_a_laptop(open_page):
     href = link.get_attribute("href")
     assert href.startswith("view/") and "cite=" in href and link.get_attribute("target") == "_blank"
     # Retrieval evidence only behind "Why this source", in words.
-    evidence = card.locator(".rc-evidence")
+    evidence = card.locator(".rc-evidence").first  # one per cited passage of the document
     expect(evidence).to_be_hidden()
     card.locator("summary").click()
     expect(evidence).to_contain_text("Exact words")

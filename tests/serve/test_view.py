@@ -125,3 +125,17 @@ def test_filter_summary_on_the_real_index(real_index):
     assert one["searched"] == 0 and "Nothing to search" in one["text"]
     titles = service.titles(["pubmed-primary-care-workforce-listing/pmid-38127564"])
     assert titles["pubmed-primary-care-workforce-listing/pmid-38127564"].startswith("This paper presents insights")
+
+
+def test_more_from_the_sources_is_one_click_away(answer):
+    extra = "Audits were repeated every year <b>locally</b>."
+    answer["more"] = {"text": f"{extra} [4]", "citations": [citation(4, "audit", "audit#2", extra, 40)],
+                      "sources": [hit(4, "audit", "audit#2", extra)]}
+    page = view.turn_html({"question": "q", "answer": answer, "titles": {}}, 1, True)
+    more = re.search(r'<details class="rc-more"><summary>More from the sources \(1\)</summary>(.*?)</details>', page)
+    assert more and "&lt;b&gt;locally&lt;/b&gt;" in more.group(1) and "— Audit" in more.group(1)
+    assert page.index('class="rc-answer"') < page.index('class="rc-more"')
+    answer["abstained"] = True  # an abstention shows the closest passages, not "more"
+    assert "rc-more" not in view.turn_html({"question": "q", "answer": answer}, 1, True)
+    answer["abstained"], answer["more"] = False, {"text": "", "citations": [], "sources": []}
+    assert "rc-more" not in view.turn_html({"question": "q", "answer": answer}, 1, True)

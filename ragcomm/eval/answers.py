@@ -1,0 +1,402 @@
+"""Answer-level evaluation: does an answer cite the evidence, lead with it, stay short, and
+abstain when (and only when) the documents do not answer?
+
+Any callable question -> Answer (types.py) is scored the same way: the extractive Answerer,
+a generator, anything that cites sentences by their offsets in the documents. The questions
+come from the gold set or any file of its shape (id, question, doc_id, evidence, answerable),
+the evidence located in the cleaned text as for retrieval (datasets.py). Per question:
+
+    evidence cited   a citation's span in the document holds at least half of the evidence
+    evidence first   the answer's first citation does
+    words            words of the answer text, [n] markers left out
+    answered         not abstained (answerable questions should be, the others not)
+    score            the answer's abstention signal (`confidence`, else `evidence`), for AUROC
+
+    >>> from ragcomm.types import Citation
+    >>> c = Citation(1, "d", "d#0", "d.txt", "x" * 10, 100, 110, 0, 10, 1.0, 1.0, 1.0)
+    >>> covers(c, "d", [(102, 108)]), covers(c, "d", [(105, 130)]), covers(c, "e", [(102, 108)])
+    (True, False, False)
+    >>> answer_words("Managers were seen as animateurs. [1] They had no authority. [2]")
+    9
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..answer.calibration import auroc
+from ..answer.extractive import SELECTION_PARAMETERS
+from ..config import home
+from .datasets import GoldSet
+from .stats import randomisation_test
+
+SPLITS = ("tune", "heldout", "all")
+GRID_PARAMETERS = SELECTION_PARAMETERS  # what a grid may vary: fields of answer.extractive.Selection
+MARKER = re.compile(r"\s*\[\d+\]")
+WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+# Paired tests: metric -> which questions it is compared on.
+PAIRED = {"evidence_cited": "answerable", "evidence_first": "answerable", "correct": "all",
+          "words": "answered by both"}
+
+
+def split_of(qid: str) -> str:
+    """'tune' or 'heldout', fixed by the question's id alone (held out when the SHA-256 of the id
+    is odd), so that a question keeps its split when others are added.
+
+    >>> split_of("q01"), split_of("q02")
+    ('heldout', 'tune')
+    """
+    return "heldout" if int(hashlib.sha256(qid.encode()).hexdigest(), 16) % 2 else "tune"
+
+
+def in_split(qids, split: str) -> list:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split '{split}' (choose from {', '.join(SPLITS)})")
+    return [q for q in qids if split == "all" or split_of(q) == split]
+
+
+def covers(citation, doc_id: str, spans) -> bool:
+    """Whether the citation's span in its document holds at least half of an evidence span."""
+    if citation.doc_id != doc_id:
+        return False
+    return any(min(e, citation.end) - max(s, citation.start) >= (e - s) / 2 for s, e in spans)
+
+
+def answer_words(text: str) -> int:
+    return len(WORD.findall(MARKER.sub("", text)))
+
+
+def score_answer(answer, qid: str, gold: GoldSet, docs: dict | None = None) -> dict:
+    """One question's record: answered, evidence cited / first, words, verbatim, score."""
+    answerable = qid in gold.answerable
+    answered = not answer.abstained
+    doc_id, spans = gold.spans.get(qid, (None, []))
+    hits = [covers(c, doc_id, spans) for c in answer.citations] if answerable and answered else []
+    verbatim = [docs[c.doc_id].text[c.start:c.end] == c.sentence if docs and c.doc_id in docs else None
+                for c in answer.citations]
+    confidence = getattr(answer, "confidence", None)
+    row = {"question": answer.question, "split": split_of(qid), "answerable": answerable, "answered": answered,
+           "evidence_cited": float(any(hits)), "evidence_first": float(bool(hits) and hits[0]),
+           "words": answer_words(answer.text) if answered else 0, "sentences": len(answer.citations),
+           "verbatim": [v for v in verbatim if v is not None],
+           "score": round(float(confidence if confidence is not None else answer.evidence), 4),
+           "answer": answer.text,
+           "citations": [{"marker": c.marker, "doc_id": c.doc_id, "start": c.start, "end": c.end}
+                         for c in answer.citations]}
+    decided = getattr(answer, "decided_by", None)
+    if decided:
+        row["decided_by"] = decided
+    return row
+
+
+def _mean(values) -> float | None:
+    values = list(values)
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def summarise(rows: dict, latencies: list | None = None) -> dict:
+    """The figures over a set of scored questions (None where a figure has no questions)."""
+    pos = [r for r in rows.values() if r["answerable"]]
+    neg = [r for r in rows.values() if not r["answerable"]]
+    answered = [r for r in pos if r["answered"]]
+    kept = _mean(r["answered"] for r in pos)
+    abstained = _mean(not r["answered"] for r in neg)
+    verbatim = [v for r in rows.values() for v in r["verbatim"]]
+    area = auroc([r["score"] for r in pos], [r["score"] for r in neg])
+    out = {"answerable": len(pos), "unanswerable": len(neg),
+           "evidence_cited": _mean(r["evidence_cited"] for r in pos),
+           "evidence_first": _mean(r["evidence_first"] for r in pos),
+           "evidence_cited_of_answered": _mean(r["evidence_cited"] for r in answered),
+           "evidence_first_of_answered": _mean(r["evidence_first"] for r in answered),
+           "words_mean": _mean(r["words"] for r in answered),
+           "words_p90": round(float(np.percentile([r["words"] for r in answered], 90)), 1) if answered else None,
+           "sentences_mean": _mean(r["sentences"] for r in answered),
+           "answered_when_answerable": kept, "refused_answerable": len(pos) - len(answered),
+           "abstained_when_not": abstained,
+           "balanced_accuracy": round((kept + abstained) / 2, 4) if kept is not None and abstained is not None
+           else None,
+           "auroc": None if math.isnan(area) else round(area, 4),
+           "verbatim": _mean(verbatim)}
+    if latencies:
+        ms = np.asarray(latencies) * 1000
+        out["latency_ms"] = {"p50": round(float(np.percentile(ms, 50)), 2),
+                             "p95": round(float(np.percentile(ms, 95)), 2)}
+    return out
+
+
+@dataclass
+class AnswerRun:
+    """One answerer over a set of questions: per-question records, summary, paired tests."""
+    name: str
+    rows: dict  # qid -> record (score_answer)
+    summary: dict
+    params: dict = field(default_factory=dict)
+    significance: dict = field(default_factory=dict)  # metric -> {against, difference, p_randomisation}
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "params": self.params, **self.summary, "significance": self.significance,
+                "per_question": self.rows}
+
+
+def evaluate_answers(answer_fn, gold: GoldSet, qids=None, docs: dict | None = None, name: str = "answers",
+                     params: dict | None = None) -> AnswerRun:
+    """Answer each question with `answer_fn(question) -> Answer` and score it; `docs`
+    (doc_id -> Document) enables the verbatim check."""
+    rows, latencies = {}, []
+    for qid in qids if qids is not None else list(gold.questions):
+        t = time.perf_counter()
+        answer = answer_fn(gold.questions[qid])
+        latencies.append(time.perf_counter() - t)
+        rows[qid] = score_answer(answer, qid, gold, docs)
+    return AnswerRun(name, rows, summarise(rows, latencies), dict(params or {}))
+
+
+def paired_values(run: dict, reference: dict, metric: str) -> tuple[list, list]:
+    """Per-question values of a metric for two runs' records (qid -> record), paired."""
+    common = [q for q in run if q in reference]
+    if metric == "correct":
+        return ([float(run[q]["answered"] == run[q]["answerable"]) for q in common],
+                [float(reference[q]["answered"] == reference[q]["answerable"]) for q in common])
+    if metric == "words":
+        common = [q for q in common if run[q]["answered"] and reference[q]["answered"]]
+    else:
+        common = [q for q in common if run[q]["answerable"]]
+    return [float(run[q][metric]) for q in common], [float(reference[q][metric]) for q in common]
+
+
+def compare(run: AnswerRun, reference_rows: dict, against: str, trials: int = 10_000) -> dict:
+    """Paired randomisation tests (as for retrieval, stats.py) of each metric against a reference."""
+    out = {}
+    for metric in PAIRED:
+        a, b = paired_values(run.rows, reference_rows, metric)
+        out[metric] = {"against": against, "questions": len(a),
+                       "difference": round(float(np.mean(a) - np.mean(b)), 4) if a else 0.0,
+                       "p_randomisation": randomisation_test(a, b, trials) if a else 1.0}
+    return out
+
+
+def parse_grid(spec: str | None, allowed) -> list[dict]:
+    """'max_words=60,80;type_weight=0,0.2' -> every combination, as keyword dicts.
+
+    >>> parse_grid("a=1,2;b=0.5", ["a", "b"])
+    [{'a': 1, 'b': 0.5}, {'a': 2, 'b': 0.5}]
+    """
+    if not spec:
+        return [{}]
+    names, values = [], []
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        name, sep, raw = part.partition("=")
+        name = name.strip()
+        if not sep or name not in allowed:
+            raise ValueError(f"bad grid entry '{part}': use NAME=V1,V2;... with NAME one of {', '.join(allowed)}")
+        try:
+            values.append([_number(v) for v in raw.split(",") if v.strip()])
+        except ValueError:
+            raise ValueError(f"bad grid values in '{part}': numbers separated by commas") from None
+        names.append(name)
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)]
+
+
+def _number(text: str):
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+# ---------------------------------------------------------------- reports
+
+COLUMNS = [("evidence_cited", "cited"), ("evidence_first", "first"), ("words_mean", "words"),
+           ("answered_when_answerable", "answered"), ("abstained_when_not", "abstained"),
+           ("balanced_accuracy", "bal.acc"), ("auroc", "AUROC"), ("verbatim", "verbatim")]
+ONE_DECIMAL = {"words_mean", "p50"}
+
+
+def _cell(value, key: str = "") -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1f}" if key in ONE_DECIMAL else f"{value:.3f}"
+
+
+def _p(run: AnswerRun, metric: str) -> str:
+    s = run.significance.get(metric)
+    return "—" if not s else f"{s['difference']:+.3f} (p {s['p_randomisation']:.3f})"
+
+
+def answers_table(runs: list[AnswerRun], title: str = "", against: str = "") -> str:
+    """A Markdown table, one row per answerer; the last columns: difference and p of a paired
+    randomisation test against the first row (`against="baseline"`: against the baseline run)."""
+    suffix = "_vs_baseline" if against == "baseline" else ""
+    ref = against or "first row"
+    head = ["answerer", *(label for _, label in COLUMNS), "p50 ms", f"cited vs {ref}", f"first vs {ref}"]
+    lines = ([title, ""] if title else []) + ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in runs:
+        s = r.summary
+        lines.append("| " + " | ".join([r.name, *(_cell(s.get(key), key) for key, _ in COLUMNS),
+                                        _cell(s.get("latency_ms", {}).get("p50"), "p50"),
+                                        _p(r, "evidence_cited" + suffix), _p(r, "evidence_first" + suffix)]) + " |")
+    if runs:
+        s = runs[0].summary
+        lines.append("")
+        lines.append(f"{s['answerable']} answerable and {s['unanswerable']} unanswerable questions. cited / first: "
+                     "share of answerable questions whose evidence is cited / cited first; words: mean of the "
+                     "answers given; p: paired randomisation test (10,000 sign flips).")
+    return "\n".join(lines)
+
+
+def calibration_table(reports: list) -> str:
+    """The abstention fits tried, as Markdown: leave-one-out figures on the tune split."""
+    lines = ["| signals | L2 | AUROC | threshold | answerable answered | unanswerable abstained | balanced accuracy |",
+             "|---|---|---|---|---|---|---|"]
+    for r in reports:
+        lines.append(f"| {', '.join(r['features'])} | {r['l2']:g} | {r['auroc']:.3f} | {r['threshold']:.3f} | "
+                     f"{r['answerable_answered']:.3f} | {r['unanswerable_abstained']:.3f} | {r['balanced_accuracy']:.3f} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the gold set, end to end
+
+@dataclass
+class AnswerEvaluation:
+    gold: str
+    split: str
+    runs: list  # [AnswerRun], the first with the default parameters
+    notes: list = field(default_factory=list)
+    calibration: dict | None = None  # the operating point chosen on the tune split, when calibrated
+    calibrations: list = field(default_factory=list)  # every fit tried (signals x L2)
+
+    def to_json(self) -> dict:
+        return {"gold": self.gold, "split": self.split, "notes": self.notes, "calibration": self.calibration,
+                "calibrations_tried": self.calibrations, "answerers": [r.to_json() for r in self.runs]}
+
+
+def gold_answerer(gold_path, settings, prebuilt=None, embedder=None, log=None):
+    """The gold set located in the corpus, the documents, and an Answerer over the default
+    retrieval (the prebuilt index when it matches the settings, else one built in memory)."""
+    from ..answer import Answerer
+    from ..index import build_from_documents, settings_match
+    from ..ingest import load_corpus
+    from ..search import Retriever
+    from .datasets import gold_set, load_gold
+
+    log = log or (lambda _m: None)
+    docs, _problems = load_corpus(settings.corpus_dir)
+    gold = gold_set(load_gold(gold_path), docs)
+    index = prebuilt if prebuilt is not None and not settings_match(prebuilt.manifest, settings) else None
+    if index is None:
+        from ..embed import get_embedder
+
+        embedder = embedder or get_embedder(settings.model, settings.embed_backend)
+        log(f"indexing {len(docs)} documents in memory ...")
+        index = build_from_documents(docs, settings, embedder=embedder, log=lambda _m: None)
+    answerer = Answerer(Retriever(index, embedder=embedder if index is not prebuilt else None, settings=settings))
+    answerer.warm()
+    return gold, {d.doc_id: d for d in docs}, answerer
+
+
+def calibrate(answerer, gold: GoldSet, qids: list, k: int = 5, feature_sets=None, l2s=None):
+    """Fit the abstention model on these questions' signals (asked without abstaining):
+    (model, report of the chosen fit, reports of every fit tried)."""
+    from ..answer.calibration import L2, SIGNALS, fit_grid
+
+    saved, answerer.threshold = answerer.threshold, 0.0
+    try:
+        signals = {q: answerer.ask(gold.questions[q], k=k).signals for q in qids}
+    finally:
+        answerer.threshold = saved
+    return fit_grid(signals, gold.answerable & set(qids), feature_sets or [SIGNALS], l2s or [L2])
+
+
+def saved_answer(row: dict) -> SimpleNamespace:
+    """An answer as scored, from a line of `ragcomm ask --json` (any version: the older JSON
+    has the best dense score as its only abstention signal).
+
+    >>> a = saved_answer({"question": "q", "answer": "A. [1]", "abstained": False, "evidence": {"value": 0.5},
+    ...     "citations": [{"marker": 1, "doc_id": "d", "start": 3, "end": 9, "sentence": "A."}]})
+    >>> a.confidence, a.citations[0].doc_id, a.evidence
+    (None, 'd', 0.5)
+    """
+    if "error" in row:
+        raise ValueError(f"question {row.get('id', '?')} failed: {row['error']}")
+    evidence = row.get("evidence") or {}
+    confidence = evidence.get("value") if evidence.get("signal") == "answerability" else None
+    dense = evidence.get("max_dense_score", evidence.get("value", 0.0))
+    return SimpleNamespace(question=row.get("question", ""), text=row["answer"], abstained=bool(row["abstained"]),
+                           citations=[SimpleNamespace(**c) for c in row.get("citations", [])],
+                           evidence=float(dense), confidence=confidence, decided_by=evidence.get("decided_by"))
+
+
+def evaluate_saved_answers(gold_path, settings, answers_path, split: str = "heldout", name: str = "") -> AnswerEvaluation:
+    """Score answers produced elsewhere (an older version, another generator): a JSON-lines file
+    of `ragcomm ask --queries GOLD --json`, one line per question with its gold id."""
+    from ..ingest import load_corpus
+    from .datasets import gold_set, load_gold
+
+    rows = {}
+    for n, line in enumerate(Path(answers_path).read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+                rows[row["id"]] = saved_answer(row)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{answers_path} line {n}: not a line of `ragcomm ask --queries --json` ({exc})")
+    docs, _problems = load_corpus(settings.corpus_dir)
+    gold = gold_set(load_gold(gold_path), docs)
+    qids = in_split(list(gold.questions), split)
+    missing = [q for q in qids if q not in rows]
+    if missing:
+        raise ValueError(f"{answers_path} has no answer for {len(missing)} question(s) of the split: "
+                         f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    by_id = {d.doc_id: d for d in docs}
+    scored = {q: score_answer(rows[q], q, gold, by_id) for q in qids}
+    run = AnswerRun(name or Path(answers_path).stem, scored, summarise(scored), {"answers_file": str(answers_path)})
+    notes = [f"evidence not found in the cleaned text for {', '.join(gold.missing)} (scored as not cited)"] \
+        if gold.missing else []
+    return AnswerEvaluation(str(gold_path), split, [run], notes)
+
+
+def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: list | None = None, k: int = 5,
+                          prebuilt=None, embedder=None, baseline: dict | None = None, log=None,
+                          calibration=None, feature_sets=None, l2s=None) -> AnswerEvaluation:
+    """The default answerer, and each variant of `grid` (changes to its `Selection`), on
+    one split of the gold set, each tested against the first (and against `baseline`, the
+    per-question records of an earlier run, when given). With `calibration` (a path), the
+    abstention model is first fitted on the tune split (the best of `feature_sets` x `l2s`)
+    and written there."""
+    log = log or (lambda _m: None)
+    gold, docs, answerer = gold_answerer(gold_path, settings, prebuilt, embedder, log)
+    report, tried = None, []
+    if calibration is not None:
+        from ..answer.calibration import write_calibration
+
+        tune = in_split(list(gold.questions), "tune")
+        log(f"calibrating the abstention model on {len(tune)} questions of the tune split ...")
+        model, report, tried = calibrate(answerer, gold, tune, k, feature_sets, l2s)
+        gold_file = Path(gold_path).resolve()
+        shown = gold_file.relative_to(home()) if gold_file.is_relative_to(home()) else gold_file
+        pos = len(gold.answerable & set(tune))
+        write_calibration(calibration, report, f"{settings.mode} {settings.fusion} (defaults), k={k}",
+                          settings.model, f"{shown}, tune split ({pos} answerable, {len(tune) - pos} unanswerable)",
+                          model)
+        answerer.model, answerer.threshold = model, model.threshold
+    qids = in_split(list(gold.questions), split)
+    notes = [f"evidence not found in the cleaned text for {', '.join(gold.missing)} (scored as not cited)"] \
+        if gold.missing else []
+    runs = []
+    for params in [{}] + [g for g in grid or [] if g]:  # the default first: the others are tested against it
+        name = ", ".join(f"{k_}={v}" for k_, v in params.items()) or "default"
+        log(f"answering {len(qids)} questions: {name}")
+        runs.append(evaluate_answers(lambda q, p=params: answerer.ask(q, k=k, selection=p), gold, qids, docs, name, params))
+    for r in runs[1:]:
+        r.significance = compare(r, runs[0].rows, runs[0].name)
+    if baseline:
+        for r in runs:
+            r.significance.update({f"{m}_vs_baseline": v for m, v in compare(r, baseline, "baseline").items()})
+    return AnswerEvaluation(str(gold_path), split, runs, notes, report, tried)
