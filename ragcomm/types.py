@@ -5,6 +5,7 @@
     Hit       a retrieved chunk, with every retriever's rank and score
     Citation  a sentence of a hit quoted in an answer, with its offsets
     Answer    the answer to a question: text, citations, sources, abstention
+    Generation  a language model's answer and how each of its sentences was checked
 """
 from __future__ import annotations
 
@@ -103,6 +104,41 @@ class Citation:
 
 
 @dataclass
+class SentenceSupport:
+    """One sentence of a generated answer and the passage sentence that best supports it."""
+    sentence: str  # as generated, its [n] markers taken out
+    markers: list  # the passage numbers it cited
+    supported: bool
+    reason: str  # why it is not supported ('' when it is)
+    marker: int | None = None  # the cited passage holding the best supporting sentence
+    chunk_id: str | None = None
+    evidence: str = ""  # that passage sentence, verbatim
+    passage_start: int | None = None  # its offsets in the passage (hit.text)
+    passage_end: int | None = None
+    similarity: float = 0.0  # cosine between the sentence and the evidence
+    coverage: float = 0.0  # share of the sentence's content words found in the cited passages
+
+
+@dataclass
+class Generation:
+    """How a generated answer was made and checked (Answer.generated)."""
+    generator: str  # "openai"
+    model: str
+    output: str  # the model's text as received
+    sentences: list = field(default_factory=list)  # [SentenceSupport]
+    fallback: bool = False  # True: the extractive answer is shown instead
+    reason: str = ""  # why the fallback was used
+    seconds: float = 0.0
+
+    @property
+    def kept(self) -> int:
+        return sum(s.supported for s in self.sentences)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "kept": self.kept, "checked": len(self.sentences)}
+
+
+@dataclass
 class Answer:
     question: str
     query: str  # what was actually searched (differs for follow-ups)
@@ -114,6 +150,7 @@ class Answer:
     evidence: float = 0.0  # the abstention signal: best dense cosine among retrieved candidates
     threshold: float = 0.0
     note: str = ""
+    generated: Generation | None = None  # set when a language model was asked (answer/generate.py)
 
     def markers(self) -> dict:
         """chunk_id -> marker number of each cited passage."""
@@ -125,7 +162,10 @@ class Answer:
         for hit in self.sources:
             spans = [[c.passage_start, c.passage_end] for c in self.citations if c.chunk_id == hit.chunk_id]
             sources.append({**hit.to_dict(), "marker": markers.get(hit.chunk_id), "highlights": spans})
-        return {"question": self.question, "query": self.query, "answer": self.text, "abstained": self.abstained,
-                "citations": [asdict(c) for c in self.citations], "sources": sources,
-                "evidence": {"signal": "max_dense_score", "value": round(self.evidence, 4),
-                             "threshold": self.threshold}, "note": self.note}
+        row = {"question": self.question, "query": self.query, "answer": self.text, "abstained": self.abstained,
+               "citations": [asdict(c) for c in self.citations], "sources": sources,
+               "evidence": {"signal": "max_dense_score", "value": round(self.evidence, 4),
+                            "threshold": self.threshold}, "note": self.note}
+        if self.generated is not None:
+            row["generated"] = self.generated.to_dict()
+        return row
