@@ -59,17 +59,39 @@ def load_answerer(settings: Settings, threshold: float | None = None, log=print)
 class Service:
     """The answerer over the index, shared by every front end."""
 
-    def __init__(self, settings: Settings, threshold: float | None = None, log=print):
+    def __init__(self, settings: Settings, threshold: float | None = None, log=print, llm=None):
         self.settings = settings
         self.answerer = load_answerer(settings, threshold, log=log)
+        self.llm = llm  # answer.generate.LLMConfig: enables generator="openai"
+        self._generators: dict = {}
 
     @property
     def index(self):
         return self.answerer.retriever.index
 
     def ask(self, question: str, k: int = 5, mode: str | None = None, history: list[str] | None = None,
-            filters: dict | None = None) -> Answer:
-        return self.answerer.ask(question, k=k, mode=mode, history=history, filters=filters)
+            filters: dict | None = None, generator: str = "extractive") -> Answer:
+        """An answer; generator="openai" asks the configured language model (every sentence checked,
+        the extractive answer when too little is supported or the model fails)."""
+        if generator == "extractive":
+            return self.answerer.ask(question, k=k, mode=mode, history=history, filters=filters)
+        return self.generator(generator).ask(question, k=k, mode=mode, history=history, filters=filters)
+
+    def stream(self, question: str, k: int = 5, mode: str | None = None, history: list[str] | None = None,
+               filters: dict | None = None, generator: str = "extractive"):
+        """answer.generate.Token and Checked events as the model writes, then the Answer."""
+        return self.generator(generator).stream(question, k=k, mode=mode, history=history, filters=filters)
+
+    def generators(self) -> list[str]:
+        """The generators this service can use: extractive, and openai when a model is configured."""
+        return ["extractive"] + (["openai"] if self.llm is not None else [])
+
+    def generator(self, name: str):
+        from ..answer.generators import get_generator
+
+        if name not in self._generators:
+            self._generators[name] = get_generator(name, self.answerer, self.llm)
+        return self._generators[name]
 
     def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None) -> list[Hit]:
         return self.answerer.retriever.search(question, k=k, mode=mode, filters=filters)
