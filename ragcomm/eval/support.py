@@ -1,6 +1,14 @@
 """Measuring the support check (answer/support.py) on the gold set.
 
     python -m ragcomm.eval.support rules      # the rule's thresholds against hand-made sentences
+    python -m ragcomm.eval.support answers --local          # answer-level figures, extractive vs
+    python -m ragcomm.eval.support answers --llm-url URL --llm-model NAME   # a language model's
+
+`answers` is a stop-gap until `ragcomm eval --answers` (issue #13) takes a generator: it asks
+every gold question with the extractive answerer and with the generator, and reports, side by
+side, how often the answer cites the gold evidence (anywhere, and first), its length, how
+often it abstains, and for the generator how many of its sentences passed the support check
+and how often the extractive fallback was shown.
 
 Each answerable gold question gets passages [1] (the chunk holding its evidence) and [2] (the
 best retrieved chunk of another part of the corpus that does not overlap the evidence), and
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +165,128 @@ def rules_report(items: list[Item], max_unsupported: float = 0.05) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- answer-level figures
+
+def answer_figures(answers: dict, gold, gold_rows: list[dict]) -> dict:
+    """Figures over {qid: Answer} for the gold set (abstaining answers cite nothing)."""
+    import statistics
+
+    from ..answer.support import MARKER
+
+    answerable = [r["id"] for r in gold_rows if r.get("answerable") and r["id"] in gold.spans]
+    unanswerable = [r["id"] for r in gold_rows if not r.get("answerable")]
+
+    def cites_evidence(citation, qid):
+        doc_id, spans = gold.spans[qid]
+        return citation.doc_id == doc_id and any(citation.start < e and citation.end > s for s, e in spans)
+
+    answered = [q for q in answerable if not answers[q].abstained]
+    out = {
+        "answerable": len(answerable), "unanswerable": len(unanswerable),
+        "answered": len(answered) / max(1, len(answerable)),
+        "abstained_unanswerable": sum(answers[q].abstained for q in unanswerable) / max(1, len(unanswerable)),
+        "evidence_cited": sum(any(cites_evidence(c, q) for c in answers[q].citations) for q in answerable)
+        / max(1, len(answerable)),
+        "evidence_first": sum(bool(answers[q].citations) and cites_evidence(answers[q].citations[0], q)
+                              for q in answerable) / max(1, len(answerable)),
+    }
+    shown = [a for a in answers.values() if not a.abstained]
+    words = [len(MARKER.sub(" ", a.text).split()) for a in shown]
+    out["words"] = statistics.mean(words) if words else 0.0
+    out["sentences"] = statistics.mean(len(a.citations) for a in shown) if shown else 0.0
+    generated = [a.generated for a in answers.values() if a.generated is not None and not a.abstained]
+    if generated:
+        checked = [s for g in generated for s in g.sentences]
+        reasons: dict = {}
+        for s in checked:
+            if not s.supported:
+                key = re.sub(r"[:(].*", "", s.reason).strip()
+                reasons[key] = reasons.get(key, 0) + 1
+        out.update({
+            "asked": len(generated),
+            "generated_shown": sum(not g.fallback for g in generated) / len(generated),
+            "fallback": sum(g.fallback for g in generated) / len(generated),
+            "model_failed": sum(g.fallback and not g.sentences for g in generated),
+            "sentences_checked": len(checked),
+            "sentences_passed": sum(s.supported for s in checked) / max(1, len(checked)),
+            "rejections": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+            "seconds_median": statistics.median(g.seconds for g in generated),
+        })
+    return out
+
+
+def answers_report(figures: dict) -> str:
+    rows = [("answerable questions answered", "answered", "{:.2f}"),
+            ("unanswerable questions abstained", "abstained_unanswerable", "{:.2f}"),
+            ("gold evidence cited (answerable)", "evidence_cited", "{:.2f}"),
+            ("gold evidence cited first", "evidence_first", "{:.2f}"),
+            ("words per answer", "words", "{:.1f}"), ("cited sentences per answer", "sentences", "{:.1f}"),
+            ("questions the model was asked", "asked", "{}"),
+            ("generated answer shown (not the fallback)", "generated_shown", "{:.2f}"),
+            ("extractive fallback shown", "fallback", "{:.2f}"),
+            ("... of which the model failed (down, slow)", "model_failed", "{}"),
+            ("generated sentences checked", "sentences_checked", "{}"),
+            ("generated sentences that passed the check", "sentences_passed", "{:.2f}"),
+            ("median seconds per generated answer", "seconds_median", "{:.1f}")]
+    names = list(figures)
+    lines = ["| figure | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for label, key, fmt in rows:
+        cells = [fmt.format(figures[n][key]) if key in figures[n] else "" for n in names]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for n in names:
+        if figures[n].get("rejections"):
+            lines.append(f"\nWhy {n} sentences were rejected: "
+                         + ", ".join(f"{k} ({v})" for k, v in figures[n]["rejections"].items()))
+    return "\n".join(lines)
+
+
+def run_answers(args, log) -> int:
+    from ..answer import Answerer
+    from ..answer.generate import LLMConfig
+    from ..answer.generators import get_generator
+    from ..index import open_index
+    from ..ingest import load_corpus
+    from ..search import Retriever
+
+    settings = Settings()
+    rows = load_gold(args.gold)[::args.every][:args.limit or None]
+    index = open_index(settings, log=log)
+    answerer = Answerer(Retriever(index, settings=settings))
+    docs, _ = load_corpus(settings.corpus_dir)
+    gold = gold_set(rows, docs)
+    server = None
+    if args.local:
+        from ..answer.llamacpp import LocalServer
+
+        server = LocalServer(threads=args.threads, log=sys.stderr if args.verbose else None, timeout=300).start()
+        args.llm_url, args.llm_model = server.url, server.model
+    try:
+        generators = {"extractive": get_generator("extractive", answerer)}
+        if args.llm_url:
+            config = LLMConfig(args.llm_url, args.llm_model, timeout=args.llm_timeout, max_tokens=args.max_tokens)
+            generators[f"generated ({args.llm_model})"] = get_generator("openai", answerer, config)
+        figures, saved = {}, {}
+        for name, generator in generators.items():
+            answers = {}
+            for n, row in enumerate(rows, start=1):
+                answers[row["id"]] = generator.ask(row["question"], k=args.k)
+                if name != "extractive":
+                    g = answers[row["id"]].generated
+                    log(f"[{n}/{len(rows)}] {row['id']}: " + ("abstained" if answers[row["id"]].abstained else
+                        f"{g.kept}/{len(g.sentences)} sentences supported" + (f", fallback ({g.reason})"
+                                                                               if g.fallback else "")))
+            figures[name] = answer_figures(answers, gold, rows)
+            saved[name] = {q: a.to_dict() for q, a in answers.items()}
+    finally:
+        if server is not None:
+            server.stop()
+    print(answers_report(figures))
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps({"figures": figures, "answers": saved}, indent=1, default=str))
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m ragcomm.eval.support", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -165,8 +296,25 @@ def main(argv=None) -> int:
     r.add_argument("--max-unsupported", type=float, default=0.05,
                    help="largest share of unsupported sentences a rule may accept (default 0.05)")
     r.add_argument("--json", dest="json_out", type=Path, help="write every sentence's measurement as JSON")
+    a = sub.add_parser("answers", help="answer-level figures on the gold set, extractive vs a language model")
+    a.add_argument("--gold", type=Path, default=home() / "eval" / "gold.jsonl")
+    a.add_argument("--local", action="store_true", help="start the bundled SmolLM2-135M server (answer/llamacpp.py)")
+    a.add_argument("--threads", type=int, default=1, help="threads of the local server (default 1)")
+    a.add_argument("--llm-url", help="an OpenAI-compatible endpoint (key: RAGCOMM_LLM_API_KEY)")
+    a.add_argument("--llm-model", help="its model name")
+    a.add_argument("--llm-timeout", type=float, default=300.0, help="seconds per answer (default 300)")
+    a.add_argument("--max-tokens", type=int, default=300)
+    a.add_argument("-k", type=int, default=5, help="passages per question (default 5)")
+    a.add_argument("--every", type=int, default=1, help="only every N-th gold question (default 1: all)")
+    a.add_argument("--limit", type=int, help="only the first N of those")
+    a.add_argument("--verbose", action="store_true", help="show the local server's log")
+    a.add_argument("--json", dest="json_out", type=Path, help="write the figures and every answer as JSON")
     args = p.parse_args(argv)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if args.command == "answers":
+        if bool(args.llm_url) != bool(args.llm_model) or (args.local and args.llm_url):
+            p.error("give --local, or --llm-url with --llm-model (or neither, for the extractive figures only)")
+        return run_answers(args, log)
     if args.command == "rules":
         items = support_items(Settings(), args.gold, args.sentences, log=log)
         print(rules_report(items, args.max_unsupported))
