@@ -99,3 +99,19 @@ def test_supported_sentences_pass(sentence, markers, passages, encode):
 def test_unsupported_sentences_are_rejected(sentence, markers, reason, passages, encode):
     s = check(sentence, markers, passages, encode)
     assert not s.supported and s.reason.startswith(reason), s.reason
+
+
+def test_the_extractive_generator_is_the_extractive_answer_unchanged(real_answerer):
+    from ragcomm.answer.generators import get_generator
+
+    question = "Why were CCGs reluctant to outsource commissioning support?"
+    answer = real_answerer.ask(question)
+    assert answer.generated is None and "generated" not in answer.to_dict()
+    extractive = get_generator("extractive", real_answerer)
+    assert extractive.ask(question).to_dict() == answer.to_dict()
+    streamed = list(extractive.stream(question))
+    assert len(streamed) == 1 and streamed[0].to_dict() == answer.to_dict()
+    with pytest.raises(ValueError, match="--llm-url and --llm-model"):
+        get_generator("openai", real_answerer)
+    with pytest.raises(ValueError, match="unknown generator"):
+        get_generator("gpt", real_answerer)
