@@ -62,15 +62,10 @@ def add_generator_options(p):
 
 def llm_config(args):
     """The LLMConfig of --llm-url/--llm-model, or None for the extractive generator."""
-    if args.generator != "openai":
-        if args.llm_url or args.llm_model:
-            raise UsageError("--llm-url and --llm-model go with --generator openai")
-        return None
-    if not args.llm_url or not args.llm_model:
-        raise UsageError("--generator openai needs --llm-url and --llm-model")
-    from .answer.generate import LLMConfig
-
-    return LLMConfig(args.llm_url, args.llm_model, timeout=args.llm_timeout)
+    try:
+        return serve.llm_config(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def parser() -> argparse.ArgumentParser:

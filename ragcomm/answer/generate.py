@@ -50,6 +50,11 @@ DECLINED = re.compile(r"\b(documents|passages?) (do|does) not (say|answer|mentio
                       r"|\bno information\b", re.I)
 
 
+def fallback_note(reason: str) -> str:
+    """What the answer says when the extractive answer is shown instead of the model's."""
+    return f"The generated answer was not used: {reason}. This is the extractive answer, quoted from the documents."
+
+
 class GenerationError(RuntimeError):
     """The endpoint could not be used: down, slow, refused or answered nonsense."""
 
@@ -314,8 +319,7 @@ class OpenAIGenerator:
     def fall_back(answer: Answer, generation: Generation, reason: str) -> Answer:
         generation.fallback, generation.reason = True, reason
         answer.generated = generation
-        answer.note = " ".join(filter(None, [f"The generated answer was not used: {reason}. This is the extractive "
-                                             "answer, quoted from the documents.", answer.note]))
+        answer.note = " ".join(filter(None, [fallback_note(reason), answer.note]))
         return answer
 
     @staticmethod

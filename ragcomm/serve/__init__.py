@@ -31,6 +31,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-upload-mb", type=int, default=50, help="largest file to upload in the page or API (MB)")
     p.add_argument("--history-db", type=Path,
                    help="SQLite file of logged-in users' conversations (default: conversations.sqlite3 beside the index)")
+    # generated answers (#17): offered in the chat's Options and the API, extractive by default
+    p.add_argument("--generator", choices=["extractive", "openai"], default="extractive",
+                   help="openai: also offer answers written by a language model at --llm-url, each sentence "
+                   "checked against its source (a switch in Options, off by default; \"generator\" in /api/ask)")
+    p.add_argument("--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (key: set "
+                   "RAGCOMM_LLM_API_KEY)")
+    p.add_argument("--llm-model", help="the endpoint's model name")
+    p.add_argument("--llm-timeout", type=float, default=60.0,
+                   help="seconds the model may take for a whole answer (default 60)")
+
+
+def llm_config(args: argparse.Namespace):
+    """The LLMConfig of --generator openai --llm-url --llm-model, or None; ValueError when incomplete."""
+    if args.generator != "openai":
+        if args.llm_url or args.llm_model:
+            raise ValueError("--llm-url and --llm-model go with --generator openai")
+        return None
+    if not args.llm_url or not args.llm_model:
+        raise ValueError("--generator openai needs --llm-url and --llm-model")
+    from ..answer.generate import LLMConfig
+
+    return LLMConfig(args.llm_url, args.llm_model, timeout=args.llm_timeout)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,11 +64,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         auth = credentials(args.auth_file)
         check_access(args.host, auth, args.exposed_without_login)
+        llm = llm_config(args)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus)
-    service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True))
+    service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True), llm=llm)
+    if llm is not None:
+        print(f"generated answers offered (off by default): {llm.model} at {llm.shown_url}", file=sys.stderr,
+              flush=True)
     app = create(service, auth, args)
     import uvicorn
 

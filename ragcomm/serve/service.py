@@ -95,11 +95,16 @@ class Service:
         return ["extractive"] + (["openai"] if self.llm is not None else [])
 
     def generator(self, name: str):
+        """The generator called `name`; ValueError naming how to enable it when it is not available."""
         from ..answer.generators import get_generator
 
-        if name not in self._generators:
-            self._generators[name] = get_generator(name, self.answerer, self.llm)
-        return self._generators[name]
+        if name == "openai" and self.llm is None:
+            raise ValueError("generated answers are not enabled on this server: start it with --generator openai "
+                             "--llm-url URL --llm-model NAME")
+        made = self._generators  # one dictionary even if a reload swaps it meanwhile
+        if name not in made:
+            made[name] = get_generator(name, self.answerer, self.llm)
+        return made[name]
 
     def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None) -> list[Hit]:
         return self.answerer.retriever.search(question, k=k, mode=mode, filters=filters)
@@ -265,6 +270,7 @@ class Service:
     def reload(self) -> None:
         """Answer from the index on disk from now on (questions in flight finish on the old one)."""
         self.answerer = load_answerer(self.settings, self.answerer.threshold, log=lambda *_: None)
+        self._generators = {}  # generators wrap the answerer: rebuilt over the new one (#17)
 
 
 def file_date(path: Path) -> str | None:
