@@ -140,3 +140,45 @@ def managed_app(tmp_path_factory):
     finally:
         stop_app(proc)
         log.close()
+
+
+# ---------------------------------------------------------------- the chat with a language model (#17)
+
+def launch_with_llm(real_index, tmp_path_factory, name, llm_url):
+    from ragcomm.bench.launch import launch_app
+
+    log = open(tmp_path_factory.mktemp(name) / "app.log", "w")
+    args = ("--generator", "openai", "--llm-url", llm_url, "--llm-model", "smollm2", "--llm-timeout", "600")
+    try:
+        proc, url = launch_app(real_index.index_dir, real_index.corpus_dir, args=args, log=log, timeout=180)
+    except RuntimeError as exc:
+        log.close()
+        raise RuntimeError(f"{exc}; see {log.name}") from exc
+    return proc, url, log
+
+
+@pytest.fixture(scope="session")
+def llm_app_url(real_index, llm_server, tmp_path_factory):
+    """The app started with --generator openai over the local model server; its base URL."""
+    from ragcomm.bench.launch import stop_app
+
+    proc, url, log = launch_with_llm(real_index, tmp_path_factory, "llm-app", llm_server.url)
+    try:
+        yield url
+    finally:
+        stop_app(proc)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def dead_llm_app_url(real_index, tmp_path_factory):
+    """The app started with --generator openai and an endpoint where nothing listens; its base URL."""
+    from ragcomm.bench.launch import free_port, stop_app
+
+    proc, url, log = launch_with_llm(real_index, tmp_path_factory, "dead-llm-app",
+                                     f"http://127.0.0.1:{free_port()}/v1")
+    try:
+        yield url
+    finally:
+        stop_app(proc)
+        log.close()

@@ -307,7 +307,7 @@ def check_html(g: dict) -> str:
                     else "")
         items.append(f'<li class="{"rc-supported" if ok else "rc-unsupported"}"><span class="rc-verdict">'
                      f'{"✓" if ok else "✗"}</span> <q>{e(s.get("sentence", ""))}</q> <small>({e(cited)})</small><br><small class="rc-why-line">{e(support_line(s))}</small>{evidence}</li>')
-    return (f'<details class="rc-check"{" open" if g.get("fallback") else ""}><summary>How each sentence the '
+    return (f'<details class="rc-check"><summary>How each sentence the '
             f'language model wrote was checked ({kept} of {len(sentences)} supported)</summary>'
             f'<ol>{"".join(items)}</ol></details>')
 
