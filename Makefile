@@ -7,9 +7,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ragcomm-installed
 
-.PHONY: setup run index test browser axe clean
+.PHONY: setup run index test browser readers axe clean
 
-setup: $(STAMP)
+setup: $(STAMP) readers
 
 # torch first, pinned: 2.13.0 is the CPU build on this machine's disk; an unpinned torch
 # would pull a multi-GB CUDA build.
@@ -33,6 +33,14 @@ run: index
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's Tesseract (OCR of scanned or garbled PDF pages) and antiword (.doc files), which
+# the readers call as commands; waits for another session's dpkg lock rather than failing.
+readers:
+	@{ command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx eng \
+	   && command -v antiword >/dev/null 2>&1; } || { apt-get -o DPkg::Lock::Timeout=600 update -qq \
+	   && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	      tesseract-ocr tesseract-ocr-eng antiword >/dev/null; }
 
 # axe-core (npm) for the accessibility check of the chat, in a folder the tests read; no CDN at test time.
 AXE := tests/.axe/node_modules/axe-core/axe.min.js

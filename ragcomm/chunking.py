@@ -135,7 +135,7 @@ def chunk_document(doc: Document, size: int = 160, overlap: int = 32,
         start, end = units[i][0], units[j][1]
         piece = text[start:end]
         chunks.append(Chunk(f"{doc.doc_id}#{len(chunks)}", doc.doc_id, piece, start, end,
-                            doc.section_at(start), count_tokens(piece)))
+                            doc.section_at(start), count_tokens(piece), doc.page_at(start), doc.page_at(end - 1)))
         if j + 1 >= len(units):
             break
         # Next chunk: step back over whole sentences worth at most `overlap` tokens,

@@ -166,6 +166,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, help="write a PNG of Recall@k (k = 1..100) per configuration")
     p.add_argument("--calibrate", action="store_true", help="gold set: pick the abstention threshold and store it")
     p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json)")
+    p.add_argument("--documents", action="store_true",
+                   help="ingestion of real documents: right passage, evidence cited, page right, header/footer "
+                        "text in chunks, contents in top 5 (with --gold eval/realdocs.jsonl --corpus ../shared/realdocs)")
+    p.add_argument("--furniture", type=Path, help="--documents: running headers/footers per file (default: "
+                   "eval/realdocs-furniture.json)")
     return top
 
 
@@ -313,13 +318,20 @@ def evidence(h) -> list[str]:
     return parts
 
 
+def pages_label(h) -> str:
+    """' p. 4' or ' pp. 4-5' for a passage of a paged file, else ''."""
+    if h.page_start is None:
+        return ""
+    return f" p. {h.page_start}" if h.page_end in (None, h.page_start) else f" pp. {h.page_start}-{h.page_end}"
+
+
 def print_hits(hits) -> None:
     if not hits:
         print("no passages found")
     for h in hits:
         place = f"{h.title}" + (f" — {h.section}" if h.section else "")
         print(f"{h.rank}. {place}")
-        print(f"   {h.doc_id} [{h.start}:{h.end}] · " + " · ".join([f"score {h.score:.4f}", *evidence(h)]))
+        print(f"   {h.doc_id} [{h.start}:{h.end}]{pages_label(h)} · " + " · ".join([f"score {h.score:.4f}", *evidence(h)]))
         print(textwrap.fill(" ".join(h.text.split()), width=100, initial_indent="   ", subsequent_indent="   "))
         print()
 
@@ -439,6 +451,8 @@ def cmd_eval(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     log = evaluate.log_stderr
+    if args.documents:
+        return eval_documents(args, settings)
     if args.dataset:
         if args.calibrate:
             raise UsageError("--calibrate works on the gold set (it needs unanswerable questions)")
@@ -481,6 +495,27 @@ def cmd_eval(args) -> int:
         print(f"abstention threshold {data['threshold']:.4f} ({config.name}: answers "
               f"{data['answerable_answered']:.0%} of answerable, abstains on {data['unanswerable_abstained']:.0%} "
               f"of unanswerable) written to {path}")
+    return 0
+
+
+def eval_documents(args, settings) -> int:
+    from .config import home
+    from .eval.documents import evaluate_documents, markdown
+
+    gold = args.gold or home() / "eval" / "realdocs.jsonl"
+    furniture = args.furniture or home() / "eval" / "realdocs-furniture.json"
+    for path in (gold, furniture):
+        if not Path(path).exists():
+            raise UsageError(f"file not found: {path}")
+    result = evaluate_documents(gold, settings, furniture, log=lambda m: print(m, file=sys.stderr))
+    text = markdown(result, label=str(settings.corpus_dir.name))
+    print(text)
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(result, indent=2))
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
     return 0
 
 
@@ -537,10 +572,11 @@ def print_answer(answer) -> None:
         print(f"{label} {h.title}" + (f" — {h.section}" if h.section and h.section != h.title else ""))
         if record:
             print(f"    {record}")
-        print(f"    {h.source} [{h.start}:{h.end}] · " + " · ".join([f"fused #{h.rank}", *evidence(h)]))
+        print(f"    {h.source} [{h.start}:{h.end}]{pages_label(h)} · " + " · ".join([f"fused #{h.rank}", *evidence(h)]))
         cited = [c for c in answer.citations if c.chunk_id == h.chunk_id]
         for c in cited:
-            print(textwrap.fill(" ".join(c.sentence.split()), width=100, initial_indent=f"    > [{c.start}:{c.end}] ",
+            where = f"p. {c.page} " if c.page is not None else ""
+            print(textwrap.fill(" ".join(c.sentence.split()), width=100, initial_indent=f"    > {where}[{c.start}:{c.end}] ",
                                 subsequent_indent="      "))
         if not cited:
             print(textwrap.fill(" ".join(h.text.split()), width=100, initial_indent="    ", subsequent_indent="    "))

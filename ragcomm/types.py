@@ -20,6 +20,7 @@ class Document:
     source: str  # source file, relative to the corpus folder
     metadata: dict = field(default_factory=dict)
     sections: list = field(default_factory=list)  # [(offset in text, heading), ...]
+    pages: list = field(default_factory=list)  # [(offset in text, page of the original file), ...]; [] if unpaged
 
     def section_at(self, offset: int) -> str:
         """The heading in force at a character offset ('' before the first heading).
@@ -33,6 +34,24 @@ class Document:
                 break
             current = heading
         return current
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (1-based) of the original file holding a character offset, None if unknown.
+
+        >>> Document("d", "T", "On page one. On page two.", "d.pdf", pages=[(0, 1), (13, 2)]).page_at(15)
+        2
+        """
+        return page_at(self.pages, offset)
+
+
+def page_at(pages: list, offset: int) -> int | None:
+    """The page in force at `offset` of a page map [(offset, page), ...] (None if empty)."""
+    current = pages[0][1] if pages else None
+    for start, page in pages:
+        if start > offset:
+            break
+        current = page
+    return current
 
 
 @dataclass

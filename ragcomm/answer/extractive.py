@@ -23,7 +23,7 @@ import numpy as np
 from ..backends import analyze
 from ..chunking import sentence_spans
 from ..search import check_options, check_question
-from ..types import Answer, Citation, Hit
+from ..types import Answer, Citation, Hit, page_at
 from .calibration import load_threshold
 from .followup import WORD, standalone_queries, standalone_query
 
@@ -96,8 +96,9 @@ def reading_order(chosen: list[Candidate]) -> list[Candidate]:
     return sorted(chosen, key=lambda c: (first[c.hit.doc_id], c.hit.start + c.a))
 
 
-def cite(chosen: list[Candidate]) -> tuple[str, list[Citation], list[Hit]]:
-    """Answer text with [n] after each sentence, its citations and the cited passages."""
+def cite(chosen: list[Candidate], page_at=None) -> tuple[str, list[Citation], list[Hit]]:
+    """Answer text with [n] after each sentence, its citations and the cited passages.
+    `page_at(doc_id, offset)` gives a citation its page of the original file."""
     markers: dict[str, int] = {}
     sources: list[Hit] = []
     citations, parts = [], []
@@ -112,7 +113,7 @@ def cite(chosen: list[Candidate]) -> tuple[str, list[Citation], list[Hit]]:
         n = markers[hit.chunk_id]
         citations.append(Citation(n, hit.doc_id, hit.chunk_id, hit.source, sentence, hit.start + c.a,
                                   hit.start + c.b, c.a, c.b, round(c.score, 4), round(c.similarity, 4),
-                                  round(c.overlap, 4)))
+                                  round(c.overlap, 4), page_at(hit.doc_id, hit.start + c.a) if page_at else None))
         parts.append(f"{sentence} [{n}]")
     return " ".join(parts), citations, sources
 
@@ -157,6 +158,10 @@ class Answerer:
                 self._sentences[i] = entries
         return {i: self._sentences[i] for i in chunk_ids}
 
+    def page_at(self, doc_id: str, offset: int) -> int | None:
+        """The page of the original file at a document offset (None for unpaged files)."""
+        return page_at(self.retriever.index.documents.get(doc_id, {}).get("pages") or [], offset)
+
     def warm(self, batch: int = 8) -> None:
         """Embed the sentences of every passage now (the app does this in the background, in
         small batches so that questions asked meanwhile are not held up for long)."""
@@ -193,7 +198,7 @@ class Answerer:
             query_terms = set(analyze(query, r.index.lexical.analyzer))
             chosen = select_sentences(candidates, query_vector, query_terms, max_sentences=max_sentences)
             if chosen and chosen[0].score >= MIN_SENTENCE_SCORE:
-                answer.text, answer.citations, answer.sources = cite(chosen)
+                answer.text, answer.citations, answer.sources = cite(chosen, self.page_at)
                 answer.abstained = not answer.citations
         if answer.abstained:
             answer.text = ABSTAIN_TEXT if hits else "No passages matched (check the filters)."

@@ -1,11 +1,13 @@
 """Corpus -> chunks -> vectors -> an index (in memory, or saved to the index folder).
 
-Chunks whose embedded text is unchanged since the index already there keep their vectors
-(content hash), so an update embeds only new text.
+Files unchanged since the index already there (content hash) are not read again: their
+cleaned documents are kept in documents.jsonl. Chunks whose embedded text is unchanged keep
+their vectors (content hash), so an update reads only new files and embeds only new text.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 import time
 from datetime import datetime, timezone
@@ -17,11 +19,11 @@ from ..backends import build_lexical, build_vector
 from ..chunking import chunk_document, embed_text
 from ..config import TOKENIZER_ENCODING, Settings
 from ..embed import canonical_model_id
-from ..ingest import load_corpus
+from ..ingest import INGEST_VERSION, load_corpus
 from ..types import Chunk, Document
 from ..version import __version__
 from .store import (FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, build_lock,
-                    corpus_hashes, load_index, remove_leftovers, save_index, settings_match)
+                    corpus_hashes, load_index, read_manifest, remove_leftovers, save_index, settings_match)
 
 
 def text_key(text: str) -> str:
@@ -51,7 +53,14 @@ def build_index(settings: Settings | None = None, embedder=None, log=print, prog
 
 def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) -> Index:
     t0 = time.perf_counter()
-    docs, problems = load_corpus(settings.corpus_dir)
+    known = previous_documents(settings.index_dir) if save else {}
+    read_seconds: dict = {}
+    docs, problems = load_corpus(settings.corpus_dir, known=known, log=log, timings=read_seconds)
+    for source, seconds in read_seconds.items():
+        log(f"read {source} in {seconds:.2f} s")
+    reused_files = len({d.source for d in docs} - set(read_seconds))
+    if reused_files:
+        log(f"{reused_files} unchanged files not read again (their documents are kept in the index)")
     for problem in problems:
         log(f"warning: {problem}")
     if not docs:
@@ -66,14 +75,35 @@ def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) 
                           "skipped": [{"path": p.path, "reason": p.message} for p in problems]}
     manifest["counts"] = {"files": len({d.source for d in docs}), **manifest["counts"]}
     manifest["build_seconds"] = round(time.perf_counter() - t0, 3)
-    manifest["timings"] = {"ingest": round(ingest_seconds, 3), **manifest["timings"]}
+    manifest["timings"] = {"ingest": round(ingest_seconds, 3), **manifest["timings"], "files_read": read_seconds}
+    manifest["ingest"] = {"version": INGEST_VERSION, "files_reused": reused_files}
     # Keep the manifest's key order stable for readers: corpus and counts before the build details.
     order = ["format", "ragcomm_version", "model", "chunking", "bm25", "dense", "corpus", "counts", "built_at",
-             "build_seconds", "timings"]
+             "build_seconds", "timings", "ingest"]
     index.manifest = {k: manifest[k] for k in order if k in manifest}
     if save:
         save_index(index, settings.index_dir)
     return index
+
+
+def previous_documents(folder: Path) -> dict:
+    """{source: (file hash, [Document])} of the index already in `folder`, when it was read
+    by this version of ingestion; else nothing (every file is read afresh)."""
+    try:
+        manifest = read_manifest(folder)
+        if manifest.get("ingest", {}).get("version") != INGEST_VERSION:
+            return {}
+        hashes = manifest["corpus"]["files"]
+        by_source: dict = {}
+        with open(Path(folder) / "documents.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                d = json.loads(line)
+                doc = Document(d["doc_id"], d["title"], d["text"], d["source"], d["metadata"],
+                               [tuple(s) for s in d["sections"]], [tuple(p) for p in d["pages"]])
+                by_source.setdefault(doc.source, []).append(doc)
+    except (IndexError_, OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {source: (hashes[source], group) for source, group in by_source.items() if source in hashes}
 
 
 def previous_vectors(folder: Path, model_id: str, backend: str = "torch") -> dict:
@@ -106,7 +136,10 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
     else:
         chunking = {"given": True, "embedded_text": "title | section + newline + text"}
     timings["chunking"] = time.perf_counter() - t0
-    documents = {d.doc_id: {"title": d.title, "source": d.source, "metadata": d.metadata} for d in docs}
+    # The cleaned text, sections and page map are kept so that a later build reuses an
+    # unchanged file's documents without reading it again (and citations find their page).
+    documents = {d.doc_id: {"title": d.title, "source": d.source, "metadata": d.metadata, "text": d.text,
+                            "sections": d.sections, "pages": d.pages} for d in docs}
     texts = [embed_text(documents[c.doc_id]["title"], c.section, c.text) for c in chunks]
 
     t = time.perf_counter()

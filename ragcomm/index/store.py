@@ -2,7 +2,7 @@
 
     index/manifest.json    format, versions, model id/dim/max length/backend, chunking,
                            BM25 and vector backends, corpus file hashes, index file hashes
-    index/documents.jsonl  one line per document: doc_id, title, source, metadata
+    index/documents.jsonl  one line per document: doc_id, title, source, metadata, text, sections, pages
     index/chunks.jsonl     one line per chunk: chunk_id, doc_id, text, start, end, section
     index/vectors.npy      float32 (chunks x dim), unit rows, in chunk order
     index/dense.faiss      only for an approximate FAISS index (a flat one is rebuilt from vectors.npy)

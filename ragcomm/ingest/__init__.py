@@ -6,11 +6,15 @@
     corpus.py   the corpus folder: load every file, add and remove files safely
 """
 from ..types import Document
+
+# Bumped when reading or cleaning changes what a file becomes: an index built by another
+# version reads every file again instead of reusing its stored documents.
+INGEST_VERSION = 1
 from .clean import Cleaned, clean_text, reflow
 from .corpus import CorpusError, Problem, add_files, corpus_files, load_corpus, load_file, remove_targets, safe_name
-from .readers import MAX_FILE_BYTES, SUPPORTED, IngestError, read_text
+from .readers import MAX_FILE_BYTES, SUPPORTED, Extracted, IngestError, read_document, read_text
 from .records import is_listing, split_records
 
-__all__ = ["Document", "Cleaned", "clean_text", "reflow", "CorpusError", "Problem", "add_files", "corpus_files",
+__all__ = ["INGEST_VERSION", "Document", "Cleaned", "clean_text", "reflow", "CorpusError", "Problem", "add_files", "corpus_files",
            "load_corpus", "load_file", "remove_targets", "safe_name", "MAX_FILE_BYTES", "SUPPORTED", "IngestError",
-           "read_text", "is_listing", "split_records"]
+           "read_text", "read_document", "Extracted", "is_listing", "split_records"]

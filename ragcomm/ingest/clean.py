@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 # Whole lines that are web-page or PDF furniture, never content.
@@ -40,6 +40,11 @@ class Cleaned:
     text: str
     sections: list  # [(offset, heading)]
     references: list  # reference-list entries moved out of the body
+    pages: list = field(default_factory=list)  # [(offset, page)]: where each page's text starts
+
+
+# A contents line: dot leaders (or an ellipsis) before a page number.
+CONTENTS_LINE = re.compile(r"(\.\s?){4,}\s*\d{1,4}\s*$|…\s*\d{1,4}\s*$")
 
 
 def normalise(raw: str) -> str:
@@ -51,27 +56,45 @@ def normalise(raw: str) -> str:
 
 
 def drop_boilerplate(text: str) -> str:
-    return "\n".join("" if BOILERPLATE.match(line) else line for line in text.split("\n"))
+    return "\n".join("" if BOILERPLATE.match(line) or CONTENTS_LINE.search(line) else line
+                     for line in text.split("\n"))
 
 
-def clean_text(raw: str) -> Cleaned:
-    """Cleaned, reflowed text of one record, with its section headings and references."""
-    text = drop_boilerplate(normalise(raw))
-    # PDF extractions start a page's first line with one space: after a finished
-    # sentence that is a new block (often a section heading).
-    text = re.sub(r"(?<=[.!?:;”’\")])\n (?=[^\s•])", "\n\n", text)
-    vocabulary = set(re.findall(r"[a-z]+", text.lower()))
-    compounds = set(re.findall(r"[a-z]+-[a-z]+", text.lower()))
-    blocks = [b.split("\n") for b in re.split(r"\n\s*\n", text)]
-    blocks = [[ln.rstrip() for ln in b if ln.strip()] for b in blocks]
-    blocks = [b for b in blocks if b]
+def clean_text(raw: str, headings: set | None = None) -> Cleaned:
+    """Cleaned, reflowed text of one record, with its section headings, references and pages.
+
+    Pages are separated by form feeds in `raw`; `Cleaned.pages` says where each page's text
+    starts in the cleaned text. With `headings` (from styles or font sizes), exactly the
+    lines in it that start a block are headings; without, headings are guessed."""
+    known = None if headings is None else {" ".join(normalise(h).split()) for h in headings}
+    tagged = []  # (line, page)
+    for page, part in enumerate(raw.split("\f"), start=1):
+        part = drop_boilerplate(normalise(part))
+        # PDF extractions start a page's first line with one space: after a finished
+        # sentence that is a new block (often a section heading).
+        part = re.sub(r"(?<=[.!?:;”’\")])\n (?=[^\s•])", "\n\n", part)
+        if page > 1:
+            tagged.append(("", page))
+        tagged.extend((line, page) for line in part.split("\n"))
+    whole = "\n".join(line for line, _ in tagged)
+    vocabulary = set(re.findall(r"[a-z]+", whole.lower()))
+    compounds = set(re.findall(r"[a-z]+-[a-z]+", whole.lower()))
+    blocks, block = [], []
+    for line, page in tagged:
+        if line.strip():
+            block.append((line.rstrip(), page))
+        elif block:
+            blocks.append(block)
+            block = []
+    if block:
+        blocks.append(block)
 
     references, body = [], []
     for i, block in enumerate(blocks):
-        if REFERENCE.match(block[0]):
-            references.append(" ".join(ln.strip() for ln in block))
-        elif REFERENCES_HEADING.match(block[0]) and len(block) == 1 and i + 1 < len(blocks) \
-                and REFERENCE.match(blocks[i + 1][0]):
+        if REFERENCE.match(block[0][0]):
+            references.append(" ".join(ln.strip() for ln, _ in block))
+        elif REFERENCES_HEADING.match(block[0][0]) and len(block) == 1 and i + 1 < len(blocks) \
+                and REFERENCE.match(blocks[i + 1][0][0]):
             continue
         else:
             body.append(block)
@@ -79,34 +102,42 @@ def clean_text(raw: str) -> Cleaned:
     # A paragraph cut by a page break: the next block carries on in lower case.
     merged = []
     for block in body:
-        if merged and not SENTENCE_END.search(merged[-1][-1]) and block[0].lstrip()[:1].islower() \
-                and not BULLET.match(block[0]):
+        if merged and not SENTENCE_END.search(merged[-1][-1][0]) and block[0][0].lstrip()[:1].islower() \
+                and not BULLET.match(block[0][0]):
             merged[-1].extend(block)
         else:
             merged.append(block)
 
-    out, sections, length = [], [], 0
+    out, sections, pages, length = [], [], [], 0
     for i, block in enumerate(merged):
-        next_first = merged[i + 1][0] if i + 1 < len(merged) else None
+        next_first = merged[i + 1][0][0] if i + 1 < len(merged) else None
         paragraphs = []
         lines = block
-        follower = lines[1] if len(lines) > 1 else next_first
-        if looks_like_heading(lines[0], follower):
-            paragraphs.append(("heading", lines[0].strip()))
+        follower = lines[1][0] if len(lines) > 1 else next_first
+        first = re.sub(r"[ ]{2,}", " ", lines[0][0].strip())
+        if (looks_like_heading(lines[0][0], follower) if known is None
+                else first in known and 2 <= len(first) <= 150):
+            paragraphs.append(("heading", first, [(0, lines[0][1])]))
             lines = lines[1:]
         if lines:
-            paragraphs.append(("text", reflow(lines, vocabulary, compounds)))
-        for kind, para in paragraphs:
-            para = re.sub(r"[ ]{2,}", " ", para).strip()
+            text, starts = reflow_with_offsets([re.sub(r"[ ]{2,}", " ", ln) for ln, _ in lines], vocabulary,
+                                               compounds)
+            paragraphs.append(("text", text, [(start, page) for start, (_, page) in zip(starts, lines)]))
+        for kind, para, line_pages in paragraphs:
+            lead = len(para) - len(para.lstrip())
+            para = para.strip()
             if not para:
                 continue
             if out:
                 length += 2
             if kind == "heading":
                 sections.append((length, para))
+            for start, page in line_pages:
+                if not pages or pages[-1][1] != page:
+                    pages.append((length + max(0, min(start - lead, len(para) - 1)), page))
             out.append(para)
             length += len(para)
-    return Cleaned("\n\n".join(out), sections, references)
+    return Cleaned("\n\n".join(out), sections, references, pages)
 
 
 def looks_like_heading(line: str, follower: str | None) -> bool:
@@ -130,11 +161,19 @@ def looks_like_heading(line: str, follower: str | None) -> bool:
 
 def reflow(lines: list[str], vocabulary: set = frozenset(), compounds: set = frozenset()) -> str:
     """Join hard-wrapped lines into one paragraph; list items keep their own lines."""
-    out = []
+    return reflow_with_offsets(lines, vocabulary, compounds)[0]
+
+
+def reflow_with_offsets(lines: list[str], vocabulary: set = frozenset(),
+                        compounds: set = frozenset()) -> tuple[str, list[int]]:
+    """`reflow`, and the offset in the result where each input line's text starts."""
+    out, starts, length = [], [], 0  # length: of "\n".join(out)
     for line in lines:
         s = line.strip()
         if not out or BULLET.match(s):
+            starts.append(length + (1 if out else 0))
             out.append(s)
+            length += len(s) + (1 if len(out) > 1 else 0)
             continue
         prev = out[-1]
         m = re.search(r"([A-Za-z]+)-$", prev)
@@ -144,8 +183,14 @@ def reflow(lines: list[str], vocabulary: set = frozenset(), compounds: set = fro
             hyphenated = f"{m.group(1)}-{n.group(1)}".lower()
             if joined in vocabulary and hyphenated not in compounds:
                 out[-1] = prev[:-1] + s  # a word split across lines: undo the hyphen
+                starts.append(length - 1)
+                length += len(s) - 1
             else:
                 out[-1] = prev + s  # a real compound (practice-based): keep the hyphen
+                starts.append(length)
+                length += len(s)
         else:
             out[-1] = prev + " " + s
-    return "\n".join(out)
+            starts.append(length + 1)
+            length += len(s) + 1
+    return "\n".join(out), starts

@@ -10,6 +10,7 @@ moves a file to corpus/.removed/ rather than deleting it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..types import Document
-from .readers import MAX_FILE_BYTES, SUPPORTED, IngestError, read_text
+from .readers import MAX_FILE_BYTES, SUPPORTED, IngestError, read_document
 from .records import split_records
 
 @dataclass
@@ -36,28 +37,40 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts))
 
 
-def load_file(path: Path, corpus_dir: Path) -> list[Document]:
+def load_file(path: Path, corpus_dir: Path, log=None) -> list[Document]:
     source = str(Path(path).relative_to(corpus_dir)).replace("\\", "/")
-    raw = read_text(path)
-    if not raw.strip():
+    extracted = read_document(path, log=log)
+    if not extracted.text.strip():
         raise IngestError("empty file")
-    docs = split_records(raw, source)
+    docs = split_records(extracted.text, source, extracted)
     if not docs or not any(d.text.strip() for d in docs):
         raise IngestError("no text after cleaning")
     return docs
 
 
-def load_corpus(corpus_dir) -> tuple[list[Document], list[Problem]]:
-    """All documents of a corpus folder, and the files that were skipped and why."""
+def load_corpus(corpus_dir, known: dict | None = None, log=None,
+                timings: dict | None = None) -> tuple[list[Document], list[Problem]]:
+    """All documents of a corpus folder, and the files that were skipped and why.
+
+    known: {source: (sha256 of the file, [Document])} read before (the index keeps them):
+    a file whose content hash matches is not read again. timings: filled with
+    {source: seconds} for the files that were read. log: hears about long files."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
     docs, problems = [], []
     for path in corpus_files(corpus_dir):
+        source = str(path.relative_to(corpus_dir)).replace("\\", "/")
+        if known and source in known and known[source][0] == file_sha256(path):
+            docs.extend(known[source][1])
+            continue
+        t = time.perf_counter()
         try:
-            docs.extend(load_file(path, corpus_dir))
+            docs.extend(load_file(path, corpus_dir, log=log))
         except IngestError as exc:
             problems.append(Problem(str(path), str(exc)))
+        if timings is not None:
+            timings[source] = round(time.perf_counter() - t, 3)
     seen = {}
     for d in docs:  # ids must be unique: a listing may repeat a record
         if d.doc_id in seen:
@@ -66,6 +79,14 @@ def load_corpus(corpus_dir) -> tuple[list[Document], list[Problem]]:
         else:
             seen[d.doc_id] = 1
     return docs, problems
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- adding and removing files

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..types import Document
 from .clean import BULLET, GENERIC_TITLES, clean_text, drop_boilerplate, normalise
+from .readers.base import PAGE_BREAK, Extracted
 
 RECORD_START = re.compile(r"^(\d{1,4})\.\s*$")
 RECORD_ID_LINE = re.compile(r"\|\s*(MEDLINE|LILACS|IBECS|BDENF|WPRIM|PubMed|[A-Z]{3,})\s*\|\s*ID:\s*(\S+)", re.I)
@@ -26,12 +27,13 @@ def is_listing(text: str) -> bool:
     return hits >= 2
 
 
-def split_records(raw: str, source: str) -> list[Document]:
-    """One Document per record: a result listing gives many, any other file one."""
+def split_records(raw: str, source: str, extracted: Extracted | None = None) -> list[Document]:
+    """One Document per record: a result listing gives many, any other file one. With a
+    reader's `extracted` (its text is `raw`), its title, headings, pages and facts are kept."""
     stem = doc_stem(source)
-    text = drop_boilerplate(normalise(raw))
+    text = PAGE_BREAK.join(drop_boilerplate(normalise(page)) for page in raw.split(PAGE_BREAK))
     if not is_listing(text):
-        return [_single_document(text, source, stem, web=bool(WEB_MARKERS.search(raw)))]
+        return [_single_document(text, source, stem, web=bool(WEB_MARKERS.search(raw)), extracted=extracted)]
     lines = text.split("\n")
     starts = [i for i, ln in enumerate(lines) if RECORD_START.match(ln)
               and any(RECORD_ID_LINE.search(x) for x in lines[i + 1:i + 4])]
@@ -81,14 +83,16 @@ def _listing_record(lines: list[str], source: str, stem: str) -> Document:
 WEB_MARKERS = re.compile(r"edit this page|your browser does ?n[o']t support javascript|<html", re.I)
 
 
-def _single_document(text: str, source: str, stem: str, web: bool = False) -> Document:
+def _single_document(text: str, source: str, stem: str, web: bool = False,
+                     extracted: Extracted | None = None) -> Document:
+    extracted = extracted or Extracted(text)
     text, tail = split_index_terms(text)
-    cleaned = clean_text(text)
-    meta: dict = {}
+    cleaned = clean_text(text, extracted.headings)
+    meta: dict = dict(extracted.metadata)
     first = cleaned.text.split("\n\n", 1)[0].strip()
-    title = ""
-    if first and len(first) <= 250 and not first.endswith(".") and first.lower() not in GENERIC_TITLES \
-            and "\n" not in first:
+    title = " ".join(extracted.title.split())
+    if not title and first and len(first) <= 250 and not first.endswith(".") \
+            and first.lower() not in GENERIC_TITLES and "\n" not in first:
         title = first
     if not title:
         title = humanise(stem.rsplit("/", 1)[-1])
@@ -122,11 +126,16 @@ def _single_document(text: str, source: str, stem: str, web: bool = False) -> Do
         meta["kind"] = "abstract"
     elif cleaned.references:
         meta["kind"] = "paper"
+    elif source.lower().endswith((".csv", ".xlsx")):
+        meta["kind"] = "spreadsheet"
+    elif source.lower().endswith(".pptx"):
+        meta["kind"] = "slides"
     elif source.lower().endswith(".pdf") or len(cleaned.text) > 50_000:
         meta["kind"] = "report"
     else:
         meta["kind"] = "document"
-    return Document(stem, title, cleaned.text, source, meta, cleaned.sections)
+    return Document(stem, title, cleaned.text, source, meta, cleaned.sections,
+                    cleaned.pages if extracted.paged else [])
 
 
 INDEX_TERMS = re.compile(r"^[ \t]*(Subject\(s\)|MeSH terms|Publication types|Substances|Grant support)[ \t]*$",

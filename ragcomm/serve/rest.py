@@ -7,7 +7,9 @@
     DELETE /api/documents/{target}  a doc_id or corpus file name: removed in the background
     GET    /api/status              the index and the latest update
     GET    /files/{source}          an indexed document's original file (from the corpus folder only)
-    GET    /view/{doc_id}           a document's text with cited sentences highlighted (?cite=start-end)
+    GET    /view/{doc_id}           a document's text with cited sentences highlighted (?cite=start-end);
+                                    for a PDF, first the cited pages of the original with the sentences marked
+    GET    /pages/{doc_id}          PNG of a page of a PDF document (?page=N), cited sentences marked (?cite=)
 
 OpenAPI docs at /docs. Auth as the app: when it has a login, every route wants HTTP Basic
 credentials of that login (or the chat's login cookie). Calls the shared Service only.
@@ -21,6 +23,7 @@ import secrets
 import tempfile
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 import orjson
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
@@ -183,16 +186,27 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
 
     @app.get("/view/{doc_id:path}", tags=["documents"], response_class=HTMLResponse)
     def view(doc_id: str, cite: list[str] = Query(default_factory=list), _=Depends(user)):
-        """A document's text with the cited sentences (cite=start-end, offsets in the text) highlighted."""
+        """A document's text with the cited sentences (cite=start-end, offsets in the text) highlighted;
+        for a PDF, the cited pages of the original first, the sentences marked on them."""
         text = service.document_text(doc_id)
         if text is None:
             raise HTTPException(404, "no such document")
-        spans = []
-        for c in cite[:50]:
-            m = re.fullmatch(r"(\d+)-(\d+)", c)
-            if m and int(m.group(1)) < int(m.group(2)) <= len(text):
-                spans.append((int(m.group(1)), int(m.group(2))))
-        return HTMLResponse(document_page(service.index.documents[doc_id], text, spans))
+        spans = cited_spans(cite, len(text))
+        return HTMLResponse(document_page(service.index.documents[doc_id], text, spans,
+                                          pages=service.cited_pages(doc_id, spans), doc_id=doc_id))
+
+    @app.get("/pages/{doc_id:path}", tags=["documents"], responses={200: {"content": {"image/png": {}}}})
+    def page(doc_id: str, page: int = Query(..., ge=1, le=100_000), cite: list[str] = Query(default_factory=list),
+             _=Depends(user)):
+        """PNG of page `page` of a PDF document's original, the cited sentences (cite=start-end) marked."""
+        text = service.document_text(doc_id)
+        if text is None:
+            raise HTTPException(404, "no such document")
+        try:
+            png = service.page_image(doc_id, page, cited_spans(cite, len(text)))
+        except LookupError as exc:
+            raise HTTPException(404, str(exc))
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     return app
 
@@ -208,8 +222,43 @@ def copy_limited(src, dst, limit: int) -> int | None:
     return total
 
 
-def document_page(doc: dict, text: str, spans: list[tuple[int, int]]) -> str:
-    """A plain, readable page of a document's text, cited sentences marked, the first in view."""
+def cited_spans(cite: list[str], length: int) -> list[tuple[int, int]]:
+    """The valid 'start-end' spans of a text of `length` characters (at most 50).
+
+    >>> cited_spans(["10-41", "x", "41-10", "5-999"], 100)
+    [(10, 41)]
+    """
+    spans = []
+    for c in cite[:50]:
+        m = re.fullmatch(r"(\d+)-(\d+)", c)
+        if m and int(m.group(1)) < int(m.group(2)) <= length:
+            spans.append((int(m.group(1)), int(m.group(2))))
+    return spans
+
+
+def pages_html(doc: dict, doc_id: str, pages: list) -> str:
+    """The cited pages of a PDF as images (rendered by /pages/), each with a link to the PDF there."""
+    e = html.escape
+    up = "../" * (doc_id.count("/") + 1)  # from /view/{doc_id} back to the app's root
+    doc_url, file_url = quote(doc_id, safe="/"), quote(doc["source"], safe="/")
+    figures = []
+    for page, spans in pages:
+        cites = "".join(f"&cite={a}-{b}" for a, b in spans)
+        marked = f"{len(spans)} cited sentence{'s' if len(spans) != 1 else ''} marked in yellow"
+        figures.append(
+            f'<figure class="page"><img src="{e(f"{up}pages/{doc_url}?page={page}{cites}")}" loading="lazy" '
+            f'alt="Page {page} of {e(doc["source"])}, {marked}">'
+            f'<figcaption>Page {page} · {marked} · <a href="{e(f"{up}files/{file_url}#page={page}")}">the PDF at page {page}</a>'
+            f' · <a href="#cited-1">the text</a></figcaption></figure>')
+    heading = "The cited page" + ("s" if len(pages) != 1 else "") + " of the original"
+    return f'<section class="pages" aria-label="{heading}"><h2>{heading}</h2>{"".join(figures)}</section>' \
+           '<h2>The text as indexed</h2>'
+
+
+def document_page(doc: dict, text: str, spans: list[tuple[int, int]], pages: list | None = None,
+                  doc_id: str = "") -> str:
+    """A plain, readable page of a document's text, cited sentences marked, the first in view;
+    with `pages` [(page, spans)] (a PDF), the cited pages of the original shown above the text."""
     e = html.escape
     out, at = [], 0
     for n, (a, b) in enumerate(sorted(set(spans))):
@@ -223,12 +272,14 @@ def document_page(doc: dict, text: str, spans: list[tuple[int, int]]) -> str:
     meta = doc.get("metadata", {})
     record = " · ".join(str(x) for x in (meta.get("journal"), meta.get("year"), meta.get("kind")) if x)
     jump = ("<script>window.addEventListener('load',()=>{const m=document.getElementById('cited-1');"
-            "if(m){m.scrollIntoView({block:'center'});m.focus();}});</script>") if spans else ""
+            "if(m){m.scrollIntoView({block:'center'});m.focus();}});</script>") if spans and not pages else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{e(doc['title'])}</title>
 <style>body{{font:16px/1.6 system-ui,sans-serif;max-width:46rem;margin:1.5rem auto;padding:0 1rem;color:#1f2937}}
 .text{{white-space:pre-wrap;overflow-wrap:anywhere}} mark{{background:#fde68a;color:#111;padding:0 .1rem}}
-header p{{color:#4b5563;margin:.2rem 0}}</style>{jump}</head>
+header p{{color:#4b5563;margin:.2rem 0}} h2{{font-size:1.1rem;margin:1.5rem 0 .5rem}}
+figure.page{{margin:0 0 1rem}} figure.page img{{max-width:100%;height:auto;border:1px solid #d1d5db}}
+figcaption{{color:#4b5563;font-size:.9rem}}</style>{jump}</head>
 <body><header><h1>{e(doc['title'])}</h1><p>{e(record)}</p><p>File: {e(doc['source'])}
 {f"· {len(spans)} cited sentence{'s' if len(spans) != 1 else ''} highlighted" if spans else ""}</p></header>
-<main class="text">{body}</main></body></html>"""
+{pages_html(doc, doc_id, pages) if pages else ""}<main class="text">{body}</main></body></html>"""

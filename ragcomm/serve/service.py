@@ -198,6 +198,43 @@ class Service:
             return None
         return path
 
+    # ------------------------------------------------------------ the cited page of the original (#12)
+
+    def cited_pages(self, doc_id: str, spans: list) -> list[tuple[int, list]]:
+        """[(page, [(start, end), ...])]: the pages of a PDF document that its cited spans
+        (offsets in its text) fall on, a span crossing a page break on both; [] when the
+        document's original cannot be shown as pages (not a PDF, or indexed without a page map)."""
+        from ..ingest.viewer import renderable
+        from ..types import page_at
+
+        d = self.index.documents.get(doc_id)
+        if d is None or not d.get("pages") or not renderable(Path(d["source"])):
+            return []
+        by_page: dict = {}
+        for a, b in spans:
+            for page in range(page_at(d["pages"], a), page_at(d["pages"], max(a, b - 1)) + 1):
+                by_page.setdefault(page, []).append((a, b))
+        return sorted(by_page.items())
+
+    def page_image(self, doc_id: str, page: int, spans: list) -> bytes:
+        """PNG of a page of a PDF document's original file with the cited spans' sentences
+        marked. LookupError (in words) for an unknown document, a file that is not a PDF, or
+        a page it does not have."""
+        from ..ingest.readers import IngestError
+        from ..ingest.viewer import page_image, renderable
+
+        d = self.index.documents.get(doc_id)
+        path = self.source_path(d["source"]) if d else None
+        if path is None:
+            raise LookupError("no such document")
+        if not renderable(path):
+            raise LookupError(f"{d['source']} has no pages to show (only PDF pages are rendered)")
+        text = d.get("text") or self.document_text(doc_id) or ""
+        try:
+            return page_image(path, page, [text[a:b] for a, b in spans])
+        except IngestError as exc:
+            raise LookupError(str(exc)) from None
+
 
     # ------------------------------------------------------------ adding and removing documents (#15)
     # One update at a time, in a background thread: the files are checked and copied into the

@@ -96,5 +96,6 @@ def test_login_is_enforced_and_no_files_are_served(real_index, tmp_path):
         assert get(url + "api/documents")[0] == 401
         assert get(url + "files/animateurs-commissioning-managers-2012.txt")[0] == 401
         assert get(url + "view/animateurs-commissioning-managers-2012")[0] == 401
+        assert get(url + "pages/animateurs-commissioning-managers-2012?page=1")[0] == 401
     finally:
         stop_app(proc)

@@ -1,37 +1,51 @@
-"""One reader per file format, chosen by extension: `read(path) -> raw text`.
+"""One reader per file format, chosen by extension: `read(path)` -> raw text, or an
+`Extracted` (text with page breaks, title, headings, per-page facts) for layout-aware ones.
 
 A new format is a module here with `EXTENSIONS` and `read(path)`, added to `READERS`.
 
     >>> sorted(SUPPORTED)[:3]
-    ['.docx', '.htm', '.html']
+    ['.csv', '.doc', '.docx']
 """
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
-from . import docx, html, pdf, text
-from .base import IngestError
+from . import doc, docx, html, odt, pdf, pptx, sheets, text
+from .base import PAGE_BREAK, Extracted, IngestError, as_extracted
 
-READERS = {ext: module.read for module in (text, html, pdf, docx) for ext in module.EXTENSIONS}
+READERS = {ext: module.read for module in (text, html, pdf, docx, odt, pptx, doc, sheets)
+           for ext in module.EXTENSIONS}
 SUPPORTED = frozenset(READERS)
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
-def read_text(path: Path) -> str:
-    """Raw text of one file, by its extension. Raises IngestError if it can't be read."""
+def read_document(path: Path, log=None) -> Extracted:
+    """One file as an Extracted, by its extension. Raises IngestError if it can't be read.
+    `log` hears about progress on long work (OCR)."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in SUPPORTED:
-        raise IngestError(f"unsupported file type '{ext or path.name}'")
+        raise IngestError(f"unsupported file type '{ext or path.name}' (supported: {', '.join(sorted(SUPPORTED))})")
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise IngestError(f"file too large ({size} bytes)")
-        return READERS[ext](path)
+            raise IngestError(f"file too large ({size} bytes; at most {MAX_FILE_BYTES // 2**20} MB)")
+        if size == 0:
+            raise IngestError("empty file (0 bytes)")
+        reader = READERS[ext]
+        result = reader(path, log=log) if "log" in inspect.signature(reader).parameters else reader(path)
+        return as_extracted(result)
     except IngestError:
         raise
     except Exception as exc:  # a parser's own failure: report, don't crash the build
         raise IngestError(f"{type(exc).__name__}: {exc}".strip()[:300]) from exc
 
 
-__all__ = ["IngestError", "MAX_FILE_BYTES", "READERS", "SUPPORTED", "read_text"]
+def read_text(path: Path) -> str:
+    """Raw text of one file (pages separated by form feeds). Raises IngestError if it can't be read."""
+    return read_document(path).text
+
+
+__all__ = ["Extracted", "IngestError", "MAX_FILE_BYTES", "PAGE_BREAK", "READERS", "SUPPORTED", "read_document",
+           "read_text"]
