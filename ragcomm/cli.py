@@ -59,6 +59,28 @@ def add_retrieval_options(p):
     p.add_argument("--kind", action="append", help="only this kind of document: abstract, report, paper, web page")
 
 
+def add_generator_options(p):
+    """Which generator answers; the language model's endpoint (its key only from RAGCOMM_LLM_API_KEY)."""
+    p.add_argument("--generator", choices=["extractive", "openai"], default="extractive",
+                   help="extractive: sentences quoted from the documents (default); openai: a language model's "
+                   "answer, each sentence checked against the passage it cites (the extractive answer when too "
+                   "little is supported)")
+    p.add_argument("--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (key: set "
+                   "RAGCOMM_LLM_API_KEY)")
+    p.add_argument("--llm-model", help="the endpoint's model name")
+    p.add_argument("--llm-timeout", type=float, default=60.0,
+                   help="seconds the model may take for a whole answer (default 60)")
+    p.add_argument("--stream", action="store_true", help="print the model's words as they come (with --generator openai)")
+
+
+def llm_config(args):
+    """The LLMConfig of --llm-url/--llm-model, or None for the extractive generator."""
+    try:
+        return serve.llm_config(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ragcomm", description="Cited retrieval over NHS commissioning documents.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -97,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
                    "(default: eval/calibration.json)")
     p.add_argument("--more", action="store_true", help="also print the further sentences (\"more from the sources\")")
     p.add_argument("--json", action="store_true", help="JSON output")
+    add_generator_options(p)
 
     p = sub.add_parser("serve", help="start the web chat (the same as python app.py)")
     serve.add_arguments(p)
@@ -694,15 +717,38 @@ def cmd_ask(args) -> int:
     if args.history and args.queries:
         raise UsageError("--history goes with a single question, not --queries")
     queries = questions_from(args)
+    llm = llm_config(args)
+    if args.stream and (args.json or args.queries or llm is None):
+        raise UsageError("--stream goes with --generator openai, a single question and no --json")
     from .answer import Answerer
+    from .answer.generators import get_generator
 
-    answerer = Answerer(open_retriever(args), threshold=args.threshold)
+    generator = get_generator(args.generator, Answerer(open_retriever(args), threshold=args.threshold), llm)
     filters = filters_from(args)
-    return run_batch(args, queries,
-                     lambda q: answerer.ask(q, k=args.k, mode=args.mode, fusion=args.fusion, filters=filters,
-                                            history=args.history),
+    answerer = Answerer(open_retriever(args), threshold=args.threshold)
+    generator = get_generator(args.generator, answerer, llm)
+    filters = filters_from(args)
+    options = dict(k=args.k, mode=args.mode, fusion=args.fusion, filters=filters, history=args.history)
+    if args.stream:
+        return stream_answer(generator.stream(queries[0]["question"], **options))
+    return run_batch(args, queries, lambda q: generator.ask(q, **options),
                      lambda q, answer: {**answer.to_dict(), "index": answerer.retriever.index.info},
                      lambda answer: print_answer(answer, more=args.more), {})
+
+
+def stream_answer(events) -> int:
+    """The model's words as they come, then the checked answer."""
+    from .answer.generate import Checked, Token
+
+    for event in events:
+        if isinstance(event, Token):
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Checked):
+            continue
+        else:
+            print("\n" + "-" * 40)
+            print_answer(event)
+    return 0
 
 
 def print_answer(answer, more: bool = False) -> None:
@@ -713,6 +759,8 @@ def print_answer(answer, more: bool = False) -> None:
     print(textwrap.fill(answer.text, width=100))
     if answer.note:
         print(answer.note)
+    if answer.generated is not None:
+        print_generation(answer.generated)
     if more and answer.more:
         print("\nMore from the sources:")
         print(textwrap.fill(" ".join(f"{c.sentence} [{c.marker}]" for c in answer.more), width=100))
@@ -735,6 +783,21 @@ def print_answer(answer, more: bool = False) -> None:
                                 subsequent_indent="      "))
         if not cited:
             print(textwrap.fill(" ".join(h.text.split()), width=100, initial_indent="    ", subsequent_indent="    "))
+
+
+def print_generation(g) -> None:
+    """How the language model's sentences fared in the support check."""
+    if not g.sentences:
+        print(f"\nLanguage model {g.model}: not used ({g.reason})")
+        return
+    print(f"\nGenerated by {g.model} in {g.seconds:.1f} s: {g.kept} of {len(g.sentences)} sentences supported"
+          + (f"; fallback: {g.reason}" if g.fallback else ""))
+    for s in g.sentences:
+        markers = "".join(f"[{n}]" for n in s.markers) or "(no marker)"
+        verdict = (f"supported by [{s.marker}] (similarity {s.similarity:.2f}, words {s.coverage:.0%})" if s.supported
+                   else f"REJECTED: {s.reason}")
+        print(textwrap.fill(f"{s.sentence} {markers}", width=100, initial_indent="  ", subsequent_indent="    "))
+        print(f"    -> {verdict}")
 
 
 def cmd_serve(args) -> int:

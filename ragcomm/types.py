@@ -5,6 +5,7 @@
     Hit       a retrieved chunk, with every retriever's rank and score
     Citation  a sentence of a hit quoted in an answer, with its offsets
     Answer    the answer to a question: text, citations, sources, abstention
+    Generation  a language model's answer and how each of its sentences was checked
 """
 from __future__ import annotations
 
@@ -122,6 +123,41 @@ class Citation:
 
 
 @dataclass
+class SentenceSupport:
+    """One sentence of a generated answer and the passage sentence that best supports it."""
+    sentence: str  # as generated, its [n] markers taken out
+    markers: list  # the passage numbers it cited
+    supported: bool
+    reason: str  # why it is not supported ('' when it is)
+    marker: int | None = None  # the cited passage holding the best supporting sentence
+    chunk_id: str | None = None
+    evidence: str = ""  # that passage sentence, verbatim
+    passage_start: int | None = None  # its offsets in the passage (hit.text)
+    passage_end: int | None = None
+    similarity: float = 0.0  # cosine between the sentence and the evidence
+    coverage: float = 0.0  # share of the sentence's content words found in the cited passages
+
+
+@dataclass
+class Generation:
+    """How a generated answer was made and checked (Answer.generated)."""
+    generator: str  # "openai"
+    model: str
+    output: str  # the model's text as received
+    sentences: list = field(default_factory=list)  # [SentenceSupport]
+    fallback: bool = False  # True: the extractive answer is shown instead
+    reason: str = ""  # why the fallback was used
+    seconds: float = 0.0
+
+    @property
+    def kept(self) -> int:
+        return sum(s.supported for s in self.sentences)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "kept": self.kept, "checked": len(self.sentences)}
+
+
+@dataclass
 class Answer:
     question: str
     query: str  # what was actually searched (differs for follow-ups)
@@ -140,6 +176,7 @@ class Answer:
     reason: str = ""  # why it abstained, in words, for the user
     more: list = field(default_factory=list)  # [Citation]: further sentences, "more from the sources"
     more_sources: list = field(default_factory=list)  # [Hit]: passages cited only in `more`
+    generated: Generation | None = None  # set when a language model was asked (answer/generate.py)
 
     def markers(self) -> dict:
         """chunk_id -> marker number of each cited passage."""
@@ -155,7 +192,7 @@ class Answer:
         more_sources = [{**hit.to_dict(), "marker": more_markers.get(hit.chunk_id),
                          "highlights": [[c.passage_start, c.passage_end] for c in self.more if c.chunk_id == hit.chunk_id]}
                         for hit in self.more_sources]
-        return {"question": self.question, "query": self.query, "answer": self.text, "abstained": self.abstained,
+        row = {"question": self.question, "query": self.query, "answer": self.text, "abstained": self.abstained,
                 "citations": [asdict(c) for c in self.citations], "sources": sources,
                 "evidence": {"signal": "answerability" if self.confidence is not None else "max_dense_score",
                              "value": round(self.confidence if self.confidence is not None else self.evidence, 4),
@@ -164,3 +201,6 @@ class Answer:
                 "more": {"text": " ".join(f"{c.sentence} [{c.marker}]" for c in self.more),
                          "citations": [asdict(c) for c in self.more], "sources": more_sources},
                 "note": self.note, **({"index": self.index} if self.index else {})}
+        if self.generated is not None:
+            row["generated"] = self.generated.to_dict()
+        return row

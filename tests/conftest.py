@@ -94,6 +94,38 @@ def app_url(real_index, app_log_path):
         log.close()
 
 
+# ---------------------------------------------------------------- generated answers (issue 17)
+# The real local language model (llama.cpp's server with SmolLM2-135M, answer/llamacpp.py)
+# and an answerer over the real index.
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory):
+    """The local model server in a child process on 127.0.0.1 (1 thread), stopped at the end."""
+    from ragcomm.answer.llamacpp import LocalServer
+    from ragcomm.extras import MissingExtra
+
+    log = open(tmp_path_factory.mktemp("llm") / "server.log", "w")
+    server = LocalServer(threads=1, log=log, timeout=300)
+    try:
+        server.start()
+    except MissingExtra as exc:
+        log.close()
+        pytest.skip(f"the local model cannot run here: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def real_answerer(real_index):
+    from ragcomm import Retriever, load_index
+    from ragcomm.answer import Answerer
+
+    return Answerer(Retriever(load_index(real_index.index_dir, corpus_dir=real_index.corpus_dir),
+                              settings=real_index))
+
+
 # ---------------------------------------------------------------- serve (#15)
 
 @pytest.fixture(scope="session")
@@ -111,6 +143,48 @@ def managed_app(tmp_path_factory):
     proc, url = launch_app(root / "index", corpus, log=log, timeout=180)
     try:
         yield url, corpus
+    finally:
+        stop_app(proc)
+        log.close()
+
+
+# ---------------------------------------------------------------- the chat with a language model (#17)
+
+def launch_with_llm(real_index, tmp_path_factory, name, llm_url):
+    from ragcomm.bench.launch import launch_app
+
+    log = open(tmp_path_factory.mktemp(name) / "app.log", "w")
+    args = ("--generator", "openai", "--llm-url", llm_url, "--llm-model", "smollm2", "--llm-timeout", "600")
+    try:
+        proc, url = launch_app(real_index.index_dir, real_index.corpus_dir, args=args, log=log, timeout=180)
+    except RuntimeError as exc:
+        log.close()
+        raise RuntimeError(f"{exc}; see {log.name}") from exc
+    return proc, url, log
+
+
+@pytest.fixture(scope="session")
+def llm_app_url(real_index, llm_server, tmp_path_factory):
+    """The app started with --generator openai over the local model server; its base URL."""
+    from ragcomm.bench.launch import stop_app
+
+    proc, url, log = launch_with_llm(real_index, tmp_path_factory, "llm-app", llm_server.url)
+    try:
+        yield url
+    finally:
+        stop_app(proc)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def dead_llm_app_url(real_index, tmp_path_factory):
+    """The app started with --generator openai and an endpoint where nothing listens; its base URL."""
+    from ragcomm.bench.launch import free_port, stop_app
+
+    proc, url, log = launch_with_llm(real_index, tmp_path_factory, "dead-llm-app",
+                                     f"http://127.0.0.1:{free_port()}/v1")
+    try:
+        yield url
     finally:
         stop_app(proc)
         log.close()

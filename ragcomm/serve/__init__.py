@@ -35,6 +35,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="how often to look for a new index on disk (default 1; 0 = never reload)")
     p.add_argument("--history-db", type=Path,
                    help="SQLite file of logged-in users' conversations (default: conversations.sqlite3 beside the index)")
+    # generated answers (#17): offered in the chat's Options and the API, extractive by default
+    p.add_argument("--generator", choices=["extractive", "openai"], default="extractive",
+                   help="openai: also offer answers written by a language model at --llm-url, each sentence "
+                   "checked against its source (a switch in Options, off by default; \"generator\" in /api/ask)")
+    p.add_argument("--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (key: set "
+                   "RAGCOMM_LLM_API_KEY)")
+    p.add_argument("--llm-model", help="the endpoint's model name")
+    p.add_argument("--llm-timeout", type=float, default=60.0,
+                   help="seconds the model may take for a whole answer (default 60)")
+
+
+def llm_config(args: argparse.Namespace):
+    """The LLMConfig of --generator openai --llm-url --llm-model, or None; ValueError when incomplete."""
+    if args.generator != "openai":
+        if args.llm_url or args.llm_model:
+            raise ValueError("--llm-url and --llm-model go with --generator openai")
+        return None
+    if not args.llm_url or not args.llm_model:
+        raise ValueError("--generator openai needs --llm-url and --llm-model")
+    from ..answer.generate import LLMConfig
+
+    return LLMConfig(args.llm_url, args.llm_model, timeout=args.llm_timeout)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         if not 0 < args.max_upload_mb <= 10_000 or args.upload_max_age < 1 or args.reload_seconds < 0:
             raise ValueError("--max-upload-mb must be above 0 (at most 10000), --upload-max-age at least 1 s, "
                              "--reload-seconds 0 or more")
+        llm = llm_config(args)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -57,10 +80,13 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus)
     try:
         service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True),
-                          reload_seconds=args.reload_seconds)
+                          reload_seconds=args.reload_seconds, llm=llm)
     except (IndexError_, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if llm is not None:
+        print(f"generated answers offered (off by default): {llm.model} at {llm.shown_url}", file=sys.stderr,
+              flush=True)
     import os
     import shutil
     import signal

@@ -20,11 +20,13 @@ import shutil
 import tempfile
 import time
 import uuid
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 import gradio as gr
 
+from ..answer.generate import Checked, Token
 from ..search import MAX_QUESTION_CHARS, QueryError, check_filters
 from . import export, view
 from .service import LoginThrottle, Service, check_years
@@ -41,6 +43,7 @@ EXAMPLES = [
 MODES = [("Both: exact words and meaning (recommended)", "hybrid"), ("Match meaning", "dense"),
          ("Match exact words", "bm25")]
 ANY_YEAR = "Any year"
+DRAFT_EVERY = 0.15  # seconds between updates of a generated answer being written
 KINDS = {"abstract": "Research abstracts", "paper": "Research papers", "report": "Reports",
          "web page": "Web pages", "document": "Other documents"}
 
@@ -160,38 +163,44 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
 
     def ask(question: str, k: int = 5, mode: str = "hybrid", history: list[str] | None = None,
             documents: list[str] | None = None, year_from: int | None = None, year_to: int | None = None,
-            kinds: list[str] | None = None) -> dict:
+            kinds: list[str] | None = None, generator: str = "extractive") -> dict:
         """Answer a question from the documents: JSON with the answer, its citations and sources
         (the same as `ragcomm ask --json` and POST /api/ask). `history` holds the earlier
-        questions, oldest first."""
+        questions, oldest first; generator="openai" asks the server's language model, when it has one."""
         try:  # the types as received are checked (#11): a wrong one is a clear error, not a traceback
             raw = {"doc_id": documents, "kind": kinds, "year_from": year_from, "year_to": year_to}
             filters = check_filters({k: v for k, v in raw.items() if v not in (None, "", [])}, FILTER_NAMES)
             if "year_from" in filters or "year_to" in filters:
                 filters["include_undated"] = True
             filters, _ = check_years(filters)
-            answer = service.ask(question, k=k, mode=mode, history=history, filters=filters)
-        except QueryError as exc:  # the request's fault: a clear message, no traceback in the log
+            answer = service.ask(question, k=k, mode=mode, history=history, filters=filters, generator=generator)
+        except (QueryError, ValueError) as exc:  # the request's fault: a clear message, no traceback in the log
             raise gr.Error(str(exc), print_exception=False)
         except Exception:
             log.exception("answering %r through /ask failed", str(question)[:200])
             raise gr.Error("Something went wrong answering this; it has been logged.", print_exception=False)
         return answer.to_dict()
 
+    def unchanged(message: str) -> tuple:  # only the status line and the indicator change
+        done = f'<span data-done="{time.time()}"></span>'  # replaces the "searching" indicator
+        return (gr.skip(),) * 4 + (message, done) + (gr.skip(),) * 5
+
+    def checked_question(question) -> tuple[str, str | None]:
+        """The question stripped, and what is wrong with it (None when it can be asked)."""
+        question = (question or "").strip()
+        if not question:
+            return question, "**Type a question first.**"
+        if len(question) > MAX_QUESTION_CHARS:
+            return question, (f"**The question is too long ({len(question):,} characters; at most "
+                              f"{MAX_QUESTION_CHARS:,}).** Shorten it and ask again.")
+        return question, None
+
     def answer_turn(question, conversation, k, mode, documents, year_from, year_to, undated, kinds, kept,
                     request: gr.Request):
         """One question of the conversation -> the page updated, the conversation saved."""
-        done = f'<span data-done="{time.time()}"></span>'  # replaces the "searching" indicator
-        question = (question or "").strip()
-
-        def unchanged(message: str) -> tuple:  # only the status line and the indicator change
-            return (gr.skip(),) * 4 + (message, done) + (gr.skip(),) * 5
-
-        if not question:
-            return unchanged("**Type a question first.**")
-        if len(question) > MAX_QUESTION_CHARS:
-            return unchanged(f"**The question is too long ({len(question):,} characters; at most "
-                             f"{MAX_QUESTION_CHARS:,}).** Shorten it and ask again.")
+        question, problem = checked_question(question)
+        if problem:
+            return unchanged(problem)
         conversation = conversation or new_conversation()
         filters, note = check_years(filters_for(documents, year_from, year_to, undated, kinds))
         try:
@@ -202,6 +211,44 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         except Exception:  # never a stack trace in the page
             log.exception("answering %r failed", question)
             return unchanged("**Something went wrong answering this; it has been logged.**")
+        return finish_turn(question, conversation, answer, filters, note, kept, request)
+
+    def answer_stream(question, conversation, k, mode, documents, year_from, year_to, undated, kinds, kept, how,
+                      request: gr.Request):
+        """answer_turn with the generator chosen in Options (#17): a language model's answer is
+        shown as it is written, each finished sentence marked supported or not, then the turn."""
+        if how != "openai":
+            yield answer_turn(question, conversation, k, mode, documents, year_from, year_to, undated, kinds, kept,
+                              request)
+            return
+        question, problem = checked_question(question)
+        if problem:
+            yield unchanged(problem)
+            return
+        conversation = conversation or new_conversation()
+        filters, note = check_years(filters_for(documents, year_from, year_to, undated, kinds))
+        text, checked, shown = "", [], 0.0
+        try:
+            for event in service.stream(question, k=k, mode=mode, filters=filters, generator="openai",
+                                        history=[t["question"] for t in conversation["turns"]]):
+                if isinstance(event, Token):
+                    text += event.text
+                elif isinstance(event, Checked):
+                    checked.append(asdict(event.support))
+                else:
+                    yield finish_turn(question, conversation, event, filters, note, kept, request)
+                    return
+                if isinstance(event, Checked) or time.monotonic() - shown > DRAFT_EVERY:
+                    shown = time.monotonic()
+                    yield (gr.skip(),) * 5 + (view.draft_html(text, checked, service.llm.model),) + (gr.skip(),) * 5
+        except QueryError as exc:
+            yield unchanged(f"**{view.e(exc)}**")
+        except Exception:  # never a stack trace in the page
+            log.exception("answering %r failed", question)
+            yield unchanged("**Something went wrong answering this; it has been logged.**")
+
+    def finish_turn(question, conversation, answer, filters, note, kept, request):
+        done = f'<span data-done="{time.time()}"></span>'  # replaces the "searching" indicator
         data = answer.to_dict()
         turn = {"question": question, "answer": data, "asked": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "titles": service.titles(s["doc_id"] for s in data.get("sources", [])),
@@ -218,6 +265,13 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                 gr.update(visible=False), gr.update(visible=False))
 
     def example_turn(question: str):
+        if generated:
+            def ask_example_streamed(conversation, k, mode, documents, year_from, year_to, undated, kinds, kept, how,
+                                     request: gr.Request):
+                yield from answer_stream(question, conversation, k, mode, documents, year_from, year_to, undated,
+                                         kinds, kept, how, request)
+            return ask_example_streamed
+
         def ask_example(conversation, k, mode, documents, year_from, year_to, undated, kinds, kept,
                         request: gr.Request):
             return answer_turn(question, conversation, k, mode, documents, year_from, year_to, undated, kinds, kept,
@@ -233,7 +287,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                 gr.update(visible=False), gr.update(visible=False),
                 5, "hybrid", gr.update(choices=c["documents"], value=[]), gr.update(choices=c["years"], value=ANY_YEAR),
                 gr.update(choices=c["years"], value=ANY_YEAR), True, gr.update(choices=c["kinds"], value=[]),
-                f"No filters: searching all {c['count']} documents.")
+                f"No filters: searching all {c['count']} documents.") + (("extractive",) if generated else ())
 
     def restore(saved, request: gr.Request):
         """On page load: the conversations kept in this browser (or, with a login, on the server)."""
@@ -365,6 +419,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         return (status_text(service), documents_html(service), gr.update(choices=files),
                 gr.Timer(active=running), header(c["count"]))
 
+    generated = "openai" in service.generators()  # the server was started with a language model (#17)
     accept = sorted(SUPPORTED)
     with gr.Blocks(title="ragcomm — ask the commissioning documents") as demo:
         title = gr.Markdown(header(len(service.index.documents)), elem_id="title")
@@ -410,6 +465,13 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                             undated = gr.Checkbox(True, label="Keep documents without a year when years are chosen",
                                                   elem_id="keep-undated")
                             kinds = gr.CheckboxGroup([], label="Kinds of document (none ticked: all)", elem_id="kinds")
+                            how = gr.Radio(
+                                [("Quoted word for word from the documents (recommended)", "extractive"),
+                                 (f"Written by a language model ({service.llm.model if generated else ''}), each "
+                                  "sentence checked against its source", "openai")],
+                                value="extractive", label="How to write the answer", elem_id="generator",
+                                visible=generated, info="A written answer keeps only the sentences its sources "
+                                "support; when too few are, the quoted answer is shown and says why.")
                         with gr.Accordion("Your conversations", open=False, elem_id="conversations"):
                             saved_list = gr.Dropdown([], label="Saved conversations", elem_id="saved-list")
                             with gr.Row():
@@ -444,16 +506,19 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                     docx_file]
         # An answer takes milliseconds: the page's question skips Gradio's queue (one POST to
         # /gradio_api/run/chat, not a queue join and an event stream), which keeps the chat fast
-        # under load. #17 (generated answers) plugs in here: a generator version of answer_turn
-        # that yields the turn as it streams, behind a visible switch in Options; streaming needs
-        # the queue, so that event is registered with queue=True.
+        # under load. When the server has a language model (#17), answer_stream yields a generated
+        # answer as it is written (the switch in Options; extractive by default) and streaming
+        # needs the queue, so then the question goes through it.
+        turn_fn = answer_stream if generated else answer_turn
+        if generated:
+            turn_in = turn_in + [how]
         for trigger in (send.click, box.submit):
-            trigger(answer_turn, turn_in, turn_out, js="(...a) => window.rcBusy ? window.rcBusy(...a) : a",
-                    show_progress="hidden", api_visibility="undocumented", api_name="chat", queue=False)
+            trigger(turn_fn, turn_in, turn_out, js="(...a) => window.rcBusy ? window.rcBusy(...a) : a",
+                    show_progress="hidden", api_visibility="undocumented", api_name="chat", queue=generated)
         for button, question in zip(example_buttons, EXAMPLES):
             button.click(example_turn(question), turn_in[1:], turn_out,
                          js="(...a) => window.rcBusy ? window.rcBusy(...a) : a", show_progress="hidden",
-                         api_visibility="private", queue=False)
+                         api_visibility="private", queue=generated)
         option_inputs = [documents, year_from, year_to, undated, kinds]
         gr.on([documents.change, year_from.change, year_to.change, undated.change, kinds.change], filter_line,
               option_inputs, active, api_visibility="private", queue=False)
@@ -461,7 +526,8 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                        api_visibility="private", queue=False)
         clear.click(start_over, [kept], [chat, sources, conversation, box, status, progress, to_browser, kept,
                                          saved_list, md_file, docx_file, k, mode, documents, year_from, year_to,
-                                         undated, kinds, active], api_visibility="private", queue=False)
+                                         undated, kinds, active] + ([how] if generated else []),
+                    api_visibility="private", queue=False)
         export_button.click(make_exports, [conversation], [md_file, docx_file, status], api_visibility="private")
         to_browser.change(None, [to_browser], None, js="(c) => { window.rcStore && window.rcStore.apply(c); }")
         demo.load(None, None, [saved_in_browser], js="() => window.rcStore ? window.rcStore.load() : '{}'").then(

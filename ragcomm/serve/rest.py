@@ -62,6 +62,10 @@ class SearchRequest(BaseModel):
 
 class AskRequest(SearchRequest):
     history: list[str] = Field(default_factory=list, description="earlier questions of the conversation, oldest first")
+    generator: Literal["extractive", "openai"] = Field(
+        "extractive", description="extractive: sentences quoted from the documents (default); openai: the language "
+        "model the server was started with (--generator openai), each sentence checked against the passage it "
+        "cites, the extractive answer when too little is supported (see \"generated\" in the reply)")
 
 
 def json_response(data, status: int = 200) -> Response:
@@ -142,10 +146,13 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
 
     @app.post("/api/ask", tags=["questions"])
     def ask(body: AskRequest, _=Depends(user)):
-        """A cited extractive answer: the JSON of `ragcomm ask --json`."""
+        """A cited answer: the JSON of `ragcomm ask --json` (with `--generator` when `generator` is given)."""
+        if body.generator not in service.generators():
+            raise HTTPException(422, "generated answers are not enabled on this server: start it with "
+                                     "--generator openai --llm-url URL --llm-model NAME")
         try:
             answer = service.ask(body.question, k=body.k, mode=body.mode, history=body.history,
-                                 filters=filters_of(body))
+                                 filters=filters_of(body), generator=body.generator)
         except QueryError as exc:
             raise HTTPException(400, str(exc))
         return json_response(answer.to_dict())
@@ -166,8 +173,9 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
 
     @app.get("/api/status", tags=["documents"])
     def status(_=Depends(user)):
-        """The index and the latest update (its state: running, done or failed, and a message)."""
-        return json_response(service.status())
+        """The index, the latest update (its state: running, done or failed, and a message) and the
+        answer generators this server offers."""
+        return json_response({**service.status(), "generators": service.generators()})
 
     @app.post("/api/documents", tags=["documents"], status_code=202)
     def upload(files: list[UploadFile] = File(...), replace: bool = False, _=Depends(manager)):

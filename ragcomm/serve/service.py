@@ -17,7 +17,7 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -194,6 +194,7 @@ class Version:
     """One loaded version of the index and the answerer over it."""
     answerer: Answerer
     identity: tuple | None  # store.folder_identity when it was loaded
+    generators: dict = field(default_factory=dict)  # name -> generator over this answerer (#17)
 
     @property
     def index(self):
@@ -204,9 +205,11 @@ class Service:
     """The answerer over the index, shared by every front end, following the index on disk
     (checked every `reload_seconds`, and at once when a request notices a change; 0: never)."""
 
-    def __init__(self, settings: Settings, threshold: float | None = None, log=print, reload_seconds: float = 1.0):
+    def __init__(self, settings: Settings, threshold: float | None = None, log=print, reload_seconds: float = 1.0,
+                 llm=None):
         self.settings = settings
         self.log = log
+        self.llm = llm  # answer.generate.LLMConfig: enables generator="openai" (#17)
         identity = folder_identity(settings.index_dir)
         self._current = Version(load_answerer(settings, threshold, log=log), identity)
         self._failed: tuple | None = None  # the identity of an index that did not load
@@ -300,15 +303,52 @@ class Service:
     # ------------------------------------------------------------ questions
 
     def ask(self, question: str, k: int = 5, mode: str | None = None, history: list[str] | None = None,
-            filters: dict | None = None, filter_names: dict | None = None) -> Answer:
+            filters: dict | None = None, filter_names: dict | None = None, generator: str = "extractive") -> Answer:
         """An answer from one version of the index; QueryError for anything a request got wrong
-        (`filter_names`: the front end's names of the filters, for those messages)."""
+        (`filter_names`: the front end's names of the filters, for those messages).
+        generator="openai" asks the configured language model (every sentence checked, the
+        extractive answer when too little is supported or the model fails)."""
         question, k, mode = check_question(question), check_k(k), check_mode(mode)
         history, filters = check_history(history), check_filters(filters, filter_names)
         version = self._version()
-        answer = version.answerer.ask(question, k=k, mode=mode, history=history, filters=filters)
+        options = dict(k=k, mode=mode, history=history, filters=filters)
+        if generator == "extractive":
+            answer = version.answerer.ask(question, **options)
+        else:
+            answer = self.generator(generator, version).ask(question, **options)
         answer.index = version.index.info
         return answer
+
+    def stream(self, question: str, k: int = 5, mode: str | None = None, history: list[str] | None = None,
+               filters: dict | None = None, filter_names: dict | None = None, generator: str = "extractive"):
+        """answer.generate.Token and Checked events as the model writes, then the Answer."""
+        question, k, mode = check_question(question), check_k(k), check_mode(mode)
+        history, filters = check_history(history), check_filters(filters, filter_names)
+        version = self._version()
+        for event in self.generator(generator, version).stream(question, k=k, mode=mode, history=history,
+                                                                filters=filters):
+            if isinstance(event, Answer):
+                event.index = version.index.info
+            yield event
+
+    def generators(self) -> list[str]:
+        """The generators this service can use: extractive, and openai when a model is configured."""
+        return ["extractive"] + (["openai"] if self.llm is not None else [])
+
+    def generator(self, name: str, version: Version | None = None):
+        """The generator called `name` over one version's answerer (made once per version);
+        ValueError naming how to enable it when it is not available."""
+        from ..answer.generators import get_generator
+
+        if name not in ("extractive", "openai"):
+            raise QueryError(f"generator must be extractive or openai, not {str(name)[:40]!r}")
+        if name == "openai" and self.llm is None:
+            raise ValueError("generated answers are not enabled on this server: start it with --generator openai "
+                             "--llm-url URL --llm-model NAME")
+        version = version or self._version()
+        if name not in version.generators:
+            version.generators[name] = get_generator(name, version.answerer, self.llm)
+        return version.generators[name]
 
     def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
                filter_names: dict | None = None) -> list[Hit]:

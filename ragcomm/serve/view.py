@@ -12,6 +12,8 @@ import html
 import re
 from urllib.parse import quote
 
+from ..answer.generate import fallback_note
+
 MARKER = re.compile(r"\[(\d+)\]")
 
 
@@ -97,6 +99,9 @@ def segments(answer: dict) -> list[tuple[str, int | None]]:
     """The answer text as (text, passage marker or None) pieces. Extractive answers are rebuilt
     from their citations (a quoted sentence may itself contain '[3]'); other text is split at
     the markers of its citations."""
+    g = answer.get("generated")
+    if g and not g.get("fallback"):  # a generated answer: its supported sentences, each with its evidence
+        return [(s["sentence"], s["marker"]) for s in g.get("sentences", []) if s.get("supported")]
     text = answer.get("answer", "")
     cites = answer.get("citations", [])
     pieces, at = [], 0
@@ -247,13 +252,18 @@ def turn_html(turn: dict, number: int, active: bool) -> str:
                          f'aria-controls="card-{number}-{n}" aria-label="Source {n}: {e(titles[n][:100])}">'
                          f'[{n}]</button>')
     body = " ".join(parts) if not answer.get("abstained") else e(answer.get("answer", ""))
+    g = answer.get("generated")
+    answer_note = answer.get("note") or ""
+    if g:  # how the language model's answer was checked, and the fallback said first (#17)
+        body = generated_head(g) + body
+        answer_note = answer_note.removeprefix(fallback_note(g.get("reason", ""))).strip()
     notes = []
     if answer.get("query") and answer["query"] != turn["question"]:
         notes.append(f"Follow-up searched as: {answer['query']}")
-    for note in (answer.get("note"), turn.get("note"), turn.get("filters")):
+    for note in (answer_note, turn.get("note"), turn.get("filters")):
         if note:
             notes.append(note)
-    meta = "".join(f'<p class="rc-turn-note">{e(n)}</p>' for n in notes)
+    meta = "".join(f'<p class="rc-turn-note">{e(n)}</p>' for n in notes) + (check_html(g) if g else "")
     count = len([r for r in refs if r["cited"]])
     show = (f"Show its {count} source{'s' if count != 1 else ''}" if count else "Show the closest passages")
     return (f'<article class="rc-turn{" rc-active" if active else ""}" id="turn-{number}" data-turn="{number}" '
@@ -265,6 +275,70 @@ def turn_html(turn: dict, number: int, active: bool) -> str:
             f'aria-pressed="{"true" if active else "false"}">{e(show)}</button>'
             f'<button type="button" class="rc-copy" data-turn="{number}" data-copy="{e(plain_text(turn))}">'
             f'Copy answer</button><span class="rc-copied" role="status" aria-live="polite"></span></div></article>')
+
+
+# ---------------------------------------------------------------- generated answers (#17)
+
+def generated_head(g: dict) -> str:
+    """Above a generated answer: who wrote it and how it was checked; or, when the extractive
+    answer is shown instead, that and why."""
+    n, kept = len(g.get("sentences", [])), sum(bool(s.get("supported")) for s in g.get("sentences", []))
+    if g.get("fallback"):
+        return (f'<p class="rc-fallback" role="note"><strong>The language model\'s answer was not used:</strong> '
+                f'{e(g.get("reason", ""))}. This is the extractive answer, quoted word for word from the '
+                f'documents.</p>')
+    dropped = n - kept
+    return (f'<p class="rc-generated-label" role="note">Written by a language model ({e(g.get("model", ""))}). '
+            f'Each sentence was checked against the passage it cites: {kept} of {n} supported'
+            + (f"; {dropped} not supported and left out" if dropped else "") + ".</p>")
+
+
+def support_line(s: dict) -> str:
+    """One generated sentence's verdict, in words.
+
+    >>> support_line({"supported": True, "similarity": 0.912, "coverage": 1.0, "reason": ""})
+    'supported: similarity 0.91 with its source sentence, 100% of its words in the cited passage'
+    >>> support_line({"supported": False, "reason": "cites no passage"})
+    'not supported, left out: cites no passage'
+    """
+    if s.get("supported"):
+        return (f"supported: similarity {s.get('similarity', 0):.2f} with its source sentence, "
+                f"{s.get('coverage', 0):.0%} of its words in the cited passage")
+    return f"not supported, left out: {s.get('reason') or 'no cited passage says it'}"
+
+
+def check_html(g: dict) -> str:
+    """Every sentence the model wrote, marked supported (with the passage sentence that supports
+    it) or not (and why)."""
+    sentences = g.get("sentences", [])
+    if not sentences:
+        return ""
+    kept = sum(bool(s.get("supported")) for s in sentences)
+    items = []
+    for s in sentences:
+        ok = bool(s.get("supported"))
+        markers = s.get("markers") or []
+        cited = (f"cites passage{'s' if len(markers) > 1 else ''} {''.join(f'[{m}]' for m in markers)}" if markers
+                 else "cites no passage")
+        evidence = (f'<blockquote class="rc-quote">{e(s["evidence"])}</blockquote>' if ok and s.get("evidence")
+                    else "")
+        items.append(f'<li class="{"rc-supported" if ok else "rc-unsupported"}"><span class="rc-verdict">'
+                     f'{"✓" if ok else "✗"}</span> <q>{e(s.get("sentence", ""))}</q> <small>({e(cited)})</small><br><small class="rc-why-line">{e(support_line(s))}</small>{evidence}</li>')
+    return (f'<details class="rc-check"><summary>How each sentence the '
+            f'language model wrote was checked ({kept} of {len(sentences)} supported)</summary>'
+            f'<ol>{"".join(items)}</ol></details>')
+
+
+def draft_html(text: str, checked: list[dict], model: str = "") -> str:
+    """A generated answer as it is written: the words so far and each finished sentence's verdict."""
+    marks = "".join(f'<li class="{"rc-supported" if s.get("supported") else "rc-unsupported"}">'
+                    f'<span class="rc-verdict">{"✓" if s.get("supported") else "✗"}</span> '
+                    f'<q>{e(s.get("sentence", ""))}</q> <small>{e(support_line(s))}</small></li>' for s in checked)
+    return (f'<div class="rc-draft" aria-busy="true"><p class="rc-busy" role="status"><span class="rc-spinner" '
+            f'aria-hidden="true"></span>The language model{f" ({e(model)})" if model else ""} is writing; each '
+            f'sentence is checked against its source as it is finished…</p>'
+            f'<p class="rc-draft-text">{e(text)}</p>' + (f'<ol class="rc-draft-checks">{marks}</ol>' if marks else "")
+            + "</div>")
 
 
 EMPTY_CONVERSATION = ('<div class="rc-empty"><p>Ask a question about the documents, or pick an example. '

@@ -139,3 +139,47 @@ def test_more_from_the_sources_is_one_click_away(answer):
     assert "rc-more" not in view.turn_html({"question": "q", "answer": answer}, 1, True)
     answer["abstained"], answer["more"] = False, {"text": "", "citations": [], "sources": []}
     assert "rc-more" not in view.turn_html({"question": "q", "answer": answer}, 1, True)
+
+
+# ---------------------------------------------------------------- generated answers (#17)
+
+def support(sentence, markers, supported, marker=None, evidence="", reason=""):
+    return {"sentence": sentence, "markers": markers, "supported": supported, "reason": reason, "marker": marker,
+            "chunk_id": None, "evidence": evidence, "passage_start": 0, "passage_end": len(evidence),
+            "similarity": 0.91 if supported else 0.2, "coverage": 1.0 if supported else 0.3}
+
+
+def test_a_generated_answer_shows_its_kept_sentences_and_flags_the_dropped_ones(answer):
+    kept = support("Commissioners valued local data", [1], True, 1, "Commissioners value local data.")
+    dropped = support("GPs ran 40 hospitals", [2], False, reason="the number 40 is not in the cited passage")
+    generated = {**answer, "answer": "Commissioners valued local data [1]", "citations": answer["citations"][:1],
+                 "generated": {"generator": "openai", "model": "smollm2", "output": "...", "fallback": False,
+                               "reason": "", "sentences": [kept, dropped], "seconds": 1.0, "kept": 1, "checked": 2}}
+    html = view.turn_html({"question": "q", "answer": generated, "titles": {}}, 1, True)
+    assert "Written by a language model (smollm2)" in html and "1 of 2 supported; 1 not supported and left out" in html
+    body = html.split('class="rc-answer"')[1].split("</div>")[0]
+    assert "Commissioners valued local data" in body and "40 hospitals" not in body  # dropped from the answer
+    assert re.findall(r'class="rc-cite"[^>]*>\[(\d)\]</button>', body) == ["1"]
+    check = html.split('class="rc-check"')[1]
+    assert 'class="rc-supported"' in check and 'class="rc-unsupported"' in check
+    assert "the number 40 is not in the cited passage" in check and "similarity 0.91" in check
+    assert view.plain_text({"question": "q", "answer": generated}).startswith("Commissioners valued local data [1]")
+
+
+def test_a_fallback_says_so_first_and_shows_the_extractive_answer(answer):
+    reason = "cannot reach the language model at http://127.0.0.1:9/v1/chat/completions (Connection refused)"
+    from ragcomm.answer.generate import fallback_note
+
+    fell = {**answer, "note": fallback_note(reason) + " Follow the sources.",
+            "generated": {"generator": "openai", "model": "m", "output": "", "fallback": True, "reason": reason,
+                          "sentences": [], "seconds": 0.1, "kept": 0, "checked": 0}}
+    html = view.turn_html({"question": "q", "answer": fell, "titles": {}}, 1, True)
+    banner = html.split('class="rc-fallback"')[1].split("</p>")[0]
+    assert "answer was not used" in banner and "Connection refused" in banner and "extractive answer" in banner
+    assert html.count("answer was not used") == 1 and "Follow the sources." in html  # the note, not repeated
+    assert "GPs trusted audits [3] more than reports." in html  # the extractive sentences
+
+
+def test_the_draft_shows_the_words_so_far_and_each_checked_sentence():
+    html = view.draft_html("GPs <b>led</b> [1]. And", [support("GPs led", [1], True, 1, "GPs led.")], "smollm2")
+    assert "GPs &lt;b&gt;led&lt;/b&gt; [1]. And" in html and 'class="rc-supported"' in html and "smollm2" in html

@@ -1,0 +1,82 @@
+"""POST /api/ask with "generator": the language model the server was started with (llama.cpp
+with SmolLM2-135M here), every sentence checked; the extractive answer when the model's
+sentences are not supported or the endpoint is down; a clear error when the server has no
+language model. Asserts on the check and the fallback, not on a 135M model's prose."""
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from ragcomm.cli import main
+
+
+
+def call(url, method="GET", body=None):
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
+                                     method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=900) as r:  # a 135M model on one busy core is slow
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def as_json(reply):
+    return reply[0], json.loads(reply[1])
+
+
+QUESTION = "Why were CCGs reluctant to outsource commissioning support functions?"
+
+
+@pytest.mark.llm
+def test_a_generated_answer_is_checked_sentence_by_sentence(llm_app_url):
+    ask = {"question": QUESTION, "k": 2}
+    status, extractive = as_json(call(llm_app_url + "api/ask", "POST", ask))
+    assert status == 200 and "generated" not in extractive  # extractive stays the default
+    status, row = as_json(call(llm_app_url + "api/ask", "POST", {**ask, "generator": "openai"}))
+    assert status == 200
+    g = row["generated"]
+    assert g["generator"] == "openai" and g["model"] == "smollm2" and g["output"].strip()
+    assert g["checked"] == len(g["sentences"]) >= 1 and g["kept"] == sum(s["supported"] for s in g["sentences"])
+    for s in g["sentences"]:  # each verdict explained; a kept sentence quotes its evidence from its passage
+        assert s["supported"] == (s["reason"] == "")
+        if s["supported"]:
+            source = row["sources"][s["marker"] - 1]
+            assert source["text"][s["passage_start"]:s["passage_end"]] == s["evidence"]
+    if g["fallback"]:
+        assert g["reason"] and row["note"].startswith("The generated answer was not used")
+        assert row["answer"] == extractive["answer"] and row["citations"] == extractive["citations"]
+    else:
+        assert len(row["citations"]) == g["kept"] >= 0.5 * g["checked"]
+    status, info = as_json(call(llm_app_url + "api/status"))
+    assert info["generators"] == ["extractive", "openai"]
+
+
+@pytest.mark.llm
+def test_an_endpoint_that_is_down_gives_the_extractive_answer_and_says_why(dead_llm_app_url):
+    ask = {"question": QUESTION, "k": 3}
+    status, row = as_json(call(dead_llm_app_url + "api/ask", "POST", {**ask, "generator": "openai"}))
+    assert status == 200
+    g = row["generated"]
+    assert g["fallback"] and g["reason"].startswith("cannot reach the language model at http://127.0.0.1:")
+    _, extractive = as_json(call(dead_llm_app_url + "api/ask", "POST", ask))
+    assert row["answer"] == extractive["answer"] and row["answer"] and not row["abstained"]
+
+
+def test_a_server_without_a_language_model_refuses_the_generator_clearly(app_url):
+    status, row = as_json(call(app_url + "api/ask", "POST", {"question": QUESTION, "generator": "openai"}))
+    assert status == 422 and "--generator openai --llm-url" in row["detail"]
+    status, row = as_json(call(app_url + "api/ask", "POST", {"question": QUESTION, "generator": "gpt-9"}))
+    assert status == 422 and "extractive" in json.dumps(row)
+    assert as_json(call(app_url + "api/status"))[1]["generators"] == ["extractive"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--generator", "openai"], "--generator openai needs --llm-url and --llm-model"),
+    (["--llm-model", "m"], "--llm-url and --llm-model go with --generator openai"),
+    (["--generator", "openai", "--llm-url", "ftp://x", "--llm-model", "m"], "must be an http(s) URL"),
+])
+def test_serve_checks_its_language_model_options_before_loading_anything(argv, message, capsys):
+    assert main(["serve", "--port", "1", *argv]) == 2
+    assert message in capsys.readouterr().err
