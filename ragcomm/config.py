@@ -53,10 +53,21 @@ class Settings:
     # Weighted fusion with dense weight 0.4 beat RRF and both single retrievers on the gold
     # set, beat RRF on CISI and tied it on Cranfield (eval/README.md); 0.3 did a little
     # better on the gold set but lost 0.01 nDCG@10 on Cranfield.
-    fusion: str = "weighted"  # rrf | weighted
+    fusion: str = "weighted"  # rrf | weighted (min-max) | zscore | dbsf (search/fusion.py)
     rrf_k: int = 60
-    dense_weight: float = 0.4  # for fusion="weighted"
+    dense_weight: float = 0.4  # for the score fusions (weighted, zscore, dbsf)
     candidates: int = 100  # per retriever, before fusion
+    # Issue #14 options (search/fusion.py, search/prf.py, search/sentences.py); measured on the
+    # gold set, ADI, CISI and Cranfield in eval/README.md ("One default for every collection").
+    weighting: str = "fixed"  # fixed | confidence: per-query weights from each list's own scores
+    prf: str = "none"  # none | rm3: pseudo-relevance feedback on the BM25 side
+    prf_docs: int = 5  # RM3 feedback documents
+    prf_terms: int = 10  # RM3 expansion terms
+    prf_weight: float = 0.5  # RM3 weight of the original query
+    dense_prf: str = "none"  # none | rocchio: the query vector moved towards the top passages
+    rocchio_docs: int = 3
+    rocchio_beta: float = 0.5
+    dense_sentences: str = "off"  # off | max | mean: passage cosine with its best sentence's
 
     def __post_init__(self):
         self.corpus_dir = Path(self.corpus_dir)
