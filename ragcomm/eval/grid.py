@@ -4,8 +4,10 @@ the paired significance test against the best configuration, and the abstention 
 """
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +16,8 @@ from ..config import Settings
 from ..embed.cache import CachedEmbedder
 from ..index import Index, build_from_documents, settings_match
 from ..ingest import load_corpus
-from ..search import FUSIONS, MODES, Retriever
+from ..search import FUSIONS, MODES, QueryError, Retriever, check_retrieval_settings
+from ..search.sentences import SentenceVectors
 from ..types import Document
 from .datasets import gold_set, load_beir, load_gold, whole_document_chunks
 from .metrics import BEIR_METRICS, GOLD_METRICS, evaluate, mean_scores, ranks_to_run, recall_curve
@@ -44,13 +47,33 @@ class Config:
 
     @property
     def name(self) -> str:
-        s = self.settings
+        return f"{self.candidate} {WHOLE if self.whole else f'c{self.settings.chunk_size}o{self.settings.chunk_overlap}'}"
+
+    @property
+    def candidate(self) -> str:
+        """The name without the chunking: the same retrieval recipe across test beds."""
+        s, default = self.settings, Settings()
         parts = [self.mode]
         if self.mode == "hybrid":
-            parts[0] += (f"-rrf{s.rrf_k}" if s.fusion == "rrf" else f"-weighted{s.dense_weight:g}")
+            parts[0] += (f"-rrf{s.rrf_k}" if s.fusion == "rrf" else f"-{s.fusion}{s.dense_weight:g}")
+            if s.weighting != "fixed" and s.fusion != "rrf":
+                parts[0] += f"-{s.weighting}"
         if self.mode != "dense":
-            parts.append(s.bm25_backend + ("" if s.bm25_analyzer == "english" else f":{s.bm25_analyzer}"))
-        parts.append(WHOLE if self.whole else f"c{s.chunk_size}o{s.chunk_overlap}")
+            bm25 = s.bm25_backend + ("" if s.bm25_analyzer == "english" else f":{s.bm25_analyzer}")
+            if s.prf != "none":
+                bm25 += f"+{s.prf}" + _params(s, default, ("prf_docs", "prf_terms", "prf_weight"))
+            parts.append(bm25)
+        if self.mode != "bm25":
+            extra = ""
+            if s.dense_prf != "none":
+                extra += f"+{s.dense_prf}" + _params(s, default, ("rocchio_docs", "rocchio_beta"))
+            if s.dense_sentences != "off":
+                extra += f"+sent-{s.dense_sentences}"
+            if extra:
+                if self.mode == "dense":
+                    parts[0] += extra
+                else:
+                    parts.append("dense" + extra)
         return " ".join(parts)
 
     def describe(self) -> dict:
@@ -60,10 +83,25 @@ class Config:
                "candidates": s.candidates}
         if self.mode != "dense":
             out["bm25"] = {"backend": s.bm25_backend, "analyzer": s.bm25_analyzer, "k1": s.bm25_k1, "b": s.bm25_b}
+            out["prf"] = s.prf
+            if s.prf != "none":
+                out.update(prf_docs=s.prf_docs, prf_terms=s.prf_terms, prf_weight=s.prf_weight)
+        if self.mode != "bm25":
+            out["dense_prf"], out["dense_sentences"] = s.dense_prf, s.dense_sentences
+            if s.dense_prf != "none":
+                out.update(rocchio_docs=s.rocchio_docs, rocchio_beta=s.rocchio_beta)
         if self.mode == "hybrid":
             out["fusion"] = s.fusion
             out["rrf_k" if s.fusion == "rrf" else "dense_weight"] = s.rrf_k if s.fusion == "rrf" else s.dense_weight
+            if s.fusion != "rrf":
+                out["weighting"] = s.weighting
         return out
+
+
+def _params(s: Settings, default: Settings, names) -> str:
+    """'(docs=10)' for the settings that differ from the defaults, else ''."""
+    changed = [f"{n.split('_', 1)[1]}={getattr(s, n):g}" for n in names if getattr(s, n) != getattr(default, n)]
+    return f"({','.join(changed)})" if changed else ""
 
 
 def parse_bm25(spec: str) -> tuple[str, str | None]:
@@ -73,7 +111,8 @@ def parse_bm25(spec: str) -> tuple[str, str | None]:
 
 
 def configurations(base: Settings, modes=("bm25", "dense", "hybrid"), fusions=None, dense_weights=None,
-                   rrf_ks=None, chunk_sizes=None, chunk_overlaps=None, bm25=None) -> list[Config]:
+                   rrf_ks=None, chunk_sizes=None, chunk_overlaps=None, bm25=None, weightings=None, prfs=None,
+                   dense_prfs=None, sentences=None) -> list[Config]:
     """The grid of configurations to compare, without duplicates (a dense run does not depend on
     the BM25 settings, a single retriever not on fusion)."""
     for m in modes:
@@ -104,13 +143,69 @@ def configurations(base: Settings, modes=("bm25", "dense", "hybrid"), fusions=No
             for spec in (bm25[:1] if mode == "dense" else bm25):
                 backend, analyzer = parse_bm25(spec)
                 for fusion, rrf_k, weight in (fusion_variants if mode == "hybrid" else fusion_variants[:1]):
-                    settings = base.replace(mode=mode, chunk_size=size, chunk_overlap=overlap, bm25_backend=backend,
-                                            bm25_analyzer=analyzer or "english", fusion=fusion, rrf_k=rrf_k,
-                                            dense_weight=weight)
-                    config = Config(mode, settings, chunking)
-                    if config.name not in seen:
-                        seen.add(config.name)
-                        out.append(config)
+                    for options in _option_grid(base, weightings, prfs, dense_prfs, sentences):
+                        settings = base.replace(mode=mode, chunk_size=size, chunk_overlap=overlap,
+                                                bm25_backend=backend, bm25_analyzer=analyzer or "english",
+                                                fusion=fusion, rrf_k=rrf_k, dense_weight=weight, **options)
+                        _check(settings)
+                        config = Config(mode, settings, chunking)
+                        if config.name not in seen:
+                            seen.add(config.name)
+                            out.append(config)
+    return out
+
+
+def _option_grid(base: Settings, weightings, prfs, dense_prfs, sentences) -> list[dict]:
+    return [dict(weighting=w, prf=p, dense_prf=d, dense_sentences=s)
+            for w in weightings or [base.weighting] for p in prfs or [base.prf]
+            for d in dense_prfs or [base.dense_prf] for s in sentences or [base.dense_sentences]]
+
+
+def _check(settings: Settings) -> None:
+    try:
+        check_retrieval_settings(settings)
+    except QueryError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def grid_file(path, base: Settings, chunking: str = "chunks") -> list[Config]:
+    """Configurations from a JSON file: a list of objects of Settings fields, each one
+    configuration ({"mode": "hybrid", "fusion": "zscore", "dense_weight": 0.5, ...}), plus
+    "chunking": "whole" for one chunk per document. Fields left out keep `base`'s values
+    (and `chunking`'s)."""
+    default_chunking = chunking
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg})") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"{path}: expected a list of objects of settings")
+    known = {f.name for f in fields(Settings)} - {"corpus_dir", "index_dir"}
+    out, seen = [], set()
+    for n, row in enumerate(rows, start=1):
+        row = dict(row)
+        chunking = row.pop("chunking", default_chunking)
+        unknown = sorted(set(row) - known)
+        if unknown:
+            raise ValueError(f"{path}: configuration {n} has unknown settings {', '.join(unknown)}")
+        if chunking not in ("chunks", WHOLE):
+            raise ValueError(f"{path}: configuration {n}: chunking is 'whole' or left out")
+        for key, value in row.items():
+            expected = type(getattr(base, key))
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                row[key] = float(value)
+            elif not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+                raise ValueError(f"{path}: configuration {n}: {key} must be {expected.__name__}")
+        settings = base.replace(**row)
+        if settings.mode not in MODES:
+            raise ValueError(f"{path}: configuration {n}: unknown mode '{settings.mode}'")
+        _check(settings)
+        config = Config(settings.mode, settings, chunking)
+        if config.name not in seen:
+            seen.add(config.name)
+            out.append(config)
+    if not out:
+        raise ValueError(f"{path}: no configurations")
     return out
 
 
@@ -169,9 +264,19 @@ class Result:
         return {"p50": round(float(np.percentile(ms, 50)), 2), "p95": round(float(np.percentile(ms, 95)), 2)}
 
 
+_SENTENCES: dict = {}  # id(index) -> SentenceVectors, shared by the configurations of one run
+
+
 def run_configuration(index: Index, config: Config, queries: dict, embedder=None) -> Result:
-    """Search every query with one configuration, through the same Retriever the app uses."""
+    """Search every query with one configuration, through the same Retriever the app uses.
+    Sentence vectors (dense_sentences) are embedded before the clock starts, as if stored."""
     retriever = Retriever(index, embedder=embedder, settings=config.settings)
+    if config.mode != "bm25" and config.settings.dense_sentences != "off":
+        key = id(index)
+        if key not in _SENTENCES or _SENTENCES[key][0] is not index:
+            _SENTENCES[key] = (index, SentenceVectors(index.chunks, retriever.embedder))
+            _SENTENCES[key][1].warm()
+        retriever._sentences = _SENTENCES[key][1]
     depth = max(100, config.settings.candidates)
     ranked, doc_ranked, latencies, signals = {}, {}, [], {}
     for qid, question in queries.items():
@@ -179,8 +284,9 @@ def run_configuration(index: Index, config: Config, queries: dict, embedder=None
         if charged:
             charged.charge = 0.0
         t = time.perf_counter()
-        hits = retriever.search(question, k=depth, mode=config.mode, candidates=depth)
+        retrieval = retriever.retrieve(question, k=depth, mode=config.mode, candidates=depth)
         latencies.append(time.perf_counter() - t + (charged.charge if charged else 0.0))
+        hits = retrieval.hits
         ranked[qid] = [(h.chunk_id, h.score) for h in hits]
         seen, docs = set(), []
         for h in hits:
@@ -188,8 +294,7 @@ def run_configuration(index: Index, config: Config, queries: dict, embedder=None
                 seen.add(h.doc_id)
                 docs.append((h.doc_id, h.score))
         doc_ranked[qid] = docs
-        dense = [h.dense_score for h in hits if h.dense_score is not None]
-        signals[qid] = max(dense) if dense else None
+        signals[qid] = retrieval.max_dense if retrieval.dense else None
     return Result(config, ranked, doc_ranked, latencies, signals)
 
 
@@ -259,8 +364,8 @@ class Evaluation:
     def to_json(self, per_query: bool = True) -> dict:
         entries = []
         for r in self.results:
-            entry = {"name": r.config.name, "config": r.config.describe(), **{m: round(r.metrics[m], 4)
-                                                                                for m in self.metrics}}
+            entry = {"name": r.config.name, "candidate": r.config.candidate, "config": r.config.describe(),
+                     **{m: round(r.metrics[m], 4) for m in self.metrics}}
             if r.doc_metrics:
                 entry["doc_level"] = {m: round(v, 4) for m, v in r.doc_metrics.items()}
             entry["latency_ms"] = r.latency_ms

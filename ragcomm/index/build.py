@@ -68,8 +68,8 @@ def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) 
     manifest["build_seconds"] = round(time.perf_counter() - t0, 3)
     manifest["timings"] = {"ingest": round(ingest_seconds, 3), **manifest["timings"]}
     # Keep the manifest's key order stable for readers: corpus and counts before the build details.
-    order = ["format", "ragcomm_version", "model", "chunking", "bm25", "dense", "corpus", "counts", "built_at",
-             "build_seconds", "timings"]
+    order = ["format", "ragcomm_version", "model", "chunking", "bm25", "dense", "retrieval", "corpus", "counts",
+             "built_at", "build_seconds", "timings"]
     index.manifest = {k: manifest[k] for k in order if k in manifest}
     if save:
         save_index(index, settings.index_dir)
@@ -142,12 +142,21 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
         "dense": {"backend": dense.name, "kind": dense.kind, "ann_threshold": settings.ann_threshold, "nprobe": settings.ivf_nprobe,
                   "hnsw_m": settings.hnsw_m,
                   "ef_search": settings.hnsw_ef_search},
+        "retrieval": settings.retrieval(),  # how to search it (eval/README.md); read by the Retriever
         "counts": {"documents": len(docs), "chunks": len(chunks), "embedded": len(todo),
                    "reused": len(texts) - len(todo)},
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     return Index(manifest, documents, chunks, vectors, lexical, dense)
+
+
+def keep_retrieval(settings: Settings, manifest: dict) -> Settings:
+    """A rebuild keeps the search settings the index recorded where `settings` has the defaults."""
+    default = Settings().retrieval()
+    recorded = manifest.get("retrieval") or {}
+    return settings.replace(**{k: v for k, v in recorded.items()
+                               if k in default and getattr(settings, k) == default[k]})
 
 
 def open_index(settings: Settings | None = None, build: bool = True, rebuild: bool = False,
@@ -166,6 +175,7 @@ def open_index(settings: Settings | None = None, build: bool = True, rebuild: bo
             if not build:
                 raise IndexMismatch(f"the index in {folder} is out of date ({reason}): run `ragcomm index`")
             log(f"rebuilding the index ({reason})")
+            settings = keep_retrieval(settings, index.manifest)
         except IndexMissing:
             if not build:
                 raise

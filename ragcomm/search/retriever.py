@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backends import analyze
-from ..config import Settings
+from ..config import RETRIEVAL_FIELDS, Settings
 from ..index import Index, IndexMismatch
 from ..types import Hit
 from .filters import chunk_mask
@@ -24,10 +24,6 @@ from .sentences import SENTENCE_MODES, SentenceVectors, combine_sentence
 
 MODES = ("hybrid", "bm25", "dense")
 MAX_QUESTION_CHARS = 2000
-# Retrieval settings an index may record (`ragcomm index --fusion ...`): a Retriever opened
-# without explicit settings searches with them.
-RETRIEVAL_FIELDS = ("mode", "fusion", "rrf_k", "dense_weight", "candidates", "weighting", "prf", "prf_docs",
-                    "prf_terms", "prf_weight", "dense_prf", "rocchio_docs", "rocchio_beta", "dense_sentences")
 
 
 class QueryError(ValueError):
