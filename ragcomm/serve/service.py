@@ -10,7 +10,7 @@ from pathlib import Path
 from ..answer import Answerer
 from ..config import Settings
 from ..index import open_index
-from ..search import Retriever
+from ..search import Retriever, recorded_settings
 from ..types import Answer, Hit
 
 
@@ -50,7 +50,8 @@ def load_answerer(settings: Settings, threshold: float | None = None, log=print)
     """The index (built first when missing or stale), its answerer with the model loaded, and
     the passages' sentence vectors warming in the background."""
     index = open_index(settings, log=log)
-    answerer = Answerer(Retriever(index, settings=settings), threshold=threshold)
+    # the search settings the index recorded (`ragcomm index --fusion ...`), else the defaults
+    answerer = Answerer(Retriever(index, settings=recorded_settings(index, settings)), threshold=threshold)
     answerer.embedder.encode_query("warm up")  # load the model before the first question
     threading.Thread(target=answerer.warm, daemon=True, name="warm-sentences").start()
     return answerer
