@@ -274,7 +274,8 @@ def run_configuration(index: Index, config: Config, queries: dict, embedder=None
     if config.mode != "bm25" and config.settings.dense_sentences != "off":
         key = id(index)
         if key not in _SENTENCES or _SENTENCES[key][0] is not index:
-            _SENTENCES[key] = (index, SentenceVectors(index.chunks, retriever.embedder))
+            _SENTENCES[key] = (index, SentenceVectors(index.chunks, retriever.embedder,
+                                                      (index.sentence_vectors, index.sentence_chunks)))
             _SENTENCES[key][1].warm()
         retriever._sentences = _SENTENCES[key][1]
     depth = max(100, config.settings.candidates)

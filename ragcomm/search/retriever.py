@@ -142,7 +142,8 @@ class Retriever:
     @property
     def sentences(self) -> SentenceVectors:
         if self._sentences is None:
-            self._sentences = SentenceVectors(self.index.chunks, self.embedder)
+            self._sentences = SentenceVectors(self.index.chunks, self.embedder,
+                                              (self.index.sentence_vectors, self.index.sentence_chunks))
         return self._sentences
 
     def with_sentences(self, q, dense: list[tuple[int, float]]) -> list[tuple[int, float]]:
