@@ -103,6 +103,7 @@ def test_unknown_fusion_is_refused_by_the_parser(capsys):
     ('[{"mode": "bm25", "chunking": "pages"}]', "chunking is 'whole'"),
     ('[]', "no configurations"),
     ('[{"mode": "bm25"', "not valid JSON"),
+    ('{"defaults": {"fusion": 3}, "configurations": [{"mode": "bm25"}]}', "defaults: fusion must be str"),
 ])
 def test_eval_grid_file_errors(grid, message, tmp_path, capsys):
     path = tmp_path / "grid.json"
@@ -121,12 +122,20 @@ def test_grid_file_names_every_option(tmp_path):
          "prf_docs": 10},
         {"mode": "hybrid", "fusion": "rrf", "rrf_k": 20}, {"mode": "hybrid", "fusion": "weighted", "dense_weight": 0.4},
         {"mode": "hybrid", "fusion": "weighted", "dense_weight": 0.4}]))
-    configs = grid_file(path, Settings(), "whole")
+    base = Settings().replace(weighting="fixed", dense_sentences="off")
+    configs = grid_file(path, base, "whole")
     assert [c.name for c in configs] == [
         "bm25 bm25s+rm3 whole", "dense+rocchio+sent-max whole",
         "hybrid-zscore0.5-confidence bm25s+rm3(docs=10) whole", "hybrid-rrf20 bm25s whole",
         "hybrid-weighted0.4 bm25s whole"]  # the duplicate is dropped
     assert configs[2].describe()["prf_docs"] == 10 and configs[2].candidate.endswith("(docs=10)")
+    # the same rows under a "defaults" block that switches the product defaults off
+    path.write_text(json.dumps({"defaults": {"weighting": "fixed", "dense_sentences": "off"},
+                                "configurations": json.loads(path.read_text())}))
+    assert [c.name for c in grid_file(path, Settings(), "whole")] == [c.name for c in configs]
+    # and without it, the product defaults fill the gaps
+    path.write_text('[{"mode": "hybrid"}]')
+    assert grid_file(path, Settings())[0].candidate == "hybrid-zscore0.5-confidence bm25s dense+sent-max"
 
 
 def report(path, dataset, kind, rows):

@@ -168,35 +168,47 @@ def _check(settings: Settings) -> None:
         raise ValueError(str(exc)) from None
 
 
+def _typed(path, where: str, row: dict, base: Settings) -> dict:
+    """The row's settings with their types checked against Settings (ints allowed for floats)."""
+    known = {f.name for f in fields(Settings)} - {"corpus_dir", "index_dir"}
+    unknown = sorted(set(row) - known)
+    if unknown:
+        raise ValueError(f"{path}: {where} has unknown settings {', '.join(unknown)}")
+    for key, value in row.items():
+        expected = type(getattr(base, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            row[key] = float(value)
+        elif not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ValueError(f"{path}: {where}: {key} must be {expected.__name__}")
+    return row
+
+
 def grid_file(path, base: Settings, chunking: str = "chunks") -> list[Config]:
     """Configurations from a JSON file: a list of objects of Settings fields, each one
     configuration ({"mode": "hybrid", "fusion": "zscore", "dense_weight": 0.5, ...}), plus
-    "chunking": "whole" for one chunk per document. Fields left out keep `base`'s values
-    (and `chunking`'s)."""
+    "chunking": "whole" for one chunk per document; or {"defaults": {...}, "configurations":
+    [...]}, the defaults applying to every configuration. Fields left out keep `base`'s values
+    (and `chunking`'s), so a file that must not follow the product defaults names them."""
     default_chunking = chunking
     try:
         rows = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc.msg})") from None
+    if isinstance(rows, dict) and isinstance(rows.get("configurations"), list):
+        defaults = rows.get("defaults", {})
+        if not isinstance(defaults, dict):
+            raise ValueError(f"{path}: \"defaults\" must be an object of settings")
+        base = base.replace(**_typed(path, "defaults", dict(defaults), base))
+        rows = rows["configurations"]
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"{path}: expected a list of objects of settings")
-    known = {f.name for f in fields(Settings)} - {"corpus_dir", "index_dir"}
+        raise ValueError(f"{path}: expected a list of objects of settings (or {{\"defaults\", \"configurations\"}})")
     out, seen = [], set()
     for n, row in enumerate(rows, start=1):
         row = dict(row)
         chunking = row.pop("chunking", default_chunking)
-        unknown = sorted(set(row) - known)
-        if unknown:
-            raise ValueError(f"{path}: configuration {n} has unknown settings {', '.join(unknown)}")
         if chunking not in ("chunks", WHOLE):
             raise ValueError(f"{path}: configuration {n}: chunking is 'whole' or left out")
-        for key, value in row.items():
-            expected = type(getattr(base, key))
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                row[key] = float(value)
-            elif not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
-                raise ValueError(f"{path}: configuration {n}: {key} must be {expected.__name__}")
-        settings = base.replace(**row)
+        settings = base.replace(**_typed(path, f"configuration {n}", row, base))
         if settings.mode not in MODES:
             raise ValueError(f"{path}: configuration {n}: unknown mode '{settings.mode}'")
         _check(settings)

@@ -35,7 +35,7 @@ def test_sentence_vectors_are_stored_and_give_the_same_search(small_corpus, tmp_
     expected = fake_embedder.encode([first.text[a:b] for a, b in sentence_spans(first.text)])
     assert np.allclose(rows, expected)
 
-    _, plain = build(small_corpus, tmp_path / "without", fake_embedder)
+    _, plain = build(small_corpus, tmp_path / "without", fake_embedder, dense_sentences="off")
     assert plain.sentence_vectors is None and "sentences" not in plain.manifest
     stored = Retriever(loaded, embedder=fake_embedder)  # the index records sentences "max"
     assert stored.settings.dense_sentences == "max"
@@ -58,7 +58,7 @@ def test_rebuild_reuses_sentence_vectors(small_corpus, tmp_path, fake_embedder):
 
 
 def test_sentence_vectors_wanted_but_missing_is_a_settings_change(small_corpus, tmp_path, fake_embedder):
-    settings, index = build(small_corpus, tmp_path / "index", fake_embedder)
+    settings, index = build(small_corpus, tmp_path / "index", fake_embedder, dense_sentences="off")
     assert settings_match(index.manifest, settings) == []
     wanted = settings.replace(dense_sentences="max")
     assert settings_match(index.manifest, wanted) == ["sentence vectors: built False, asked True"]
