@@ -136,7 +136,7 @@ def configurations(base: Settings, modes=("bm25", "dense", "hybrid"), fusions=No
     if not chunkings:
         raise ValueError("no valid chunking: the overlap must be smaller than the chunk size")
     fusion_variants = [("rrf", k, base.dense_weight) for k in rrf_ks if "rrf" in fusions] + \
-                      [("weighted", base.rrf_k, w) for w in dense_weights if "weighted" in fusions]
+                      [(f, base.rrf_k, w) for f in fusions if f != "rrf" for w in dense_weights]
     out, seen = [], set()
     for chunking, size, overlap in chunkings:
         for mode in modes:

@@ -54,6 +54,10 @@ def test_gold_set_default_hybrid_meets_the_quality_bars(real_index, tmp_path):
     assert data["queries"] == 72 and not data["notes"]  # every evidence quote was located
     assert hybrid["hit@5"] >= 0.90
     assert hybrid["mrr@10"] >= 0.75
+    # Regression floor (issue #14): the default chosen in eval/README.md stays at or above the
+    # old default (weighted fusion, dense weight 0.4): nDCG@10 0.8722, MRR@10 0.8503, Hit@5 0.9167.
+    assert hybrid["name"] == "hybrid-zscore0.5-confidence bm25s dense+sent-max c224o64"
+    assert hybrid["ndcg@10"] >= 0.8722 and hybrid["mrr@10"] >= 0.8503 and hybrid["hit@5"] >= 0.9167
     for single in (bm25, dense):
         assert hybrid["mrr@10"] > single["mrr@10"]
         assert hybrid["ndcg@10"] > single["ndcg@10"]
