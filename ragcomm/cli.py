@@ -535,18 +535,19 @@ def cmd_choose(args) -> int:
         if not path.exists():
             raise UsageError(f"report not found: {path}")
     try:
-        scores, latency, _ = choose.load_reports(args.reports)
+        scores, latency, entries = choose.load_reports(args.reports)
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise UsageError(f"not a `ragcomm eval --json` report ({type(exc).__name__}: {exc})") from None
     if len(scores) < 2:
         raise UsageError("give reports of at least two collections")
     choice = choose.choose(scores, args.tolerance, args.margin)
     loo = choose.leave_one_out(scores, args.tolerance, args.margin)
-    text = choose.markdown(scores, latency, choice, loo)
+    tests = choose.significance(entries, choice["choice"])
+    text = choose.markdown(scores, latency, choice, loo, tests)
     print(text)
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps({"choice": choice, "leave_one_out": loo}, indent=2))
+        args.json_out.write_text(json.dumps({"choice": choice, "leave_one_out": loo, "significance": tests}, indent=2))
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(text + "\n")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 METRIC = "ndcg@10"
 RRF = "hybrid-rrf60 bm25s"
+OLD_DEFAULT = "hybrid-weighted0.4 bm25s"  # the default before issue #14
 TOLERANCE = 0.005
 MARGIN = 0.02
 
@@ -80,7 +81,28 @@ def leave_one_out(reports: dict, tolerance: float = TOLERANCE, margin: float = M
     return out
 
 
-def markdown(reports: dict, latency: dict, choice: dict, loo: list[dict]) -> str:
+def significance(entries: dict, choice: str, baselines=(RRF, OLD_DEFAULT), trials: int = 10_000) -> list[dict]:
+    """The choice against the best single retriever, RRF and the old default on each collection:
+    the difference in nDCG@10 and a paired randomisation test over the per-query scores."""
+    from .stats import randomisation_test
+
+    out = []
+    for name in sorted(entries):
+        rows = entries[name]
+        singles = [c for c in rows if is_single(c)]
+        best = max(singles, key=lambda c: rows[c][METRIC])
+        for other in (best, *baselines):
+            if other not in rows or other == choice or "per_query" not in rows[choice]:
+                continue
+            qids = sorted(rows[choice]["per_query"])
+            a = [rows[choice]["per_query"][q][METRIC] for q in qids]
+            b = [rows[other]["per_query"].get(q, {}).get(METRIC, 0.0) for q in qids]
+            out.append({"collection": name, "against": other, "difference": round(rows[choice][METRIC] - rows[other][METRIC], 4),
+                        "p_randomisation": randomisation_test(a, b, trials)})
+    return out
+
+
+def markdown(reports: dict, latency: dict, choice: dict, loo: list[dict], tests: list[dict] = ()) -> str:
     """Every candidate on every collection (nDCG@10, p50 ms), the choice and leave-one-out."""
     names = choice["collections"]
     rows = sorted(set.intersection(*(set(s) for s in reports.values())),
@@ -108,4 +130,10 @@ def markdown(reports: dict, latency: dict, choice: dict, loo: list[dict]) -> str
         lines.append(f"| {r['left_out']} | {r['pick']} | {r[METRIC]:.4f} | {r['best_single_score']:.4f} "
                      f"({r['best_single']}) | {r['rrf']:.4f} | {'yes' if r['holds'] else 'no'} | "
                      f"{'yes' if r['wins'] else 'no'} |")
+    if tests:
+        lines += ["", f"The choice against the best single retriever, RRF and the old default (paired randomisation "
+                      f"test, 10,000 sign flips, nDCG@10 per query):", "",
+                  "| collection | against | difference | p |", "|---|---|---|---|"]
+        lines += [f"| {t['collection']} | {t['against']} | {t['difference']:+.4f} | {t['p_randomisation']:.3f} |"
+                  for t in tests]
     return "\n".join(lines)
