@@ -395,6 +395,9 @@ def cmd_status(args) -> int:
     print(f"  {c.get('files', '?')} files, {c['documents']} documents, {c['chunks']} chunks; model {m['id']} "
           f"({m['dim']} dims); chunks {manifest['chunking'].get('size')}/{manifest['chunking'].get('overlap')} "
           f"tokens; BM25 {manifest['bm25']['backend']}; dense {vector_backend(manifest)} {manifest['dense']['kind']}")
+    if manifest.get("retrieval"):
+        print(f"  search settings: {describe_search(manifest['retrieval'])}"
+              + (f"; {manifest['sentences']['count']} sentence vectors" if "sentences" in manifest else ""))
     for f, digest in sorted(manifest["corpus"]["files"].items()):
         print(f"  {'STALE ' if f in stale else 'ok    '}{f}  sha256:{digest[:12]}")
     for f in stale:

@@ -50,6 +50,9 @@ def test_index_records_search_settings_and_search_uses_them(small_index, capsys)
     rrf = Retriever(load_index(index), settings=Settings().replace(fusion="rrf")).search(question, k=3)
     assert [r["fused_score"] for r in json.loads(out)["results"]] == pytest.approx([h.fused_score for h in rrf])
 
+    code, out, _ = run(["status", "--corpus", corpus, "--index", index], capsys)
+    assert "search settings: hybrid (zscore, dense weight 0.6, confidence weighting)" in out
+    assert "sentences max;" in out and "sentence vectors" in out
     # nothing asked: up to date, the recorded settings kept
     code, out, _ = run(["index", "--corpus", corpus, "--index", index], capsys)
     assert code == 0 and "up to date" in out
