@@ -78,3 +78,17 @@ def test_damaged_sentence_vectors_are_detected(small_corpus, tmp_path, fake_embe
     np.save(settings.index_dir / "sentence_chunks.npy", np.zeros(3, dtype=np.int64))
     with pytest.raises(IndexCorrupt, match="checksum"):
         load_index(settings.index_dir)
+
+
+def test_a_rebuild_for_a_changed_corpus_keeps_the_recorded_search_settings(small_corpus, tmp_path, fake_embedder):
+    from ragcomm.index import open_index
+
+    folder = tmp_path / "index"
+    build(small_corpus, folder, fake_embedder, fusion="rrf", rrf_k=20, dense_sentences="off")
+    (small_corpus / "extra.txt").write_text("Integrated care boards commission community services.\n")
+    settings = Settings(corpus_dir=small_corpus, index_dir=folder, model="fake-hash-embedder",
+                        dense_sentences="off")
+    index = open_index(settings, embedder=fake_embedder, log=lambda *_: None)
+    assert index.manifest["counts"]["documents"] == 3  # rebuilt for the new file
+    recorded = index.manifest["retrieval"]
+    assert (recorded["fusion"], recorded["rrf_k"]) == ("rrf", 20)
