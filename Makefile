@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ragcomm-installed
 
-.PHONY: setup run index test browser clean
+.PHONY: setup run index test browser axe clean
 
 setup: $(STAMP)
 
@@ -32,7 +32,15 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: setup browser
+# axe-core (npm) for the accessibility check of the chat, in a folder the tests read; no CDN at test time.
+AXE := tests/.axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	mkdir -p tests/.axe && npm install --prefix tests/.axe --no-audit --no-fund --silent axe-core@4.10.3
+
+test: setup browser axe
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:

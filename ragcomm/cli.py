@@ -116,10 +116,14 @@ def parser() -> argparse.ArgumentParser:
     add_paths(p, model=False)
     p.add_argument("--json", action="store_true", help="print the manifest and the stale files as JSON")
 
-    p = sub.add_parser("load", help="load test on loopback: concurrent clients asking through the app's API")
+    p = sub.add_parser("load", help="load test on loopback: concurrent clients through the REST API, the Gradio "
+                       "API and the chat's own event, side by side")
     add_paths(p, model=False)
     p.add_argument("--clients", type=int, default=20)
-    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--seconds", type=float, default=30, help="per path (default 30)")
+    p.add_argument("--paths", default="rest,gradio,chat", help="comma-separated: rest, gradio, chat (default all)")
+    p.add_argument("--concurrency", type=int, help="the launched app's --concurrency")
+    p.add_argument("--queue-size", type=int, help="the launched app's --queue-size")
     p.add_argument("--url", help="a running app on this machine (default: launch one on a free port)")
     p.add_argument("--json", dest="json_out", type=Path, help="write the figures as JSON")
 
@@ -414,7 +418,13 @@ def cmd_load(args) -> int:
 
     if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 3600:
         raise UsageError("--clients must be 1-200 and --seconds 1-3600")
-    result = main_load(args.clients, args.seconds, args.url, args.index, args.corpus)
+    app_args = []
+    for flag, value in (("--concurrency", args.concurrency), ("--queue-size", args.queue_size)):
+        if value is not None:
+            app_args += [flag, str(value)]
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    result = main_load(args.clients, args.seconds, args.url, args.index, args.corpus, paths=paths,
+                       app_args=tuple(app_args))
     print(report(result))
     for example in result["error_examples"]:
         print(f"error: {example}", file=sys.stderr)

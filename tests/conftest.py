@@ -86,3 +86,25 @@ def app_url(real_index, tmp_path_factory):
     finally:
         stop_app(proc)
         log.close()
+
+
+# ---------------------------------------------------------------- serve (#15)
+
+@pytest.fixture(scope="session")
+def managed_app(tmp_path_factory):
+    """The app over a copy of two corpus files with its own index: for adding and removing
+    documents without touching the repository's corpus. (base URL, corpus folder)."""
+    from ragcomm.bench.launch import launch_app, stop_app
+
+    root = tmp_path_factory.mktemp("managed")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name in ("animateurs-commissioning-managers-2012.txt", "commissioners-use-of-information-findings.txt"):
+        shutil.copy(CORPUS / name, corpus / name)
+    log = open(root / "app.log", "w")
+    proc, url = launch_app(root / "index", corpus, log=log, timeout=180)
+    try:
+        yield url, corpus
+    finally:
+        stop_app(proc)
+        log.close()

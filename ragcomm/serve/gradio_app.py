@@ -1,26 +1,34 @@
-"""The web chat (Gradio): ask the commissioning documents, get a cited extractive answer.
+"""The web chat (Gradio), mounted on the REST API's FastAPI app: ask the commissioning
+documents, get a cited extractive answer, click [n] to see where it comes from.
 
-Every answer comes from the shared Answerer (serve/service.py), the same as `ragcomm ask`;
-it is also the app's named API endpoint `/ask`, which returns the JSON of `ragcomm ask --json`:
+Every answer comes from the shared Service (serve/service.py), the same as `ragcomm ask`
+and POST /api/ask; the Gradio API endpoint `/ask` returns the same JSON:
 
     from gradio_client import Client
     Client("http://127.0.0.1:7860/").predict("What is an animateur?", api_name="/ask")
 
-Gradio is imported here only: nothing else in ragcomm imports it.
+The page renders conversations with serve/view.py (HTML made here, every value escaped);
+static/chat.js makes the citations open their source cards and keeps conversations in the
+browser. Gradio is imported here only: nothing else in ragcomm imports it.
 """
 from __future__ import annotations
 
-import html
+import json
 import logging
-import re
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
 
 import gradio as gr
 
-from ..answer import Answer
-from ..search import MAX_QUESTION_CHARS, MODES, QueryError
-from .service import Service
+from ..search import MAX_QUESTION_CHARS, QueryError
+from . import export, view
+from .service import Service, check_years
 
 log = logging.getLogger("ragcomm.app")
+STATIC = Path(__file__).parent / "static"
 
 EXAMPLES = [
     "What makes a good commissioning manager?",
@@ -28,219 +36,466 @@ EXAMPLES = [
     "How did commissioners use academic research and local data?",
     "What is practice based commissioning?",
 ]
-
-CSS = """
-.gradio-container { max-width: 1180px !important; margin: 0 auto !important; }
-#title h1 { margin-bottom: 0; font-size: 1.6rem; }
-#title p { margin-top: .25rem; color: var(--body-text-color-subdued); }
-#chat *, #sources, .rc-query, .rc-source h4, .rc-abstain { overflow-wrap: anywhere; }
-#status { min-height: 1.5rem; }
-#status p { margin: 0; }
-.rc-query { font-size: .9rem; color: var(--body-text-color-subdued); margin: 0 0 .6rem; }
-.rc-query b { color: var(--body-text-color); }
-.rc-empty { color: var(--body-text-color-subdued); font-style: italic; }
-.rc-source { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: .7rem .85rem;
-             margin: 0 0 .7rem; background: var(--background-fill-primary); }
-.rc-source h4 { margin: 0 0 .2rem; font-size: 1rem; line-height: 1.3; }
-.rc-marker { display: inline-block; min-width: 1.9rem; text-align: center; border-radius: 6px; margin-right: .35rem;
-             background: var(--color-accent-soft); color: var(--color-accent); font-weight: 700; }
-.rc-meta { font-size: .82rem; color: var(--body-text-color-subdued); margin: .1rem 0; overflow-wrap: anywhere; }
-.rc-passage { font-size: .9rem; line-height: 1.5; margin: .45rem 0; overflow-wrap: anywhere; }
-.rc-passage mark { background: #fff1a8; color: #1f2937; padding: 0 .1rem; border-radius: 3px; }
-.rc-evidence { display: flex; flex-wrap: wrap; gap: .35rem; font-size: .78rem; font-variant-numeric: tabular-nums; }
-.rc-evidence span { border: 1px solid var(--border-color-primary); border-radius: 999px; padding: .05rem .55rem;
-                    color: var(--body-text-color-subdued); white-space: nowrap; }
-.rc-abstain { border-left: 4px solid #d97706; padding-left: .6rem; }
-"""
+MODES = [("Both: exact words and meaning (recommended)", "hybrid"), ("Match meaning", "dense"),
+         ("Match exact words", "bm25")]
+ANY_YEAR = "Any year"
+KINDS = {"abstract": "Research abstracts", "paper": "Research papers", "report": "Reports",
+         "web page": "Web pages", "document": "Other documents"}
 
 
-# ---------------------------------------------------------------- formatting (all user text escaped)
+# ---------------------------------------------------------------- filters and choices
 
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
-
-
-def md_text(text: str) -> str:
-    """Text shown literally inside Markdown: HTML-escaped, Markdown syntax backslash-escaped."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def chat_message(answer: Answer) -> str:
-    """The assistant's message: the answer with its markers, then a short source list, so that
-    the message's copy button copies the answer with its citations."""
-    if answer.abstained:
-        body = f"**{md_text(answer.text)}**"
-        if answer.note:
-            body += f"\n\n{md_text(answer.note)}"
-        closest = [f"{hit.title}" + (f", {hit.section}" if hit.section and hit.section != hit.title else "")
-                   for hit in answer.sources]
-        return body + "".join(f"\n- {md_text(line)}" for line in closest)
-    body = re.sub(r"\\\[(\d+)\\\]", r"**[\1]**", md_text(answer.text))
-    lines = []
-    for hit in answer.sources:
-        n = answer.markers()[hit.chunk_id]
-        where = f", {hit.section}" if hit.section and hit.section != hit.title else ""
-        record = hit.record_line()
-        lines.append(f"[{n}] {hit.title}{where}" + (f" ({record})" if record else ""))
-    return body + "\n\n" + "\n".join(f"- {md_text(line)}" for line in lines)
-
-
-def plain_text(answer: Answer) -> str:
-    """The answer with its markers and a source list, as plain text for copying."""
-    lines = [answer.text, ""]
-    markers = answer.markers()
-    for n, hit in enumerate(answer.sources, start=1):
-        label = f"[{markers[hit.chunk_id]}]" if hit.chunk_id in markers else f"(closest passage {n})"
-        where = f", {hit.section}" if hit.section and hit.section != hit.title else ""
-        record = hit.record_line()
-        lines.append(f"{label} {hit.title}{where}" + (f". {record}" if record else "") +
-                     f". {hit.source}, characters {hit.start}-{hit.end}")
-    return "\n".join(lines)
-
-
-def highlighted(text: str, spans: list[tuple[int, int]]) -> str:
-    out, at = [], 0
-    for a, b in sorted(spans):
-        out.append(html.escape(text[at:a]))
-        out.append(f"<mark>{html.escape(text[a:b])}</mark>")
-        at = b
-    out.append(html.escape(text[at:]))
-    return "".join(out)
-
-
-def fmt(value, digits: int) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def sources_html(answer: Answer | None) -> str:
-    if answer is None:
-        return '<p class="rc-empty">Sources appear here: each cited passage, with the cited sentence highlighted.</p>'
-    e = html.escape
-    out = [f'<p class="rc-query">Searched: <b>{e(answer.query)}</b></p>']
-    if answer.abstained:
-        out.append(f'<p class="rc-abstain">{e(answer.text)} Best dense score {answer.evidence:.3f} '
-                   f'(threshold {answer.threshold:.3f}).</p>')
-    markers = answer.markers()
-    for n, hit in enumerate(answer.sources, start=1):
-        marker = markers.get(hit.chunk_id)
-        label = f"[{marker}]" if marker else f"#{n}"
-        spans = [(c.passage_start, c.passage_end) for c in answer.citations if c.chunk_id == hit.chunk_id]
-        section = f" — {e(hit.section)}" if hit.section and hit.section != hit.title else ""
-        record = hit.record_line()
-        out.append(
-            f'<div class="rc-source" id="source-{e(str(marker or n))}">'
-            f'<h4><span class="rc-marker">{e(label)}</span>{e(hit.title)}{section}</h4>'
-            + (f'<div class="rc-meta">{e(record)}</div>' if record else "")
-            + f'<div class="rc-meta">{e(hit.source)} · characters {hit.start}–{hit.end} · {e(hit.doc_id)}</div>'
-            f'<div class="rc-passage">{highlighted(hit.text, spans)}</div>'
-            '<div class="rc-evidence">'
-            f'<span>BM25 #{fmt(hit.bm25_rank, 0)} · {fmt(hit.bm25_score, 2)}</span>'
-            f'<span>dense #{fmt(hit.dense_rank, 0)} · {fmt(hit.dense_score, 3)}</span>'
-            f'<span>fused #{hit.rank} · {fmt(hit.fused_score if hit.fused_score is not None else hit.score, 4)}</span>'
-            '</div></div>')
-    return "".join(out)
-
-
-# ---------------------------------------------------------------- the app
-
-def filters_for(documents, year_from, year_to, kinds) -> dict:
+def filters_for(documents, year_from, year_to, include_undated, kinds) -> dict:
+    """The Options as Service filters: empty means no filter."""
     filters = {"doc_id": list(documents or []), "kind": list(kinds or [])}
-    if year_from not in (None, ""):
-        filters["year_from"] = int(year_from)
-    if year_to not in (None, ""):
-        filters["year_to"] = int(year_to)
+    for key, value in (("year_from", year_from), ("year_to", year_to)):
+        if value not in (None, "", ANY_YEAR):
+            try:
+                filters[key] = int(value)
+            except (TypeError, ValueError):
+                pass
+    if "year_from" in filters or "year_to" in filters:
+        filters["include_undated"] = bool(include_undated)
     return {k: v for k, v in filters.items() if v not in ([], None)}
 
 
-def build_app(service: Service) -> gr.Blocks:
-    documents_indexed = service.documents()
-    doc_choices = [(d["title"][:90] + (f" ({d['year']})" if d["year"] else ""), d["doc_id"]) for d in documents_indexed]
-    kinds = sorted({d["kind"] for d in documents_indexed if d["kind"]})
+def choices(service: Service) -> dict:
+    """Documents, years and kinds to filter by, read from the index now (it can change)."""
+    docs = service.documents()
+    titles = service.titles(d["doc_id"] for d in docs)
+    return {"documents": [(view.shorten(titles.get(d["doc_id"], d["title"]), 90) + (f" ({d['year']})" if d["year"]
+                           else ""), d["doc_id"]) for d in docs],
+            "years": [ANY_YEAR] + [str(y) for y in sorted({d["year"] for d in docs if d["year"]})],
+            "kinds": [(KINDS.get(k, k.capitalize()), k) for k in sorted({d["kind"] for d in docs if d["kind"]})],
+            "count": len(docs)}
+
+
+def keep(value, allowed, default):
+    """The value if it is still a choice, else the default (the index may have changed)."""
+    allowed = {a[1] if isinstance(a, tuple) else a for a in allowed}
+    if isinstance(value, list):
+        return [v for v in value if v in allowed]
+    return value if value in allowed else default
+
+
+# ---------------------------------------------------------------- conversations
+
+def new_conversation() -> dict:
+    return {"id": uuid.uuid4().hex[:12], "title": "", "updated": time.time(), "turns": []}
+
+
+def conversation_label(meta: dict) -> tuple[str, str]:
+    when = datetime.fromtimestamp(meta.get("updated") or 0).strftime("%d %b %Y %H:%M")
+    n = meta.get("turns", 0)
+    return f"{view.shorten(meta.get('title') or 'Untitled', 70)} — {when} ({n} question{'s' if n != 1 else ''})", \
+        meta["id"]
+
+
+def listed(kept: list[dict], conversation: dict | None) -> list[dict]:
+    """The saved-conversation list with this conversation first (as the browser keeps it)."""
+    kept = [m for m in kept if not conversation or m["id"] != conversation["id"]]
+    if conversation and conversation.get("turns"):
+        kept.insert(0, {"id": conversation["id"], "title": conversation["title"], "updated": conversation["updated"],
+                        "turns": len(conversation["turns"])})
+    return kept
+
+
+def documents_html(service: Service) -> str:
+    """The indexed documents, one row per file (a result listing is one file of many records)."""
+    files: dict[str, list] = {}
+    for d in service.documents():
+        files.setdefault(d["source"], []).append(d)
+    titles = service.titles(d["doc_id"] for docs in files.values() for d in docs)
+    e = view.e
+    rows = []
+    for source, docs in sorted(files.items()):
+        years = sorted({d["year"] for d in docs if d["year"]})
+        year = "—" if not years else (str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}")
+        kinds = ", ".join(sorted({d["kind"] or "document" for d in docs}))
+        pages = sum(d["pages"] or 0 for d in docs) or "—"
+        what = (e(titles.get(docs[0]["doc_id"], docs[0]["title"])) if len(docs) == 1
+                else f"{len(docs)} records ({e(kinds)})")
+        rows.append(f"<tr><td>{what}<br><small>{e(source)}</small></td><td>{e(year)}</td><td>{e(kinds)}</td>"
+                    f"<td class='rc-wide'>{e(pages)}</td><td class='rc-wide'>{e(docs[0]['added'] or '—')}</td></tr>")
+    return ("<table class='rc-docs'><caption class='rc-sr'>Indexed documents</caption><thead><tr><th scope='col'>"
+            "Document</th><th scope='col'>Year</th><th scope='col'>Kind</th><th scope='col' class='rc-wide'>Pages</th>"
+            "<th scope='col' class='rc-wide'>Added</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def status_text(service: Service) -> str:
+    s = service.status()
+    line = (f"**Index:** {s['documents']} documents from {s['files'] or '?'} files, {s['chunks']} passages; "
+            f"built {s['built_at'] or 'unknown'}.")
+    job = s["job"]
+    if job:
+        files = ", ".join(job["files"])
+        if job["state"] == "running":
+            took = time.time() - job["started"]
+            line += f"\n\n**Updating ({job['action']} {files}):** {job['message']}… ({took:.0f} s)"
+        elif job["state"] == "done":
+            line += f"\n\n**Last update ({job['action']} {files}):** {job['message']}. The chat now uses it."
+        else:
+            line += f"\n\n**Last update failed ({job['action']} {files}):** {job['message']}"
+    if s["stale"]:
+        line += f"\n\nChanged on disk since the build: {', '.join(s['stale'])}."
+    return line
+
+
+# ---------------------------------------------------------------- the page
+
+def build_app(service: Service, history=None, manage_documents: bool = True, max_upload_bytes: int = 50 * 2**20,
+              concurrency: int = 4, queue_size: int = 256) -> gr.Blocks:
+    """The chat page. `history`: server-side conversations per logged-in user (serve/history.py)."""
+    from ..ingest import SUPPORTED
+
+    def user_of(request: gr.Request | None) -> str | None:
+        return getattr(request, "username", None) if request else None
 
     def ask(question: str, k: int = 5, mode: str = "hybrid", history: list[str] | None = None,
             documents: list[str] | None = None, year_from: int | None = None, year_to: int | None = None,
             kinds: list[str] | None = None) -> dict:
         """Answer a question from the documents: JSON with the answer, its citations and sources
-        (the same as `ragcomm ask --json`). `history` holds the earlier questions, oldest first."""
+        (the same as `ragcomm ask --json` and POST /api/ask). `history` holds the earlier
+        questions, oldest first."""
+        filters, _ = check_years(filters_for(documents, year_from, year_to, True, kinds))
         try:
-            answer = service.ask(question, k=int(k), mode=mode, history=list(history or []),
-                                 filters=filters_for(documents, year_from, year_to, kinds))
+            answer = service.ask(question, k=int(k), mode=mode, history=list(history or []), filters=filters)
         except QueryError as exc:
             raise gr.Error(str(exc), print_exception=False)
         return answer.to_dict()
 
-    def respond(question, chat, asked, k, mode, documents, year_from, year_to, kinds_chosen):
-        chat = list(chat or [])
-        asked = list(asked or [])
+    def answer_turn(question, conversation, k, mode, documents, year_from, year_to, undated, kinds, kept,
+                    request: gr.Request):
+        """One question of the conversation -> the page updated, the conversation saved."""
+        done = f'<span data-done="{time.time()}"></span>'  # replaces the "searching" indicator
         question = (question or "").strip()
+
+        def unchanged(message: str) -> tuple:  # only the status line and the indicator change
+            return (gr.skip(),) * 4 + (message, done) + (gr.skip(),) * 5
+
         if not question:
-            return chat, gr.update(), asked, "", "**Type a question first.**", gr.update()
+            return unchanged("**Type a question first.**")
         if len(question) > MAX_QUESTION_CHARS:
-            return (chat, gr.update(), asked, question,
-                    f"**The question is too long ({len(question):,} characters; at most {MAX_QUESTION_CHARS:,}).**",
-                    gr.update())
+            return unchanged(f"**The question is too long ({len(question):,} characters; at most "
+                             f"{MAX_QUESTION_CHARS:,}).** Shorten it and ask again.")
+        conversation = conversation or new_conversation()
+        filters, note = check_years(filters_for(documents, year_from, year_to, undated, kinds))
         try:
-            answer = service.ask(question, k=int(k), mode=mode, history=asked,
-                                 filters=filters_for(documents, year_from, year_to, kinds_chosen))
+            answer = service.ask(question, k=int(k), mode=mode, filters=filters,
+                                 history=[t["question"] for t in conversation["turns"]])
         except QueryError as exc:
-            return chat, gr.update(), asked, question, f"**{md_text(str(exc))}**", gr.update()
+            return unchanged(f"**{view.e(exc)}**")
         except Exception:  # never a stack trace in the page
             log.exception("answering %r failed", question)
-            return (chat, gr.update(), asked, question, "**Something went wrong answering this; it has been logged.**",
-                    gr.update())
-        chat += [{"role": "user", "content": md_text(question)},
-                 {"role": "assistant", "content": chat_message(answer)}]
-        status = "" if answer.query == question else f"Follow-up searched as: *{md_text(answer.query)}*"
-        return chat, sources_html(answer), asked + [question], "", status, plain_text(answer)
+            return unchanged("**Something went wrong answering this; it has been logged.**")
+        data = answer.to_dict()
+        turn = {"question": question, "answer": data, "asked": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "titles": service.titles(s["doc_id"] for s in data.get("sources", [])),
+                "filters": service.filter_summary(filters)["text"] if filters else "", "note": note}
+        conversation = {**conversation, "turns": [*conversation["turns"], turn], "updated": time.time(),
+                        "title": conversation["title"] or view.shorten(question, 80)}
+        user = user_of(request)
+        if history is not None and user:
+            history.save(user, conversation)
+        kept = listed(kept or [], conversation)
+        return (view.conversation_html(conversation), view.sources_html(conversation), conversation, "", "", done,
+                json.dumps({"op": "save", "conversation": conversation, "at": time.time()}), kept,
+                gr.update(choices=[conversation_label(m) for m in kept], value=None),
+                gr.update(visible=False), gr.update(visible=False))
 
-    def reset():
-        return [], sources_html(None), [], "", "", ""
+    def example_turn(question: str):
+        def ask_example(conversation, k, mode, documents, year_from, year_to, undated, kinds, kept,
+                        request: gr.Request):
+            return answer_turn(question, conversation, k, mode, documents, year_from, year_to, undated, kinds, kept,
+                               request)
+        return ask_example
 
+    def start_over(kept):
+        """New conversation: everything back to the start (conversation, sources, options, exports)."""
+        c = choices(service)
+        return (view.conversation_html(None), view.sources_html(None), None, "", "", "",
+                json.dumps({"op": "current", "id": None, "at": time.time()}), kept,
+                gr.update(choices=[conversation_label(m) for m in kept or []], value=None),
+                gr.update(visible=False), gr.update(visible=False),
+                5, "hybrid", gr.update(choices=c["documents"], value=[]), gr.update(choices=c["years"], value=ANY_YEAR),
+                gr.update(choices=c["years"], value=ANY_YEAR), True, gr.update(choices=c["kinds"], value=[]),
+                f"No filters: searching all {c['count']} documents.")
+
+    def restore(saved, request: gr.Request):
+        """On page load: the conversations kept in this browser (or, with a login, on the server)."""
+        try:
+            stored = json.loads(saved or "{}")
+        except json.JSONDecodeError:
+            stored = {}
+        kept = [m for m in stored.get("list") or [] if isinstance(m, dict) and m.get("id")]
+        conversation = stored.get("current") if isinstance(stored.get("current"), dict) else None
+        user = user_of(request)
+        if history is not None and user:
+            kept = history.list(user)
+            if conversation is None and kept:
+                conversation = None  # a fresh page starts a fresh conversation; older ones are listed
+        c = choices(service)
+        if conversation and not isinstance(conversation.get("turns"), list):
+            conversation = None
+        return (view.conversation_html(conversation), view.sources_html(conversation), conversation, kept,
+                gr.update(choices=[conversation_label(m) for m in kept], value=None),
+                gr.update(choices=c["documents"]), gr.update(choices=c["years"]), gr.update(choices=c["years"]),
+                gr.update(choices=c["kinds"]), header(c["count"]), f"No filters: searching all {c['count']} documents.")
+
+    def open_saved(chosen, stored, kept, request: gr.Request):
+        """Open a saved conversation (from the browser, or the server with a login)."""
+        user = user_of(request)
+        conversation = None
+        if history is not None and user and chosen:
+            conversation = history.get(user, chosen)
+        if conversation is None and stored:
+            try:
+                conversation = json.loads(stored)
+            except json.JSONDecodeError:
+                conversation = None
+        if not conversation:
+            return (gr.skip(), gr.skip(), gr.skip(), "**Choose a saved conversation first.**", gr.skip())
+        return (view.conversation_html(conversation), view.sources_html(conversation), conversation,
+                f"Opened: {view.e(conversation.get('title', ''))}. New questions continue it.",
+                json.dumps({"op": "current", "id": conversation["id"], "at": time.time()}))
+
+    def delete_saved(chosen, conversation, kept, request: gr.Request):
+        if not chosen:
+            return (gr.skip(),) * 5 + ("**Choose a saved conversation to delete.**", gr.skip(), gr.skip())
+        user = user_of(request)
+        if history is not None and user:
+            history.delete(user, chosen)
+        kept = [m for m in kept or [] if m["id"] != chosen]
+        current = conversation if conversation and conversation["id"] != chosen else None
+        return (view.conversation_html(current), view.sources_html(current), current, kept,
+                gr.update(choices=[conversation_label(m) for m in kept], value=None), "Deleted.",
+                json.dumps({"op": "delete", "id": chosen, "at": time.time()}),
+                gr.update(visible=False) if current is None else gr.skip())
+
+    def make_exports(conversation):
+        if not conversation or not conversation.get("turns"):
+            return gr.update(visible=False), gr.update(visible=False), "**Nothing to export yet: ask a question.**"
+        folder = Path(tempfile.mkdtemp(prefix="ragcomm-export-"))
+        stem = export.file_stem(conversation)
+        md = folder / f"{stem}.md"
+        md.write_text(export.to_markdown(conversation), encoding="utf-8")
+        docx = export.to_docx(conversation, folder / f"{stem}.docx")
+        return (gr.update(value=str(md), visible=True), gr.update(value=str(docx), visible=True),
+                "Ready: download the conversation as Markdown or as a Word document.")
+
+    def filter_line(documents, year_from, year_to, undated, kinds):
+        filters, note = check_years(filters_for(documents, year_from, year_to, undated, kinds))
+        return (note + " " if note else "") + service.filter_summary(filters)["text"]
+
+    def refresh_options(documents, year_from, year_to, kinds):
+        c = choices(service)
+        return (gr.update(choices=c["documents"], value=keep(documents or [], c["documents"], [])),
+                gr.update(choices=c["years"], value=keep(year_from, c["years"], ANY_YEAR)),
+                gr.update(choices=c["years"], value=keep(year_to, c["years"], ANY_YEAR)),
+                gr.update(choices=c["kinds"], value=keep(kinds or [], c["kinds"], [])))
+
+    def header(count: int) -> str:
+        return (f"# Ask the commissioning documents\nAnswers are sentences quoted word for word from {count} NHS "
+                "commissioning documents, each with its source: click a number like [1] to see it. Nothing is "
+                "made up; when the documents do not answer, it says so. "
+                "Other systems can use the same answers through the [REST API](docs).")
+
+    # -------------------------------------------------------- documents tab
+
+    def documents_view():
+        files = sorted({d["source"] for d in service.documents()})
+        return status_text(service), documents_html(service), gr.update(choices=files, value=None)
+
+    def upload(files):
+        if not manage_documents:
+            return "**Adding documents needs a login when the app is served beyond this machine.**", \
+                gr.skip(), gr.Timer(active=False)
+        if not files:
+            return "**Choose one or more files first.**", gr.skip(), gr.Timer(active=False)
+        from ..ingest import CorpusError
+
+        paths = []
+        try:
+            with tempfile.TemporaryDirectory(prefix="ragcomm-upload-") as tmp:
+                for f in files:  # Gradio keeps uploads under a random name: use the original one
+                    path = Path(f)
+                    original = Path(tmp) / Path(getattr(f, "orig_name", None) or path.name).name
+                    if path.stat().st_size > max_upload_bytes:
+                        raise CorpusError(f"{original.name}: larger than {max_upload_bytes // 2**20} MB")
+                    original.write_bytes(path.read_bytes())
+                    paths.append(original)
+                service.add_documents(paths)
+        except CorpusError as exc:
+            return f"**Not added:** {view.e(exc)}", gr.skip(), gr.Timer(active=False)
+        return status_text(service), None, gr.Timer(active=True)
+
+    def remove(source):
+        if not manage_documents:
+            return "**Removing documents needs a login when the app is served beyond this machine.**", \
+                gr.Timer(active=False)
+        if not source:
+            return "**Choose a file to remove first.**", gr.Timer(active=False)
+        from ..ingest import CorpusError
+
+        try:
+            service.remove_documents([source])
+        except CorpusError as exc:
+            return f"**Not removed:** {view.e(exc)}", gr.Timer(active=False)
+        return status_text(service), gr.Timer(active=True)
+
+    def poll():
+        job = service.status()["job"]
+        running = bool(job and job["state"] == "running")
+        files = sorted({d["source"] for d in service.documents()})
+        c = choices(service)
+        return (status_text(service), documents_html(service), gr.update(choices=files),
+                gr.Timer(active=running), header(c["count"]))
+
+    accept = sorted(SUPPORTED)
     with gr.Blocks(title="ragcomm — ask the commissioning documents") as demo:
-        gr.Markdown("# Ask the commissioning documents\n"
-                    f"Answers are sentences copied word for word from {len(documents_indexed)} NHS commissioning "
-                    "documents, each with its source [n]. Nothing is generated; when the documents do not "
-                    "answer, it says so.", elem_id="title")
-        asked = gr.State([])
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=300):
-                chat = gr.Chatbot(label="Conversation", elem_id="chat", height=460, buttons=["copy", "copy_all"],
-                                  sanitize_html=True, feedback_options=None, layout="bubble",
-                                  placeholder="Ask a question, or start from an example below.")
-                with gr.Row():
-                    box = gr.Textbox(label="Your question", placeholder="e.g. What makes a good commissioning manager?",
-                                     lines=1, max_lines=4, scale=5, elem_id="question", autofocus=True,
-                                     max_length=MAX_QUESTION_CHARS + 1000)
-                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
-                status = gr.Markdown("", elem_id="status")
-                with gr.Accordion("Copy the answer with its citations", open=False):
-                    copy = gr.Textbox(label="Answer and sources, plain text", lines=6, max_lines=14, interactive=False,
-                                      buttons=["copy"], elem_id="copy")
-                gr.Examples(EXAMPLES, inputs=[box], label="Example questions")
-                with gr.Accordion("Options", open=False):
-                    k = gr.Slider(1, 10, value=5, step=1, label="Passages to answer from")
-                    mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval")
-                    documents = gr.Dropdown(doc_choices, multiselect=True, label="Only these documents")
-                    with gr.Row():
-                        year_from = gr.Number(None, label="Year from", precision=0, minimum=1900, maximum=2100)
-                        year_to = gr.Number(None, label="Year to", precision=0, minimum=1900, maximum=2100)
-                    kind = gr.CheckboxGroup(kinds, label="Kind of document (none ticked: all)")
-                clear = gr.Button("New conversation", size="sm", variant="secondary")
-            with gr.Column(scale=2, min_width=300):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(sources_html(None), elem_id="sources")
+        title = gr.Markdown(header(len(service.index.documents)), elem_id="title")
+        conversation = gr.State(None)
+        kept = gr.State([])
+        saved_in_browser = gr.Textbox(visible=False)  # from localStorage on load (chat.js)
+        to_browser = gr.Textbox(visible=False)  # commands for localStorage (chat.js)
+        opened = gr.Textbox(visible=False)  # a saved conversation read from localStorage
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=300):
+                        chat = gr.HTML(view.conversation_html(None), elem_id="conversation")
+                        progress = gr.HTML("", elem_id="progress")
+                        with gr.Row():
+                            box = gr.Textbox(label="Your question", placeholder="e.g. What makes a good "
+                                             "commissioning manager?", lines=1, max_lines=4, scale=5,
+                                             elem_id="question", max_length=MAX_QUESTION_CHARS + 1000)
+                            send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
+                        status = gr.Markdown("", elem_id="status")
+                        active = gr.Markdown("", elem_id="filters-line")
+                        with gr.Row():
+                            clear = gr.Button("New conversation", size="sm", elem_id="new-conversation")
+                            export_button = gr.Button("Export conversation", size="sm", elem_id="export")
+                            md_file = gr.DownloadButton("Download Markdown", visible=False, size="sm",
+                                                        elem_id="download-md")
+                            docx_file = gr.DownloadButton("Download Word", visible=False, size="sm",
+                                                          elem_id="download-docx")
+                        with gr.Column(elem_classes="rc-examples", elem_id="examples"):
+                            gr.Markdown("**Example questions** (click one to ask it)")
+                            example_buttons = [gr.Button(q, size="sm", elem_id=f"example-{i}")
+                                               for i, q in enumerate(EXAMPLES, start=1)]
+                        with gr.Accordion("Options", open=False, elem_id="options") as options:
+                            k = gr.Slider(1, 10, value=5, step=1, label="How many passages to answer from",
+                                          elem_id="passages")
+                            mode = gr.Radio(MODES, value="hybrid", label="How to match your question", elem_id="mode")
+                            documents = gr.Dropdown([], multiselect=True, elem_id="only-documents",
+                                                    label="Only these documents (none chosen: all)")
+                            with gr.Row():
+                                year_from = gr.Dropdown([ANY_YEAR], value=ANY_YEAR, label="From year",
+                                                        elem_id="year-from")
+                                year_to = gr.Dropdown([ANY_YEAR], value=ANY_YEAR, label="To year", elem_id="year-to")
+                            undated = gr.Checkbox(True, label="Keep documents without a year when years are chosen",
+                                                  elem_id="keep-undated")
+                            kinds = gr.CheckboxGroup([], label="Kinds of document (none ticked: all)", elem_id="kinds")
+                        with gr.Accordion("Your conversations", open=False, elem_id="conversations"):
+                            saved_list = gr.Dropdown([], label="Saved conversations", elem_id="saved-list")
+                            with gr.Row():
+                                open_button = gr.Button("Open", size="sm", elem_id="open-conversation")
+                                delete_button = gr.Button("Delete", size="sm", variant="stop",
+                                                          elem_id="delete-conversation")
+                            gr.Markdown("Kept in this browser" + (" and, as you are logged in, on the server."
+                                                                  if history is not None else "."))
+                    with gr.Column(scale=2, min_width=300):
+                        gr.Markdown("## Sources", elem_id="sources-title")
+                        sources = gr.HTML(view.sources_html(None), elem_id="sources")
+            with gr.Tab("Documents", id="documents-tab") as documents_tab:
+                index_status = gr.Markdown(status_text(service), elem_id="index-status")
+                if manage_documents:
+                    files = gr.File(file_count="multiple", file_types=accept, elem_id="upload",
+                                    label=f"Add documents ({', '.join(accept)}; up to {max_upload_bytes // 2**20} MB "
+                                          "each)")
+                    add_button = gr.Button("Add to the index", variant="primary", elem_id="add-documents")
+                else:
+                    gr.Markdown("Adding and removing documents needs a login when the app is served beyond "
+                                "this machine.")
+                table = gr.HTML(documents_html(service), elem_id="documents")
+                with gr.Row(visible=manage_documents):
+                    to_remove = gr.Dropdown([], label="Remove a file from the index (it is kept in corpus/.removed/)",
+                                            elem_id="remove-choice", scale=4)
+                    remove_button = gr.Button("Remove", variant="stop", elem_id="remove-document", scale=1)
+                timer = gr.Timer(1.0, active=False)
 
-        inputs = [box, chat, asked, k, mode, documents, year_from, year_to, kind]
-        outputs = [chat, sources, asked, box, status, copy]
-        send.click(respond, inputs, outputs, api_visibility="private")
-        box.submit(respond, inputs, outputs, api_visibility="private")
-        clear.click(reset, None, outputs, api_visibility="private")
+        # The question: Enter, the Ask button and the examples all answer it.
+        turn_in = [box, conversation, k, mode, documents, year_from, year_to, undated, kinds, kept]
+        turn_out = [chat, sources, conversation, box, status, progress, to_browser, kept, saved_list, md_file,
+                    docx_file]
+        # An answer takes milliseconds: the page's question skips Gradio's queue (one POST to
+        # /gradio_api/run/chat, not a queue join and an event stream), which keeps the chat fast
+        # under load. #17 (generated answers) plugs in here: a generator version of answer_turn
+        # that yields the turn as it streams, behind a visible switch in Options; streaming needs
+        # the queue, so that event is registered with queue=True.
+        for trigger in (send.click, box.submit):
+            trigger(answer_turn, turn_in, turn_out, js="(...a) => window.rcBusy ? window.rcBusy(...a) : a",
+                    show_progress="hidden", api_visibility="undocumented", api_name="chat", queue=False)
+        for button, question in zip(example_buttons, EXAMPLES):
+            button.click(example_turn(question), turn_in[1:], turn_out,
+                         js="(...a) => window.rcBusy ? window.rcBusy(...a) : a", show_progress="hidden",
+                         api_visibility="private", queue=False)
+        option_inputs = [documents, year_from, year_to, undated, kinds]
+        gr.on([documents.change, year_from.change, year_to.change, undated.change, kinds.change], filter_line,
+              option_inputs, active, api_visibility="private", queue=False)
+        options.expand(refresh_options, [documents, year_from, year_to, kinds], [documents, year_from, year_to, kinds],
+                       api_visibility="private", queue=False)
+        clear.click(start_over, [kept], [chat, sources, conversation, box, status, progress, to_browser, kept,
+                                         saved_list, md_file, docx_file, k, mode, documents, year_from, year_to,
+                                         undated, kinds, active], api_visibility="private", queue=False)
+        export_button.click(make_exports, [conversation], [md_file, docx_file, status], api_visibility="private")
+        to_browser.change(None, [to_browser], None, js="(c) => { window.rcStore && window.rcStore.apply(c); }")
+        demo.load(None, None, [saved_in_browser], js="() => window.rcStore ? window.rcStore.load() : '{}'").then(
+            restore, [saved_in_browser], [chat, sources, conversation, kept, saved_list, documents, year_from, year_to,
+                                          kinds, title, active], api_visibility="private")
+        open_button.click(open_saved, [saved_list, opened, kept], [chat, sources, conversation, status, to_browser],
+                          js="(id, s, k) => [id, window.rcStore ? window.rcStore.get(id) : '', k]",
+                          api_visibility="private")
+        delete_button.click(delete_saved, [saved_list, conversation, kept],
+                            [chat, sources, conversation, kept, saved_list, status, to_browser, md_file],
+                            api_visibility="private")
+        # Documents: the list is read from the Service each time (the index can change under it).
+        documents_tab.select(documents_view, None, [index_status, table, to_remove], api_visibility="private")
+        if manage_documents:
+            add_button.click(upload, [files], [index_status, files, timer], api_visibility="private")
+        remove_button.click(remove, [to_remove], [index_status, timer], api_visibility="private",
+                            js="(f) => [f && confirm('Remove ' + f + ' from the index? The file is kept in "
+                               "corpus/.removed/.') ? f : null]")
+        timer.tick(poll, None, [index_status, table, to_remove, timer, title], api_visibility="private", queue=False)
         gr.api(ask, api_name="ask")
+    # Questions answered at once (each takes milliseconds); the rest wait in a queue of
+    # `queue_size`, beyond which a request is refused as busy ("Queue is full").
+    demo.queue(default_concurrency_limit=max(1, concurrency), max_size=queue_size)
     return demo
 
 
-def launch(service: Service, host: str, port: int, concurrency: int, auth: list | None) -> None:
-    """Serve the chat until interrupted."""
-    demo = build_app(service)
-    demo.queue(default_concurrency_limit=max(1, concurrency), max_size=64)
-    demo.launch(server_name=host, server_port=port, theme=gr.themes.Soft(), css=CSS,
-                footer_links=["api"], show_error=False, auth=auth or None)
+class Mounted:
+    """The chat mounted on the API's app; tells the API who is logged in to the chat."""
+
+    def __init__(self, gradio_app):
+        self.gradio_app = gradio_app
+
+    def session_user(self, request) -> str | None:
+        app = self.gradio_app
+        token = (request.cookies.get(f"access-token-{app.cookie_id}")
+                 or request.cookies.get(f"access-token-unsecure-{app.cookie_id}"))
+        return app.tokens.get(token) if token else None
+
+
+def mount(app, service: Service, auth: list | None, concurrency: int = 4, queue_size: int = 256, history=None,
+          manage_documents: bool = True, max_upload_bytes: int = 50 * 2**20) -> Mounted:
+    """Mount the chat at / of the FastAPI app (after its /api routes)."""
+    from starlette.routing import Mount
+
+    demo = build_app(service, history=history, manage_documents=manage_documents,
+                     max_upload_bytes=max_upload_bytes, concurrency=concurrency, queue_size=queue_size)
+    gr.mount_gradio_app(app, demo, path="/", auth=auth or None, footer_links=[], show_error=False,
+                        max_file_size=max_upload_bytes, theme=gr.themes.Soft(), css=(STATIC / "chat.css").read_text(),
+                        head=f"<script>{(STATIC / 'chat.js').read_text()}</script>", run_history=False, ssr_mode=False)
+    gradio_app = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "")
+    return Mounted(gradio_app)

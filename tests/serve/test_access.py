@@ -74,5 +74,27 @@ def test_login_is_enforced_and_no_files_are_served(real_index, tmp_path):
             status, body = get(url + path)
             assert status != 200 and "root:" not in body and "import gradio" not in body, path
             assert "from ragcomm.serve import main" not in body, path
+        # The REST API and the original files want the same login (HTTP Basic).
+        import base64
+        import json
+
+        def post(path, auth=None):
+            headers = {"Content-Type": "application/json"}
+            if auth:
+                headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+            request = urllib.request.Request(url + path, json.dumps({"question": "What is an animateur?"}).encode(),
+                                             headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as r:
+                    return r.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert post("api/ask") == 401
+        assert post("api/ask", "analyst:wrong-password") == 401
+        assert post("api/ask", "analyst:correct-horse-battery") == 200
+        assert get(url + "api/documents")[0] == 401
+        assert get(url + "files/animateurs-commissioning-managers-2012.txt")[0] == 401
+        assert get(url + "view/animateurs-commissioning-managers-2012")[0] == 401
     finally:
         stop_app(proc)

@@ -1,0 +1,226 @@
+"""The REST API beside the web chat, served by the same process (`ragcomm serve`):
+
+    POST   /api/ask                 the JSON of `ragcomm ask --json`
+    POST   /api/search              the JSON of `ragcomm search --json`
+    GET    /api/documents           indexed documents and the index status
+    POST   /api/documents           upload files (multipart): added and indexed in the background
+    DELETE /api/documents/{target}  a doc_id or corpus file name: removed in the background
+    GET    /api/status              the index and the latest update
+    GET    /files/{source}          an indexed document's original file (from the corpus folder only)
+    GET    /view/{doc_id}           a document's text with cited sentences highlighted (?cite=start-end)
+
+OpenAPI docs at /docs. Auth as the app: when it has a login, every route wants HTTP Basic
+credentials of that login (or the chat's login cookie). Calls the shared Service only.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import re
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import orjson
+from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from ..search import MAX_QUESTION_CHARS, QueryError
+from .service import Service, check_years
+
+MEDIA_TYPES = {".pdf": "application/pdf", ".txt": "text/plain; charset=utf-8", ".md": "text/plain; charset=utf-8",
+               ".html": "text/plain; charset=utf-8", ".htm": "text/plain; charset=utf-8"}
+
+
+class Filters(BaseModel):
+    doc_id: list[str] = Field(default_factory=list, description="only these documents (doc_id or file stem)")
+    source: list[str] = Field(default_factory=list, description="only these corpus files")
+    kind: list[str] = Field(default_factory=list, description="only these kinds: abstract, report, paper, web page")
+    year_from: int | None = Field(None, ge=1000, le=9999)
+    year_to: int | None = Field(None, ge=1000, le=9999)
+    include_undated: bool = Field(True, description="with a year range, keep documents that have no year")
+
+    def as_dict(self) -> dict:
+        filters = {k: v for k, v in self.model_dump().items() if v not in (None, [])}
+        if self.year_from is None and self.year_to is None:
+            filters.pop("include_undated", None)
+        return filters
+
+
+class SearchRequest(BaseModel):
+    question: str = Field(..., max_length=MAX_QUESTION_CHARS + 1000, examples=["What is an animateur?"])
+    k: int = Field(5, ge=1, le=50, description="how many passages")
+    mode: Literal["hybrid", "bm25", "dense"] = Field("hybrid", description="both, exact words, or meaning")
+    filters: Filters = Field(default_factory=Filters)
+
+
+class AskRequest(SearchRequest):
+    history: list[str] = Field(default_factory=list, description="earlier questions of the conversation, oldest first")
+
+
+def json_response(data, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+def create_app(service: Service, auth: list | None = None, session_user=None, manage_documents: bool = True,
+               max_upload_bytes: int = 50 * 2**20) -> FastAPI:
+    """The FastAPI app with the /api routes. `auth`: [(user, password)] or None (no login);
+    `session_user(request)`: the user of the chat's login cookie, if any; `manage_documents`:
+    whether uploads and removals are allowed (not when exposed without a login)."""
+    app = FastAPI(title="ragcomm", version="1", docs_url="/docs", redoc_url=None,
+                  description="Cited answers from NHS commissioning documents. The same answers as the web chat "
+                              "and `ragcomm ask --json`.")
+    logins = dict(auth or [])
+
+    async def user(request: Request) -> str | None:  # async: no thread hop for a dictionary look-up
+        """The caller's login; 401 when the app has a login and the request has none."""
+        if not logins:
+            return None
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                name, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                name, password = "", ""
+            if name in logins and secrets.compare_digest(password.encode(), logins[name].encode()):
+                return name
+        elif session_user is not None and (name := session_user(request)):
+            return name
+        raise HTTPException(401, "login required", headers={"WWW-Authenticate": 'Basic realm="ragcomm"'})
+
+    async def manager(who=Depends(user)) -> str | None:
+        if not manage_documents:
+            raise HTTPException(403, "managing documents needs a login when the app is served beyond this "
+                                     "machine: restart it with --auth-file or RAGCOMM_AUTH")
+        return who
+
+    def filters_of(body: SearchRequest) -> dict:
+        filters, _ = check_years(body.filters.as_dict())
+        return filters
+
+    @app.post("/api/ask", tags=["questions"])
+    def ask(body: AskRequest, _=Depends(user)):
+        """A cited extractive answer: the JSON of `ragcomm ask --json`."""
+        try:
+            answer = service.ask(body.question, k=body.k, mode=body.mode, history=body.history,
+                                 filters=filters_of(body))
+        except QueryError as exc:
+            raise HTTPException(422, str(exc))
+        return json_response(answer.to_dict())
+
+    @app.post("/api/search", tags=["questions"])
+    def search(body: SearchRequest, _=Depends(user)):
+        """Ranked passages: the JSON of `ragcomm search --json`."""
+        try:
+            hits = service.search(body.question, k=body.k, mode=body.mode, filters=filters_of(body))
+        except QueryError as exc:
+            raise HTTPException(422, str(exc))
+        return json_response({"question": body.question, "results": [h.to_dict() for h in hits]})
+
+    @app.get("/api/documents", tags=["documents"])
+    def documents(_=Depends(user)):
+        """Indexed documents (doc_id, title, source, year, kind, pages, added) and the index status."""
+        return json_response({"documents": service.documents(), "status": service.status()})
+
+    @app.get("/api/status", tags=["documents"])
+    def status(_=Depends(user)):
+        """The index and the latest update (its state: running, done or failed, and a message)."""
+        return json_response(service.status())
+
+    @app.post("/api/documents", tags=["documents"], status_code=202)
+    def upload(files: list[UploadFile] = File(...), replace: bool = False, _=Depends(manager)):
+        """Add files to the corpus; they are indexed in the background (poll /api/status)."""
+        from ..ingest import SUPPORTED, CorpusError, safe_name
+
+        with tempfile.TemporaryDirectory(prefix="ragcomm-upload-") as tmp:
+            paths = []
+            for f in files:
+                name = safe_name(f.filename or "document")
+                if Path(name).suffix.lower() not in SUPPORTED:
+                    raise HTTPException(415, f"{f.filename}: unsupported file type (supported: "
+                                             f"{', '.join(sorted(SUPPORTED))})")
+                path = Path(tmp) / name
+                with open(path, "wb") as out:
+                    copied = copy_limited(f.file, out, max_upload_bytes)
+                if copied is None:
+                    raise HTTPException(413, f"{f.filename}: larger than {max_upload_bytes // 2**20} MB")
+                paths.append(path)
+            try:
+                job = service.add_documents(paths, replace=replace)
+            except CorpusError as exc:
+                raise HTTPException(409 if "already running" in str(exc) or "exists" in str(exc) else 422, str(exc))
+        return json_response(job, 202)
+
+    @app.delete("/api/documents/{target:path}", tags=["documents"], status_code=202)
+    def remove(target: str, _=Depends(manager)):
+        """Take a document (doc_id) or corpus file out; the index is updated in the background."""
+        from ..ingest import CorpusError
+
+        try:
+            job = service.remove_documents([target])
+        except CorpusError as exc:
+            raise HTTPException(409 if "already running" in str(exc) else 404, str(exc))
+        return json_response(job, 202)
+
+    @app.get("/files/{source:path}", tags=["documents"])
+    def original(source: str, _=Depends(user)):
+        """The original file of an indexed document (PDFs open at a page with #page=N)."""
+        path = service.source_path(source)
+        if path is None:
+            raise HTTPException(404, "no such indexed document file")
+        media = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        return FileResponse(path, media_type=media, content_disposition_type="inline", filename=path.name)
+
+    @app.get("/view/{doc_id:path}", tags=["documents"], response_class=HTMLResponse)
+    def view(doc_id: str, cite: list[str] = Query(default_factory=list), _=Depends(user)):
+        """A document's text with the cited sentences (cite=start-end, offsets in the text) highlighted."""
+        text = service.document_text(doc_id)
+        if text is None:
+            raise HTTPException(404, "no such document")
+        spans = []
+        for c in cite[:50]:
+            m = re.fullmatch(r"(\d+)-(\d+)", c)
+            if m and int(m.group(1)) < int(m.group(2)) <= len(text):
+                spans.append((int(m.group(1)), int(m.group(2))))
+        return HTMLResponse(document_page(service.index.documents[doc_id], text, spans))
+
+    return app
+
+
+def copy_limited(src, dst, limit: int) -> int | None:
+    """Copy at most `limit` bytes; None (and stop) when the source is larger."""
+    total = 0
+    while chunk := src.read(1 << 20):
+        total += len(chunk)
+        if total > limit:
+            return None
+        dst.write(chunk)
+    return total
+
+
+def document_page(doc: dict, text: str, spans: list[tuple[int, int]]) -> str:
+    """A plain, readable page of a document's text, cited sentences marked, the first in view."""
+    e = html.escape
+    out, at = [], 0
+    for n, (a, b) in enumerate(sorted(set(spans))):
+        if a < at:
+            continue
+        out.append(e(text[at:a]))
+        out.append(f'<mark id="cited-{n + 1}"{" tabindex=-1" if n == 0 else ""}>{e(text[a:b])}</mark>')
+        at = b
+    out.append(e(text[at:]))
+    body = "".join(out)
+    meta = doc.get("metadata", {})
+    record = " · ".join(str(x) for x in (meta.get("journal"), meta.get("year"), meta.get("kind")) if x)
+    jump = ("<script>window.addEventListener('load',()=>{const m=document.getElementById('cited-1');"
+            "if(m){m.scrollIntoView({block:'center'});m.focus();}});</script>") if spans else ""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{e(doc['title'])}</title>
+<style>body{{font:16px/1.6 system-ui,sans-serif;max-width:46rem;margin:1.5rem auto;padding:0 1rem;color:#1f2937}}
+.text{{white-space:pre-wrap;overflow-wrap:anywhere}} mark{{background:#fde68a;color:#111;padding:0 .1rem}}
+header p{{color:#4b5563;margin:.2rem 0}}</style>{jump}</head>
+<body><header><h1>{e(doc['title'])}</h1><p>{e(record)}</p><p>File: {e(doc['source'])}
+{f"· {len(spans)} cited sentence{'s' if len(spans) != 1 else ''} highlighted" if spans else ""}</p></header>
+<main class="text">{body}</main></body></html>"""
