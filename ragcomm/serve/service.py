@@ -225,13 +225,15 @@ class Service:
 
     def _run_job(self, job: dict) -> None:
         from ..index import build_index
+        from ..index.build import keep_retrieval
 
         def progress(message: str) -> None:
             job["message"] = message.strip().rstrip(".")
 
         try:
             progress("reading and chunking the documents")
-            build_index(self.settings, log=progress, progress=False)
+            # the search settings the index recorded (`ragcomm index --fusion ...`) survive the rebuild
+            build_index(keep_retrieval(self.settings, self.index.manifest), log=progress, progress=False)
             progress("loading the new index into the chat")
             self.reload()
             job.update(state="done", message=f"ready: {len(self.index.documents)} documents, "
