@@ -556,11 +556,13 @@ def cmd_choose(args) -> int:
     choice = choose.choose(scores, args.tolerance, args.margin)
     loo = choose.leave_one_out(scores, args.tolerance, args.margin)
     tests = choose.significance(entries, choice["choice"])
-    text = choose.markdown(scores, latency, choice, loo, tests)
+    rows = choose.summary(entries, choice["choice"])
+    text = choose.markdown(scores, latency, choice, loo, tests, rows)
     print(text)
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps({"choice": choice, "leave_one_out": loo, "significance": tests}, indent=2))
+        args.json_out.write_text(json.dumps({"choice": choice, "leave_one_out": loo, "significance": tests,
+                                                   "summary": rows}, indent=2))
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(text + "\n")

@@ -165,6 +165,11 @@ def test_choose_applies_the_rule_and_leaves_one_out(tmp_path, capsys):
     assert loo["b"]["pick"] == "hybrid-y" and loo["b"]["holds"] is False  # picked on a and c, fails on b
     assert loo["a"]["pick"] == "hybrid-x" and loo["a"]["holds"] is True
     assert "Choice: **hybrid-x**" in out
+    # the summary: on each collection the choice, RRF and the best single retriever (no old default here)
+    summary = [(r["collection"], r["role"], r["candidate"], r["ndcg@10"]) for r in data["summary"] if r["collection"] == "b"]
+    assert summary == [("b", "choice", "hybrid-x", 0.43), ("b", "RRF", "hybrid-rrf60 bm25s", 0.42),
+                       ("b", "best single", "dense", 0.40)]
+    assert "| b | best single | dense | 0.4000 | — |" in out
 
 
 def test_choose_needs_two_reports(tmp_path, capsys):

@@ -102,7 +102,33 @@ def significance(entries: dict, choice: str, baselines=(RRF, OLD_DEFAULT), trial
     return out
 
 
-def markdown(reports: dict, latency: dict, choice: dict, loo: list[dict], tests: list[dict] = ()) -> str:
+SUMMARY_METRICS = ("ndcg@10", "mrr@10", "hit@5", "recall@100")
+
+
+def summary(entries: dict, choice: str, baselines=(OLD_DEFAULT, RRF)) -> list[dict]:
+    """Per collection: the choice, the old default, RRF and the best single retriever, with
+    SUMMARY_METRICS (those the report has) and p50 latency.
+
+    >>> rows = {"a": {"bm25": {"ndcg@10": 0.5, "mrr@10": 0.6, "latency_ms": {"p50": 1.0}},
+    ...               "hybrid-x": {"ndcg@10": 0.55, "mrr@10": 0.7, "latency_ms": {"p50": 9.0}}}}
+    >>> [(r["role"], r["candidate"], r["mrr@10"]) for r in summary(rows, "hybrid-x")]
+    [('choice', 'hybrid-x', 0.7), ('best single', 'bm25', 0.6)]
+    """
+    out = []
+    for name in sorted(entries):
+        rows = entries[name]
+        best = max((c for c in rows if is_single(c)), key=lambda c: rows[c][METRIC])
+        roles = [("choice", choice), ("old default", baselines[0]), ("RRF", baselines[1]), ("best single", best)]
+        for role, candidate in roles:
+            if candidate in rows:
+                row = rows[candidate]
+                out.append({"collection": name, "role": role, "candidate": candidate,
+                            **{m: row.get(m) for m in SUMMARY_METRICS}, "p50_ms": row["latency_ms"]["p50"]})
+    return out
+
+
+def markdown(reports: dict, latency: dict, choice: dict, loo: list[dict], tests: list[dict] = (),
+             summary_rows: list[dict] = ()) -> str:
     """Every candidate on every collection (nDCG@10, p50 ms), the choice and leave-one-out."""
     names = choice["collections"]
     rows = sorted(set.intersection(*(set(s) for s in reports.values())),
@@ -136,4 +162,11 @@ def markdown(reports: dict, latency: dict, choice: dict, loo: list[dict], tests:
                   "| collection | against | difference | p |", "|---|---|---|---|"]
         lines += [f"| {t['collection']} | {t['against']} | {t['difference']:+.4f} | {t['p_randomisation']:.3f} |"
                   for t in tests]
+    if summary_rows:
+        lines += ["", "Per collection: the choice beside the old default, RRF and the best single retriever:", "",
+                  "| collection | | candidate | " + " | ".join(SUMMARY_METRICS) + " | p50 ms |",
+                  "|---|---|---|" + "---|" * (len(SUMMARY_METRICS) + 1)]
+        for r in summary_rows:
+            cells = " | ".join("—" if r[m] is None else f"{r[m]:.4f}" for m in SUMMARY_METRICS)
+            lines.append(f"| {r['collection']} | {r['role']} | {r['candidate']} | {cells} | {r['p50_ms']:.1f} |")
     return "\n".join(lines)
