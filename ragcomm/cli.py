@@ -134,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=5, help="timed runs over the question set per figure")
     p.add_argument("--no-seed", action="store_true", help="skip the seed-corpus part")
     p.add_argument("--no-app", action="store_true", help="skip timing the app start-up")
+    add_search_settings(p)  # e.g. the old default: --fusion weighted --dense-weight 0.4 --weighting fixed --sentences off
     p.add_argument("--texts", type=Path, action="append", default=[],
                    help="a BEIR folder whose sentences join the corpus's in the synthetic chunks (repeatable; "
                         "docs/PERFORMANCE.md used ../shared/benchmarks/adi, cisi and cran)")
@@ -443,7 +444,7 @@ def cmd_bench(args) -> int:
         raise UsageError(f"--sizes takes whole numbers separated by commas, not '{args.sizes}'")
     if any(n < 100 or n > 5_000_000 for n in sizes):
         raise UsageError("--sizes must be between 100 and 5000000 chunks")
-    settings = settings_from(args)
+    settings = settings_from(args).replace(**search_flags(args))
     report = bench.run(settings, sizes, repeat=max(1, args.repeat), seed=not args.no_seed, app=not args.no_app,
                        log=lambda m: print(m, file=sys.stderr), texts=args.texts)
     text = bench.markdown(report)
