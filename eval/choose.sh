@@ -3,7 +3,7 @@
 # candidates per retriever: the product's protocol) and on ADI, CISI and Cranfield (documents
 # whole, top-1000 lists: the reference rows' protocol), then the choice rule of eval/README.md
 # and leave-one-collection-out. Reports go to reports/choice/ (git-ignored). ~25 min here.
-#   sh eval/choose.sh                 # all four
+#   sh eval/choose.sh                 # all four (BENCH=/path/to/benchmarks if not ../shared/benchmarks)
 #   sh eval/choose.sh choose          # only the choice, from the reports already there
 set -e
 cd "$(dirname "$0")/.."
