@@ -204,6 +204,9 @@ def open_index(settings: Settings | None = None, build: bool = True, rebuild: bo
     if not rebuild:
         try:
             index = load_index(folder, corpus_dir=settings.corpus_dir)
+            # the search settings it recorded count where `settings` has the defaults (an index
+            # built with `--sentences off` is not rebuilt for sentence vectors at every start)
+            settings = keep_retrieval(settings, index.manifest)
             differences = settings_match(index.manifest, settings)
             if not index.stale and not differences:
                 return index
@@ -212,7 +215,6 @@ def open_index(settings: Settings | None = None, build: bool = True, rebuild: bo
             if not build:
                 raise IndexMismatch(f"the index in {folder} is out of date ({reason}): run `ragcomm index`")
             log(f"rebuilding the index ({reason})")
-            settings = keep_retrieval(settings, index.manifest)
         except IndexMissing:
             if not build:
                 raise

@@ -92,3 +92,17 @@ def test_a_rebuild_for_a_changed_corpus_keeps_the_recorded_search_settings(small
     assert index.manifest["counts"]["documents"] == 3  # rebuilt for the new file
     recorded = index.manifest["retrieval"]
     assert (recorded["fusion"], recorded["rrf_k"]) == ("rrf", 20)
+
+
+def test_an_index_built_without_sentence_vectors_is_not_rebuilt_for_them(small_corpus, tmp_path, fake_embedder):
+    """`ragcomm index --sentences off` (large corpora) is what the app opens, not a reason to
+    rebuild at every start with the default (sentence scoring on)."""
+    from ragcomm.index import open_index
+
+    folder = tmp_path / "index"
+    build(small_corpus, folder, fake_embedder, dense_sentences="off")
+    logs = []
+    settings = Settings(corpus_dir=small_corpus, index_dir=folder, model="fake-hash-embedder")  # the defaults
+    index = open_index(settings, embedder=fake_embedder, log=logs.append)
+    assert not logs and "sentences" not in index.manifest and index.sentence_vectors is None
+    assert Retriever(index, embedder=fake_embedder).settings.dense_sentences == "off"  # searched as recorded
