@@ -11,7 +11,7 @@ from pathlib import Path
 from . import serve
 from .backends import VECTOR_BACKENDS
 from .config import Settings
-from .search import FUSIONS, MODES
+from .search import DENSE_PRFS, FUSIONS, MODES, PRFS, SENTENCE_MODES, WEIGHTINGS
 
 
 class UsageError(Exception):
@@ -48,10 +48,30 @@ def add_paths(p, model=True):
         p.add_argument("--model", help="sentence-transformers model name or path (default: all-MiniLM-L6-v2, bundled)")
 
 
-def add_retrieval_options(p):
-    """Mode, fusion and filters: the same for search and ask."""
+SEARCH_FLAGS = {"mode": "mode", "fusion": "fusion", "dense_weight": "dense_weight", "rrf_k": "rrf_k",
+                "weighting": "weighting", "prf": "prf", "dense_prf": "dense_prf", "sentences": "dense_sentences"}
+
+
+def add_search_settings(p):
+    """How to search (eval/README.md chose the defaults): for index (recorded), search and ask."""
     p.add_argument("--mode", choices=MODES, default=None, help="retrieval mode (default hybrid)")
-    p.add_argument("--fusion", choices=FUSIONS, default=None, help="hybrid fusion (default weighted)")
+    p.add_argument("--fusion", choices=FUSIONS, default=None, help=f"hybrid fusion (default {Settings().fusion})")
+    p.add_argument("--dense-weight", type=float, help="dense weight of a score fusion, 0-1")
+    p.add_argument("--rrf-k", type=int, help="k of reciprocal rank fusion")
+    p.add_argument("--weighting", choices=WEIGHTINGS, help="fixed weights, or per query from each list's confidence")
+    p.add_argument("--prf", choices=PRFS, help="pseudo-relevance feedback for BM25 (rm3)")
+    p.add_argument("--dense-prf", choices=DENSE_PRFS, help="pseudo-relevance feedback for dense (rocchio)")
+    p.add_argument("--sentences", choices=SENTENCE_MODES, help="score passages with their best sentence too")
+
+
+def search_flags(args) -> dict:
+    """The search settings given on the command line, as Settings fields."""
+    return {field: getattr(args, flag) for flag, field in SEARCH_FLAGS.items() if getattr(args, flag, None) is not None}
+
+
+def add_retrieval_options(p):
+    """Search settings and filters: the same for search and ask."""
+    add_search_settings(p)
     p.add_argument("--doc", action="append", help="only this document id (repeatable)")
     p.add_argument("--source", action="append", help="only this corpus file (repeatable)")
     p.add_argument("--year-from", type=int)
@@ -99,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
                         "local Ray on 127.0.0.1 for this build (extra ragcomm[ray])")
     p.add_argument("--ray-actors", type=int, default=2, help="embedding actors (each loads the model once; default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_search_settings(p)
 
     p = sub.add_parser("search", help="ranked passages for a question, or for a file of questions")
     add_paths(p, model=False)
@@ -159,6 +180,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=5, help="timed runs over the question set per figure")
     p.add_argument("--no-seed", action="store_true", help="skip the seed-corpus part")
     p.add_argument("--no-app", action="store_true", help="skip timing the app start-up")
+    add_search_settings(p)  # e.g. the old default: --fusion weighted --dense-weight 0.4 --weighting fixed --sentences off
     p.add_argument("--texts", type=Path, action="append", default=[],
                    help="a BEIR folder whose sentences join the corpus's in the synthetic chunks (repeatable; "
                         "docs/PERFORMANCE.md used ../shared/benchmarks/adi, cisi and cran)")
@@ -187,6 +209,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-overlap", help="chunk overlaps in tokens, comma-separated")
     p.add_argument("--bm25-backend", help="BM25 backends, comma-separated, each BACKEND[:ANALYZER]: "
                    "bm25s, rank-bm25, rank-bm25:plain (default bm25s:english)")
+    p.add_argument("--weighting", help="score-fusion weightings, comma-separated: fixed,confidence")
+    p.add_argument("--prf", help="BM25 feedback, comma-separated: none,rm3")
+    p.add_argument("--dense-prf", help="dense feedback, comma-separated: none,rocchio")
+    p.add_argument("--sentences", help="best-sentence dense scoring, comma-separated: off,max,mean")
+    p.add_argument("--grid", type=Path, help="JSON file: a list of configurations (objects of settings) to run "
+                   "instead of the flags' combinations, e.g. eval/candidates.json")
     p.add_argument("--candidates", type=int, help="candidates per retriever and run depth (default 100)")
     p.add_argument("--primary", default="ndcg@10", help="metric that picks the best configuration (default ndcg@10)")
     p.add_argument("--json", dest="json_out", type=Path, help="write the results as JSON")
@@ -213,6 +241,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--abstention-signals", help="--calibrate: sets of signals to try, SIGNAL,SIGNAL;SIGNAL,... "
                    "(default: all of answer/abstention.py SIGNALS)")
     p.add_argument("--abstention-l2", help="--calibrate: L2 weights to try, comma-separated (default 3)")
+
+    p = sub.add_parser("choose", help="the default by the rule of eval/README.md over `ragcomm eval --grid` reports")
+    p.add_argument("reports", nargs="+", type=Path, help="one `ragcomm eval --json` report per collection")
+    p.add_argument("--tolerance", type=float, default=0.005, help="allowed shortfall against the best single retriever")
+    p.add_argument("--margin", type=float, default=0.02, help="lead over the best single retriever that counts as a win")
+    p.add_argument("--json", dest="json_out", type=Path, help="write the choice and leave-one-out as JSON")
+    p.add_argument("--markdown", type=Path, help="write the table as Markdown")
     return top
 
 
@@ -232,11 +267,26 @@ def main(argv=None) -> int:
 
 
 def cmd_index(args) -> int:
-    from .index import update_index, vector_backend
+    from .index import IndexError_, read_manifest, update_index, vector_backend
 
     settings = settings_from(args)
     if not settings.corpus_dir.is_dir():
         raise UsageError(f"corpus folder not found: {settings.corpus_dir}")
+    flags = search_flags(args)
+    try:  # search settings: the defaults, then what the index recorded, then the flags
+        recorded = read_manifest(settings.index_dir).get("retrieval") or {}
+    except IndexError_:
+        recorded = None
+    settings = settings.replace(**{**(recorded or {}), **flags})
+    from .search import QueryError, check_retrieval_settings
+
+    try:
+        check_retrieval_settings(settings)
+    except QueryError as exc:
+        raise UsageError(str(exc)) from None
+    default = Settings().retrieval()
+    same_search = all((recorded or {}).get(k, default[k]) == v for k, v in settings.retrieval().items())
+    rebuild = args.rebuild or not same_search  # other search settings to record: build
     t = time.perf_counter()
     log = (lambda m: print(m, file=sys.stderr))
     if getattr(args, "ray", None) is not None:
@@ -246,10 +296,11 @@ def cmd_index(args) -> int:
             raise UsageError("--ray-actors must be at least 1")
         with ray_cluster(args.ray or None, actors=args.ray_actors, log=log):
             embedder = RayEmbedder(settings.model, settings.embed_backend, actors=args.ray_actors)
-            index, built = update_index(settings, rebuild=args.rebuild, log=log, progress=not args.no_progress,
-                                        embedder=embedder)
-    else:
-        index, built = update_index(settings, rebuild=args.rebuild, log=log, progress=not args.no_progress)
+            index, built = update_index(settings, rebuild=rebuild, log=log, progress=not args.no_progress,
+                                        embedder=embedder, keep_search=False)
+    else:  # the search settings were decided above (recorded, then the flags)
+        index, built = update_index(settings, rebuild=rebuild, log=log, progress=not args.no_progress,
+                                    keep_search=False)
     if not built:
         c = index.manifest["counts"]
         print(f"index in {settings.index_dir} is up to date: {c['documents']} documents, "
@@ -270,7 +321,18 @@ def cmd_index(args) -> int:
           f"dense {vector_backend(m)} {m['dense']['kind']}"
           + (f" (collection {m['dense']['collection']} at {m['dense']['uri']})" if "collection" in m["dense"] else "")
           + f"; saved to {settings.index_dir} (generation {index.generation})")
+    print(f"search settings recorded: {describe_search(m['retrieval'])}")
     return 0
+
+
+def describe_search(r: dict) -> str:
+    """One line for the recorded search settings."""
+    if r["fusion"] == "rrf":
+        fusion = f"rrf k={r['rrf_k']}"
+    else:
+        fusion = f"{r['fusion']}, dense weight {r['dense_weight']:g}, {r['weighting']} weighting"
+    return (f"{r['mode']} ({fusion}); BM25 feedback {r['prf']}, dense feedback {r['dense_prf']}, "
+            f"sentences {r['dense_sentences']}")
 
 
 def read_queries(path: Path) -> list[dict]:
@@ -313,13 +375,15 @@ def open_retriever(args):
     from .index import load_index
     from .search import Retriever
 
+    from .search import recorded_settings
+
     settings = settings_from(args)
     warn_pending(settings)
     index = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)
     if index.stale:
         print(f"warning: the corpus changed since the index was built ({', '.join(index.stale)}): "
               "run `ragcomm index`", file=sys.stderr)
-    return Retriever(index, settings=settings)
+    return Retriever(index, settings=recorded_settings(index, settings).replace(**search_flags(args)))
 
 
 def warn_pending(settings) -> None:
@@ -461,6 +525,9 @@ def cmd_status(args) -> int:
     print(f"  {c.get('files', '?')} files, {c['documents']} documents, {c['chunks']} chunks; model {m['id']} "
           f"({m['dim']} dims); chunks {manifest['chunking'].get('size')}/{manifest['chunking'].get('overlap')} "
           f"tokens; BM25 {manifest['bm25']['backend']}; dense {vector_backend(manifest)} {manifest['dense']['kind']}")
+    if manifest.get("retrieval"):
+        print(f"  search settings: {describe_search(manifest['retrieval'])}"
+              + (f"; {manifest['sentences']['count']} sentence vectors" if "sentences" in manifest else ""))
     for f, digest in sorted(manifest["corpus"]["files"].items()):
         print(f"  {'STALE ' if f in stale else 'ok    '}{f}  sha256:{digest[:12]}")
     for f in stale:
@@ -502,7 +569,7 @@ def cmd_bench(args) -> int:
         raise UsageError(f"--sizes takes whole numbers separated by commas, not '{args.sizes}'")
     if any(n < 100 or n > 5_000_000 for n in sizes):
         raise UsageError("--sizes must be between 100 and 5000000 chunks")
-    settings = settings_from(args)
+    settings = settings_from(args).replace(**search_flags(args))
     if args.parity or args.milvus or args.ray:
         return bench_scale(args, settings, sizes)
     report = bench.run(settings, sizes, repeat=max(1, args.repeat), seed=not args.no_seed, app=not args.no_app,
@@ -554,17 +621,31 @@ def cmd_eval(args) -> int:
         return [x.strip() for x in value.split(",") if x.strip()] if value else None
 
     settings = settings_from(argparse.Namespace(**{k: v for k, v in vars(args).items() if k not in (
-        "chunk_size", "chunk_overlap", "bm25_backend", "fusion")}))
+        "chunk_size", "chunk_overlap", "bm25_backend", "fusion", "dense_weight", "rrf_k")}))
     if args.candidates is not None:
         if args.candidates < 1:
             raise UsageError("--candidates must be at least 1")
         settings = settings.replace(candidates=args.candidates)
     try:
-        configs = evaluate.configurations(
-            settings, modes=split(args.modes), fusions=split(args.fusion),
-            dense_weights=[float(x) for x in split(args.dense_weight) or []],
-            rrf_ks=[int(x) for x in split(args.rrf_k) or []], chunk_sizes=split(args.chunk_size),
-            chunk_overlaps=split(args.chunk_overlap), bm25=split(args.bm25_backend))
+        if args.grid:
+            if not args.grid.exists():
+                raise UsageError(f"grid file not found: {args.grid}")
+            sizes = split(args.chunk_size) or []
+            if len(sizes) > 1 or split(args.chunk_overlap) and len(split(args.chunk_overlap)) > 1:
+                raise UsageError("with --grid, give at most one --chunk-size and --chunk-overlap")
+            if sizes and sizes[0] != evaluate.WHOLE:
+                settings = settings.replace(chunk_size=int(sizes[0]))
+            if split(args.chunk_overlap):
+                settings = settings.replace(chunk_overlap=int(split(args.chunk_overlap)[0]))
+            configs = evaluate.grid_file(args.grid, settings, evaluate.WHOLE if sizes == [evaluate.WHOLE] else "chunks")
+        else:
+            configs = evaluate.configurations(
+                settings, modes=split(args.modes), fusions=split(args.fusion),
+                dense_weights=[float(x) for x in split(args.dense_weight) or []],
+                rrf_ks=[int(x) for x in split(args.rrf_k) or []], chunk_sizes=split(args.chunk_size),
+                chunk_overlaps=split(args.chunk_overlap), bm25=split(args.bm25_backend),
+                weightings=split(args.weighting), prfs=split(args.prf), dense_prfs=split(args.dense_prf),
+                sentences=split(args.sentences))
         evaluate.check_metric(args.primary)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -713,6 +794,34 @@ def eval_documents(args, settings) -> int:
     return 0
 
 
+def cmd_choose(args) -> int:
+    from .eval import choose
+
+    for path in args.reports:
+        if not path.exists():
+            raise UsageError(f"report not found: {path}")
+    try:
+        scores, latency, entries = choose.load_reports(args.reports)
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"not a `ragcomm eval --json` report ({type(exc).__name__}: {exc})") from None
+    if len(scores) < 2:
+        raise UsageError("give reports of at least two collections")
+    choice = choose.choose(scores, args.tolerance, args.margin)
+    loo = choose.leave_one_out(scores, args.tolerance, args.margin)
+    tests = choose.significance(entries, choice["choice"])
+    rows = choose.summary(entries, choice["choice"])
+    text = choose.markdown(scores, latency, choice, loo, tests, rows)
+    print(text)
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps({"choice": choice, "leave_one_out": loo, "significance": tests,
+                                                   "summary": rows}, indent=2))
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
+    return 0
+
+
 def cmd_ask(args) -> int:
     if args.history and args.queries:
         raise UsageError("--history goes with a single question, not --queries")
@@ -805,4 +914,4 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "bench": cmd_bench, "load": cmd_load, "add": cmd_add, "remove": cmd_remove,
-            "status": cmd_status, "eval": cmd_eval, "ask": cmd_ask, "serve": cmd_serve}
+            "status": cmd_status, "eval": cmd_eval, "ask": cmd_ask, "serve": cmd_serve, "choose": cmd_choose}

@@ -33,12 +33,32 @@ class LexicalBackend:
         """One BM25 score per indexed text, in index order."""
         raise NotImplementedError
 
+    def token_scores(self, token: str) -> np.ndarray:
+        """One BM25 score per indexed text for one analysed token (zeros when unknown)."""
+        raise NotImplementedError
+
+    def weighted_scores(self, weights: dict) -> np.ndarray:
+        """Sum over analysed tokens of weight * the token's BM25 scores (an expanded query)."""
+        total = None
+        for token, weight in weights.items():
+            part = weight * self.token_scores(token).astype(np.float64)
+            total = part if total is None else total + part
+        return np.zeros(self.size, dtype=np.float32) if total is None else total.astype(np.float32)
+
+    @property
+    def size(self) -> int:
+        raise NotImplementedError
+
     def top(self, query: str, k: int, mask: np.ndarray | None = None,
             filters: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Indices and scores of the best k texts with a positive score (only where `mask`
         is True, when given), best first; ties by position, so the order is deterministic.
         `filters` (the ones `mask` was made from) is for backends that filter server-side."""
-        scores = self.scores(query)
+        return self.best(self.scores(query), k, mask)
+
+    @staticmethod
+    def best(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """`top` over scores already computed."""
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         k = min(k, len(scores))

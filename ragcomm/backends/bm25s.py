@@ -37,6 +37,16 @@ class Bm25sBackend(LexicalBackend):
             return np.zeros(self.model.scores["num_docs"], dtype=np.float32)
         return np.asarray(self.model.get_scores_from_ids(ids), dtype=np.float32)
 
+    def token_scores(self, token: str) -> np.ndarray:
+        ids = self.model.get_tokens_ids([token])
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.model.get_scores_from_ids(ids), dtype=np.float32)
+
+    @property
+    def size(self) -> int:
+        return int(self.model.scores["num_docs"])
+
     def save(self, folder: Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,13 @@ class RankBm25Backend(LexicalBackend):
             return np.zeros(self.model.corpus_size, dtype=np.float32)
         return np.asarray(self.model.get_scores(tokens), dtype=np.float32)
 
+    def token_scores(self, token: str) -> np.ndarray:
+        return np.asarray(self.model.get_scores([token]), dtype=np.float32)
+
+    @property
+    def size(self) -> int:
+        return int(self.model.corpus_size)
+
     def save(self, folder: Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

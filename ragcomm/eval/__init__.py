@@ -7,7 +7,7 @@ from .answers import (AnswerEvaluation, AnswerRun, answers_table, evaluate_answe
                       split_of)
 from .datasets import GoldSet, gold_set, load_beir, load_gold, locate, relevant_chunks, whole_document_chunks
 from .grid import (WHOLE, Config, Evaluation, IndexCache, Result, compare_to_best,
-                   configurations, evaluate_beir, evaluate_gold, parse_bm25, run_configuration)
+                   configurations, evaluate_beir, evaluate_gold, grid_file, parse_bm25, run_configuration)
 from .metrics import (BEIR_METRICS, CURVE_KS, GOLD_METRICS, check_metric, evaluate, mean_scores, ranks_to_run,
                       recall_curve, trec_order, truncate)
 from .report import log_stderr, markdown, plot_recall, save_runs, table

@@ -4,8 +4,10 @@ the paired significance test against the best configuration, and the abstention 
 """
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +16,8 @@ from ..config import Settings
 from ..embed.cache import CachedEmbedder
 from ..index import Index, build_from_documents, settings_match
 from ..ingest import load_corpus
-from ..search import FUSIONS, MODES, Retriever
+from ..search import FUSIONS, MODES, QueryError, Retriever, check_retrieval_settings
+from ..search.sentences import SentenceVectors
 from ..types import Document
 from .datasets import gold_set, load_beir, load_gold, whole_document_chunks
 from .metrics import BEIR_METRICS, GOLD_METRICS, evaluate, mean_scores, ranks_to_run, recall_curve
@@ -44,13 +47,33 @@ class Config:
 
     @property
     def name(self) -> str:
-        s = self.settings
+        return f"{self.candidate} {WHOLE if self.whole else f'c{self.settings.chunk_size}o{self.settings.chunk_overlap}'}"
+
+    @property
+    def candidate(self) -> str:
+        """The name without the chunking: the same retrieval recipe across test beds."""
+        s, default = self.settings, Settings()
         parts = [self.mode]
         if self.mode == "hybrid":
-            parts[0] += (f"-rrf{s.rrf_k}" if s.fusion == "rrf" else f"-weighted{s.dense_weight:g}")
+            parts[0] += (f"-rrf{s.rrf_k}" if s.fusion == "rrf" else f"-{s.fusion}{s.dense_weight:g}")
+            if s.weighting != "fixed" and s.fusion != "rrf":
+                parts[0] += f"-{s.weighting}"
         if self.mode != "dense":
-            parts.append(s.bm25_backend + ("" if s.bm25_analyzer == "english" else f":{s.bm25_analyzer}"))
-        parts.append(WHOLE if self.whole else f"c{s.chunk_size}o{s.chunk_overlap}")
+            bm25 = s.bm25_backend + ("" if s.bm25_analyzer == "english" else f":{s.bm25_analyzer}")
+            if s.prf != "none":
+                bm25 += f"+{s.prf}" + _params(s, default, ("prf_docs", "prf_terms", "prf_weight"))
+            parts.append(bm25)
+        if self.mode != "bm25":
+            extra = ""
+            if s.dense_prf != "none":
+                extra += f"+{s.dense_prf}" + _params(s, default, ("rocchio_docs", "rocchio_beta"))
+            if s.dense_sentences != "off":
+                extra += f"+sent-{s.dense_sentences}"
+            if extra:
+                if self.mode == "dense":
+                    parts[0] += extra
+                else:
+                    parts.append("dense" + extra)
         return " ".join(parts)
 
     def describe(self) -> dict:
@@ -60,10 +83,25 @@ class Config:
                "candidates": s.candidates}
         if self.mode != "dense":
             out["bm25"] = {"backend": s.bm25_backend, "analyzer": s.bm25_analyzer, "k1": s.bm25_k1, "b": s.bm25_b}
+            out["prf"] = s.prf
+            if s.prf != "none":
+                out.update(prf_docs=s.prf_docs, prf_terms=s.prf_terms, prf_weight=s.prf_weight)
+        if self.mode != "bm25":
+            out["dense_prf"], out["dense_sentences"] = s.dense_prf, s.dense_sentences
+            if s.dense_prf != "none":
+                out.update(rocchio_docs=s.rocchio_docs, rocchio_beta=s.rocchio_beta)
         if self.mode == "hybrid":
             out["fusion"] = s.fusion
             out["rrf_k" if s.fusion == "rrf" else "dense_weight"] = s.rrf_k if s.fusion == "rrf" else s.dense_weight
+            if s.fusion != "rrf":
+                out["weighting"] = s.weighting
         return out
+
+
+def _params(s: Settings, default: Settings, names) -> str:
+    """'(docs=10)' for the settings that differ from the defaults, else ''."""
+    changed = [f"{n.split('_', 1)[1]}={getattr(s, n):g}" for n in names if getattr(s, n) != getattr(default, n)]
+    return f"({','.join(changed)})" if changed else ""
 
 
 def parse_bm25(spec: str) -> tuple[str, str | None]:
@@ -73,7 +111,8 @@ def parse_bm25(spec: str) -> tuple[str, str | None]:
 
 
 def configurations(base: Settings, modes=("bm25", "dense", "hybrid"), fusions=None, dense_weights=None,
-                   rrf_ks=None, chunk_sizes=None, chunk_overlaps=None, bm25=None) -> list[Config]:
+                   rrf_ks=None, chunk_sizes=None, chunk_overlaps=None, bm25=None, weightings=None, prfs=None,
+                   dense_prfs=None, sentences=None) -> list[Config]:
     """The grid of configurations to compare, without duplicates (a dense run does not depend on
     the BM25 settings, a single retriever not on fusion)."""
     for m in modes:
@@ -97,20 +136,88 @@ def configurations(base: Settings, modes=("bm25", "dense", "hybrid"), fusions=No
     if not chunkings:
         raise ValueError("no valid chunking: the overlap must be smaller than the chunk size")
     fusion_variants = [("rrf", k, base.dense_weight) for k in rrf_ks if "rrf" in fusions] + \
-                      [("weighted", base.rrf_k, w) for w in dense_weights if "weighted" in fusions]
+                      [(f, base.rrf_k, w) for f in fusions if f != "rrf" for w in dense_weights]
     out, seen = [], set()
     for chunking, size, overlap in chunkings:
         for mode in modes:
             for spec in (bm25[:1] if mode == "dense" else bm25):
                 backend, analyzer = parse_bm25(spec)
                 for fusion, rrf_k, weight in (fusion_variants if mode == "hybrid" else fusion_variants[:1]):
-                    settings = base.replace(mode=mode, chunk_size=size, chunk_overlap=overlap, bm25_backend=backend,
-                                            bm25_analyzer=analyzer or "english", fusion=fusion, rrf_k=rrf_k,
-                                            dense_weight=weight)
-                    config = Config(mode, settings, chunking)
-                    if config.name not in seen:
-                        seen.add(config.name)
-                        out.append(config)
+                    for options in _option_grid(base, weightings, prfs, dense_prfs, sentences):
+                        settings = base.replace(mode=mode, chunk_size=size, chunk_overlap=overlap,
+                                                bm25_backend=backend, bm25_analyzer=analyzer or "english",
+                                                fusion=fusion, rrf_k=rrf_k, dense_weight=weight, **options)
+                        _check(settings)
+                        config = Config(mode, settings, chunking)
+                        if config.name not in seen:
+                            seen.add(config.name)
+                            out.append(config)
+    return out
+
+
+def _option_grid(base: Settings, weightings, prfs, dense_prfs, sentences) -> list[dict]:
+    return [dict(weighting=w, prf=p, dense_prf=d, dense_sentences=s)
+            for w in weightings or [base.weighting] for p in prfs or [base.prf]
+            for d in dense_prfs or [base.dense_prf] for s in sentences or [base.dense_sentences]]
+
+
+def _check(settings: Settings) -> None:
+    try:
+        check_retrieval_settings(settings)
+    except QueryError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _typed(path, where: str, row: dict, base: Settings) -> dict:
+    """The row's settings with their types checked against Settings (ints allowed for floats)."""
+    known = {f.name for f in fields(Settings)} - {"corpus_dir", "index_dir"}
+    unknown = sorted(set(row) - known)
+    if unknown:
+        raise ValueError(f"{path}: {where} has unknown settings {', '.join(unknown)}")
+    for key, value in row.items():
+        expected = type(getattr(base, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            row[key] = float(value)
+        elif not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ValueError(f"{path}: {where}: {key} must be {expected.__name__}")
+    return row
+
+
+def grid_file(path, base: Settings, chunking: str = "chunks") -> list[Config]:
+    """Configurations from a JSON file: a list of objects of Settings fields, each one
+    configuration ({"mode": "hybrid", "fusion": "zscore", "dense_weight": 0.5, ...}), plus
+    "chunking": "whole" for one chunk per document; or {"defaults": {...}, "configurations":
+    [...]}, the defaults applying to every configuration. Fields left out keep `base`'s values
+    (and `chunking`'s), so a file that must not follow the product defaults names them."""
+    default_chunking = chunking
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg})") from None
+    if isinstance(rows, dict) and isinstance(rows.get("configurations"), list):
+        defaults = rows.get("defaults", {})
+        if not isinstance(defaults, dict):
+            raise ValueError(f"{path}: \"defaults\" must be an object of settings")
+        base = base.replace(**_typed(path, "defaults", dict(defaults), base))
+        rows = rows["configurations"]
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"{path}: expected a list of objects of settings (or {{\"defaults\", \"configurations\"}})")
+    out, seen = [], set()
+    for n, row in enumerate(rows, start=1):
+        row = dict(row)
+        chunking = row.pop("chunking", default_chunking)
+        if chunking not in ("chunks", WHOLE):
+            raise ValueError(f"{path}: configuration {n}: chunking is 'whole' or left out")
+        settings = base.replace(**_typed(path, f"configuration {n}", row, base))
+        if settings.mode not in MODES:
+            raise ValueError(f"{path}: configuration {n}: unknown mode '{settings.mode}'")
+        _check(settings)
+        config = Config(settings.mode, settings, chunking)
+        if config.name not in seen:
+            seen.add(config.name)
+            out.append(config)
+    if not out:
+        raise ValueError(f"{path}: no configurations")
     return out
 
 
@@ -169,9 +276,20 @@ class Result:
         return {"p50": round(float(np.percentile(ms, 50)), 2), "p95": round(float(np.percentile(ms, 95)), 2)}
 
 
+_SENTENCES: dict = {}  # id(index) -> SentenceVectors, shared by the configurations of one run
+
+
 def run_configuration(index: Index, config: Config, queries: dict, embedder=None) -> Result:
-    """Search every query with one configuration, through the same Retriever the app uses."""
+    """Search every query with one configuration, through the same Retriever the app uses.
+    Sentence vectors (dense_sentences) are embedded before the clock starts, as if stored."""
     retriever = Retriever(index, embedder=embedder, settings=config.settings)
+    if config.mode != "bm25" and config.settings.dense_sentences != "off":
+        key = id(index)
+        if key not in _SENTENCES or _SENTENCES[key][0] is not index:
+            _SENTENCES[key] = (index, SentenceVectors(index.chunks, retriever.embedder,
+                                                      (index.sentence_vectors, index.sentence_chunks)))
+            _SENTENCES[key][1].warm()
+        retriever._sentences = _SENTENCES[key][1]
     depth = max(100, config.settings.candidates)
     ranked, doc_ranked, latencies, signals = {}, {}, [], {}
     for qid, question in queries.items():
@@ -179,8 +297,9 @@ def run_configuration(index: Index, config: Config, queries: dict, embedder=None
         if charged:
             charged.charge = 0.0
         t = time.perf_counter()
-        hits = retriever.search(question, k=depth, mode=config.mode, candidates=depth)
+        retrieval = retriever.retrieve(question, k=depth, mode=config.mode, candidates=depth)
         latencies.append(time.perf_counter() - t + (charged.charge if charged else 0.0))
+        hits = retrieval.hits
         ranked[qid] = [(h.chunk_id, h.score) for h in hits]
         seen, docs = set(), []
         for h in hits:
@@ -188,8 +307,7 @@ def run_configuration(index: Index, config: Config, queries: dict, embedder=None
                 seen.add(h.doc_id)
                 docs.append((h.doc_id, h.score))
         doc_ranked[qid] = docs
-        dense = [h.dense_score for h in hits if h.dense_score is not None]
-        signals[qid] = max(dense) if dense else None
+        signals[qid] = retrieval.max_dense if retrieval.dense else None
     return Result(config, ranked, doc_ranked, latencies, signals)
 
 
@@ -244,8 +362,8 @@ class Evaluation:
     def to_json(self, per_query: bool = True) -> dict:
         entries = []
         for r in self.results:
-            entry = {"name": r.config.name, "config": r.config.describe(), **{m: round(r.metrics[m], 4)
-                                                                                for m in self.metrics}}
+            entry = {"name": r.config.name, "candidate": r.config.candidate, "config": r.config.describe(),
+                     **{m: round(r.metrics[m], 4) for m in self.metrics}}
             if r.doc_metrics:
                 entry["doc_level"] = {m: round(v, 4) for m, v in r.doc_metrics.items()}
             entry["latency_ms"] = r.latency_ms

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 GOLD_METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "map", "hit@1", "hit@5")
-BEIR_METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "mrr", "map")
+BEIR_METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "mrr", "map", "hit@5")
 CURVE_KS = tuple(range(1, 101))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends import build_lexical, build_vector
-from ..chunking import chunk_document, embed_text
+from ..chunking import chunk_document, embed_text, sentence_spans
 from ..config import TOKENIZER_ENCODING, Settings
 from ..embed import canonical_model_id
 from ..ingest import INGEST_VERSION, load_corpus
@@ -86,8 +86,8 @@ def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) 
     manifest["timings"] = {"ingest": round(ingest_seconds, 3), **manifest["timings"], "files_read": read_seconds}
     manifest["ingest"] = {"version": INGEST_VERSION, "files_reused": reused_files}
     # Keep the manifest's key order stable for readers: corpus and counts before the build details.
-    order = ["format", "ragcomm_version", "generation", "model", "chunking", "bm25", "dense", "corpus", "counts",
-             "built_at", "build_seconds", "timings", "ingest"]
+    order = ["format", "ragcomm_version", "generation", "model", "chunking", "bm25", "dense", "retrieval", "sentences",
+             "corpus", "counts", "built_at", "build_seconds", "timings", "ingest"]
     index.manifest = {k: manifest[k] for k in order if k in manifest}
     if save:
         save_index(index, settings.index_dir)
@@ -122,7 +122,33 @@ def previous_vectors(folder: Path, model_id: str, backend: str = "torch") -> dic
         return {}
     if old.model_id != model_id or old.embed_backend != backend:
         return {}
-    return {text_key(old.chunk_text_for_index(i)): old.vectors[i] for i in range(len(old.chunks))}
+    reuse = {text_key(old.chunk_text_for_index(i)): old.vectors[i] for i in range(len(old.chunks))}
+    if old.sentence_vectors is not None:
+        texts = [text for _, text in chunk_sentences(old.chunks)]
+        reuse.update((text_key(t), old.sentence_vectors[row]) for row, t in enumerate(texts))
+    return reuse
+
+
+def chunk_sentences(chunks: list[Chunk]) -> list[tuple[int, str]]:
+    """(chunk position, sentence text) of every sentence of every chunk, in chunk order: what
+    the index stores sentence vectors of (search/sentences.py splits the same way)."""
+    return [(i, c.text[a:b]) for i, c in enumerate(chunks) for a, b in sentence_spans(c.text)]
+
+
+def embed_sentences(chunks: list[Chunk], embedder, batch_size: int, reuse: dict, log=print,
+                    progress: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
+    """Sentence vectors of every chunk (content-hash reuse as for chunks): (chunk position of
+    each sentence, vectors, number embedded afresh)."""
+    pairs = chunk_sentences(chunks)
+    texts = [t for _, t in pairs]
+    todo = list(dict.fromkeys(t for t in texts if text_key(t) not in reuse))
+    log(f"embedding {len(todo)} sentences for best-sentence scoring"
+        + (f" ({len(texts) - len(todo)} reused)" if len(todo) < len(texts) else "") + " ...")
+    fresh = dict(zip(todo, embedder.encode(todo, batch_size=batch_size, progress=progress))) if todo else {}
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for row, t in enumerate(texts):
+        vectors[row] = fresh[t] if t in fresh else reuse[text_key(t)]
+    return np.array([i for i, _ in pairs], dtype=np.int64), vectors, len(todo)
 
 
 def build_from_documents(docs: list[Document], settings: Settings, embedder=None, log=print,
@@ -167,6 +193,13 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
             vectors[i] = reuse[text_key(text)]
     timings["embedding"] = time.perf_counter() - t
 
+    sentence_chunks = sentence_vectors = None
+    if settings.dense_sentences != "off":  # best-sentence dense scoring (search/sentences.py)
+        t = time.perf_counter()
+        sentence_chunks, sentence_vectors, embedded = embed_sentences(chunks, embedder, settings.batch_size, reuse,
+                                                                      log, progress)
+        timings["sentence_embedding"] = time.perf_counter() - t
+
     t = time.perf_counter()
     if settings.vector_backend == "milvus":  # one collection serves both lists (backends/milvus.py)
         from ..backends.milvus import build_milvus
@@ -190,12 +223,25 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
         "dense": {"backend": dense.name, "kind": dense.kind, "ann_threshold": settings.ann_threshold, "nprobe": settings.ivf_nprobe,
                   "hnsw_m": settings.hnsw_m,
                   "ef_search": settings.hnsw_ef_search, **dense.params},
+        "retrieval": settings.retrieval(),  # how to search it (eval/README.md); read by the Retriever
         "counts": {"documents": len(docs), "chunks": len(chunks), "embedded": len(todo),
                    "reused": len(texts) - len(todo)},
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
-    return Index(manifest, documents, chunks, vectors, lexical, dense)
+    if sentence_vectors is not None:
+        manifest["sentences"] = {"count": len(sentence_vectors), "split": "chunking.sentence_spans",
+                                 "embedded": embedded, "reused": len(sentence_vectors) - embedded}
+    return Index(manifest, documents, chunks, vectors, lexical, dense,
+                 sentence_vectors=sentence_vectors, sentence_chunks=sentence_chunks)
+
+
+def keep_retrieval(settings: Settings, manifest: dict) -> Settings:
+    """A rebuild keeps the search settings the index recorded where `settings` has the defaults."""
+    default = Settings().retrieval()
+    recorded = manifest.get("retrieval") or {}
+    return settings.replace(**{k: v for k, v in recorded.items()
+                               if k in default and getattr(settings, k) == default[k]})
 
 
 def open_index(settings: Settings | None = None, build: bool = True, rebuild: bool = False,
@@ -206,6 +252,9 @@ def open_index(settings: Settings | None = None, build: bool = True, rebuild: bo
     if not rebuild:
         try:
             index = load_index(folder, corpus_dir=settings.corpus_dir)
+            # the search settings it recorded count where `settings` has the defaults (an index
+            # built with `--sentences off` is not rebuilt for sentence vectors at every start)
+            settings = keep_retrieval(settings, index.manifest)
             differences = settings_match(index.manifest, settings)
             if not index.stale and not differences:
                 return index

@@ -7,6 +7,9 @@
     index/vectors.npy      float32 (chunks x dim), unit rows, in chunk order
     index/dense.faiss      only for an approximate FAISS index (a flat one is rebuilt from vectors.npy)
     index/bm25/            the lexical index (bm25s files, or parameters for rank-bm25)
+    index/sentence_vectors.npy, sentence_chunks.npy
+                           optional (manifest "sentences"): a vector per sentence of each chunk
+                           and its chunk's position, for best-sentence dense scoring
 
 A folder is written beside the target and swapped in whole (an atomic exchange where the
 system has one), so an interrupted build leaves the previous index as it was, and a reader
@@ -53,6 +56,7 @@ MANIFEST = "manifest.json"
 LEXICAL_FOLDER = "bm25"
 REQUIRED_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.npy", f"{LEXICAL_FOLDER}/lexical.json")
 REBUILD = "run `ragcomm index --rebuild`"
+SENTENCE_VECTORS, SENTENCE_CHUNKS = "sentence_vectors.npy", "sentence_chunks.npy"
 
 
 class IndexError_(Exception):
@@ -278,6 +282,8 @@ class Index:
     dense: VectorBackend
     folder: Path | None = None
     stale: list = field(default_factory=list)  # corpus files changed since the build
+    sentence_vectors: np.ndarray | None = None  # optional: (sentences x dim), chunk order
+    sentence_chunks: np.ndarray | None = None  # the chunk position of each sentence (ascending)
 
     @property
     def model_id(self) -> str:
@@ -383,6 +389,9 @@ def _write_files(manifest: dict, index: Index, tmp: Path) -> dict:
         for c in index.chunks:
             fh.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
     np.save(tmp / "vectors.npy", index.vectors)
+    if index.sentence_vectors is not None:
+        np.save(tmp / SENTENCE_VECTORS, np.asarray(index.sentence_vectors, dtype=np.float32))
+        np.save(tmp / SENTENCE_CHUNKS, np.asarray(index.sentence_chunks, dtype=np.int64))
     index.dense.save(tmp)
     index.lexical.save(tmp / LEXICAL_FOLDER)
     manifest = dict(manifest)
@@ -656,7 +665,26 @@ def _load_once(folder: Path, model, verify: bool, ef_search, backend) -> Index:
             or len(documents) != counts["documents"]:
         raise IndexCorrupt(f"the index in {folder} is inconsistent (chunks, vectors, BM25 and manifest counts "
                            f"differ): {REBUILD}")
-    return Index(manifest, documents, chunks, vectors, lexical, dense, folder.resolve())
+    index = Index(manifest, documents, chunks, vectors, lexical, dense, folder.resolve())
+    if "sentences" in manifest:
+        index.sentence_vectors, index.sentence_chunks = _load_sentences(folder, manifest, len(chunks))
+    return index
+
+
+def _load_sentences(folder: Path, manifest: dict, chunks: int) -> tuple[np.ndarray, np.ndarray]:
+    """The optional sentence vectors (memory-mapped: only the candidates' rows are read)."""
+    try:
+        vectors = np.load(folder / SENTENCE_VECTORS, mmap_mode="r")
+        owners = np.load(folder / SENTENCE_CHUNKS)
+    except Exception as exc:
+        raise IndexCorrupt(f"cannot read the sentence vectors in {folder} ({type(exc).__name__}: {exc}): "
+                           "run `ragcomm index --rebuild`") from exc
+    count = manifest["sentences"].get("count")
+    if (vectors.ndim != 2 or vectors.shape != (count, manifest["model"]["dim"]) or owners.shape != (count,)
+            or (count and (owners.min() < 0 or owners.max() >= chunks or np.any(np.diff(owners) < 0)))):
+        raise IndexCorrupt(f"the sentence vectors in {folder} do not match the manifest or the chunks: "
+                           "run `ragcomm index --rebuild`")
+    return vectors, owners
 
 
 def settings_match(manifest: dict, settings: Settings) -> list[str]:
@@ -689,4 +717,6 @@ def settings_match(manifest: dict, settings: Settings) -> list[str]:
                                     manifest["dense"]["collection"])
         wanted["Milvus analyzer"], built["Milvus analyzer"] = settings.milvus_analyzer, \
             manifest["bm25"].get("milvus_analyzer")
+    if settings.dense_sentences != "off":  # wanted and missing (extra sentence vectors do no harm)
+        wanted["sentence vectors"], built["sentence vectors"] = True, "sentences" in manifest
     return [f"{k}: built {built[k]!r}, asked {wanted[k]!r}" for k in wanted if wanted[k] != built[k]]

@@ -22,17 +22,25 @@ from pathlib import Path
 from ..config import Settings
 from ..durable import pause_point, run_step
 from ..ingest import CorpusError, FileResult, plan_add, plan_remove
-from .build import build_index
+from .build import build_index, keep_retrieval
 from .store import (REBUILD, Index, IndexError_, IndexMissing, begin_operation, indexed_documents, load_index,
-                    pending_operation, recover_operation, recover_swap, settings_match, writer_lock)
+                    pending_operation, read_manifest, recover_operation, recover_swap, settings_match,
+                    writer_lock)
 
 
 def update_index(settings: Settings, rebuild: bool = False, log=print, progress: bool = True,
-                 embedder=None) -> tuple[Index, bool]:
+                 embedder=None, keep_search: bool = True) -> tuple[Index, bool]:
     """The index, built when it is missing, broken, stale, built with other settings, when an
-    operation is unfinished, or when `rebuild`; (index, whether it was built)."""
+    operation is unfinished, or when `rebuild`; (index, whether it was built). `keep_search`:
+    the search settings the index recorded stay where `settings` has the defaults (an add or a
+    remove does not reset `ragcomm index --fusion ...`)."""
     with writer_lock(settings.index_dir):
         recover_swap(settings.index_dir, log)
+        if keep_search:
+            try:
+                settings = keep_retrieval(settings, read_manifest(settings.index_dir))
+            except IndexError_:
+                pass  # no readable index: nothing recorded to keep
         if not rebuild and pending_operation(settings.index_dir) is None:
             try:
                 index = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import Settings
+from ..backends import analyze
+from ..config import RETRIEVAL_FIELDS, Settings
 from ..index import Index, IndexMismatch
 from ..types import Hit
 from .filters import chunk_mask
-from .fusion import ranked, rrf, weighted
+from .fusion import FUSIONS, WEIGHTINGS, fuse, ranked
+from .prf import DENSE_PRFS, PRFS, rm3, rocchio
+from .sentences import SENTENCE_MODES, SentenceVectors, combine_sentence
 
 MODES = ("hybrid", "bm25", "dense")
-FUSIONS = ("rrf", "weighted")
 MAX_QUESTION_CHARS = 2000
 
 
@@ -54,6 +56,7 @@ def check_options(settings: Settings, mode: str | None, fusion: str | None, k) -
         raise QueryError(f"unknown fusion '{fusion}' (choose from {', '.join(FUSIONS)})")
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise QueryError("k must be a positive whole number")
+    check_retrieval_settings(settings)
     return mode, fusion
 
 
@@ -106,16 +109,41 @@ def check_filters(filters, names: dict | None = None) -> dict | None:
     return checked
 
 
+def check_retrieval_settings(settings: Settings) -> None:
+    """QueryError for a retrieval setting out of its range (names or numbers)."""
+    for name, allowed in (("fusion", FUSIONS), ("weighting", WEIGHTINGS), ("prf", PRFS), ("dense_prf", DENSE_PRFS),
+                          ("dense_sentences", SENTENCE_MODES), ("mode", MODES)):
+        if getattr(settings, name) not in allowed:
+            raise QueryError(f"unknown {name.replace('_', ' ')} '{getattr(settings, name)}' "
+                             f"(choose from {', '.join(allowed)})")
+    if not 0.0 <= settings.dense_weight <= 1.0 or not 0.0 <= settings.prf_weight <= 1.0:
+        raise QueryError("the dense weight and the PRF weight must be between 0 and 1")
+    if min(settings.rrf_k, settings.prf_docs, settings.prf_terms, settings.rocchio_docs, settings.candidates) < 1:
+        raise QueryError("rrf_k, the feedback document and term counts and candidates must be at least 1")
+    if settings.rocchio_beta < 0:
+        raise QueryError("the Rocchio beta must not be negative")
+
+
+def recorded_settings(index: Index, base: Settings | None = None) -> Settings:
+    """`base` (default: the defaults) with the retrieval settings the index records, if any."""
+    recorded = index.manifest.get("retrieval") or {}
+    return (base or Settings()).replace(**{k: v for k, v in recorded.items() if k in RETRIEVAL_FIELDS})
+
+
 @dataclass
 class Retrieval:
     """One search: the fused hits and each retriever's candidate list [(chunk position, score)]."""
     hits: list  # [Hit]
     lexical: list
     dense: list
+    signal: float | None = None  # the best passage cosine of the question itself (before feedback)
 
     @property
     def max_dense(self) -> float:
-        """The best dense (cosine) score among the candidates: the abstention signal."""
+        """The best dense (cosine) score of the question's own vector against the passage
+        vectors: the abstention signal (feedback and sentence scoring do not move it)."""
+        if self.signal is not None:
+            return self.signal
         return max((s for _, s in self.dense), default=0.0)
 
 
@@ -124,9 +152,11 @@ class Retriever:
 
     def __init__(self, index: Index, embedder=None, settings: Settings | None = None):
         self.index = index
-        self.settings = settings or Settings()
+        self.settings = settings or recorded_settings(index)
         self._embedder = embedder
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
+        self._sentences = None
+        self._tokens: dict[int, list[str]] = {}
 
     @property
     def embedder(self):
@@ -159,6 +189,41 @@ class Retriever:
         ids, scores = self.index.dense.search(q, n, mask, filters=filters)
         return [(int(i), float(s)) for i, s in zip(ids, scores)]
 
+    @property
+    def sentences(self) -> SentenceVectors:
+        if self._sentences is None:
+            self._sentences = SentenceVectors(self.index.chunks, self.embedder,
+                                              (self.index.sentence_vectors, self.index.sentence_chunks))
+        return self._sentences
+
+    def with_sentences(self, q, dense: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Dense candidates rescored with their best sentence (settings.dense_sentences), re-sorted."""
+        how = self.settings.dense_sentences
+        if how == "off" or not dense:
+            return dense
+        best = self.sentences.best(np.asarray(q, dtype=np.float32), [i for i, _ in dense])
+        scored = [(i, combine_sentence(s, b, how)) for (i, s), b in zip(dense, best)]
+        return sorted(scored, key=lambda p: (-p[1], p[0]))
+
+    def chunk_tokens(self, i: int) -> list[str]:
+        if i not in self._tokens:
+            self._tokens[i] = analyze(self.index.chunk_text_for_index(i), self.index.lexical.analyzer)
+        return self._tokens[i]
+
+    def bm25_rm3(self, question: str, first: list[tuple[int, float]], n: int, mask=None) -> list[tuple[int, float]]:
+        """BM25 with the query expanded by RM3 from the first pass's top documents; scores
+        are scaled by the number of query terms, so they read like the plain query's."""
+        s = self.settings
+        terms = analyze(question, self.index.lexical.analyzer)
+        feedback = [(self.chunk_tokens(i), score) for i, score in first[:s.prf_docs]]
+        weights = rm3(terms, feedback, s.prf_terms, s.prf_weight)
+        if not weights:
+            return first
+        scale = max(len(terms), 1)
+        scores = self.index.lexical.weighted_scores({t: w * scale for t, w in weights.items()})
+        ids, values = self.index.lexical.best(scores, n, mask)
+        return [(int(i), float(v)) for i, v in zip(ids, values)]
+
     def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
                fusion: str | None = None, candidates: int | None = None, query_vector=None) -> list[Hit]:
         """The k best passages for a question, with each retriever's rank and score."""
@@ -173,28 +238,38 @@ class Retriever:
         question = check_question(question)
         mode, fusion = check_options(self.settings, mode, fusion, k)
         filters = check_filters(filters)
-        n = max(k, candidates or self.settings.candidates)
+        s = self.settings
+        n = max(k, candidates or s.candidates)
         mask = self.allowed(filters)
         # the filters go with their mask: a server backend (Milvus) evaluates them itself
         lexical = self.bm25(question, n, mask, filters) if mode in ("bm25", "hybrid") else []
-        dense = self.dense(question, n, mask, query_vector, filters) if mode != "bm25" or dense_signal else []
+        if lexical and s.prf == "rm3":
+            lexical = self.bm25_rm3(question, lexical, n, mask)
+        dense, signal = [], None
+        if mode != "bm25" or dense_signal:
+            q = self.embedder.encode_query(question) if query_vector is None else query_vector
+            dense = self.dense(question, n, mask, q, filters)
+            signal = dense[0][1] if dense else 0.0
+            if mode != "bm25" and s.dense_prf == "rocchio" and dense:
+                q = rocchio(q, self.index.vectors[[i for i, _ in dense[:s.rocchio_docs]]], s.rocchio_beta)
+                dense = self.dense(question, n, mask, q, filters)
+            if mode != "bm25":
+                dense = self.with_sentences(q, dense)
         hits = self.fuse(lexical, dense if mode != "bm25" else [], mode, fusion, k)
-        return Retrieval(hits, lexical, dense)
+        return Retrieval(hits, lexical, dense, signal)
 
     def fuse(self, lexical, dense, mode: str, fusion: str, k: int) -> list[Hit]:
         b_rank = {i: r for r, (i, _) in enumerate(lexical, start=1)}
         b_score = dict(lexical)
         d_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
         d_score = dict(dense)
+        s = self.settings
         if mode == "bm25":
             fused = b_score
         elif mode == "dense":
             fused = d_score
-        elif fusion == "rrf":
-            fused = rrf([[i for i, _ in lexical], [i for i, _ in dense]], k=self.settings.rrf_k)
         else:
-            w = self.settings.dense_weight
-            fused = weighted([b_score, d_score], [1.0 - w, w])
+            fused = fuse(fusion, [b_score, d_score], s.dense_weight, s.rrf_k, s.weighting)
         hits = []
         for rank, i in enumerate(ranked(fused)[:k], start=1):
             hits.append(self.hit(i, rank, fused[i], b_rank.get(i), b_score.get(i), d_rank.get(i),

@@ -25,7 +25,7 @@ from ..answer import Answerer
 from ..config import Settings
 from ..index import IndexError_, open_index
 from ..index.store import folder_identity, load_index
-from ..search import MODES, QueryError, Retriever, check_filters, check_question
+from ..search import MODES, QueryError, Retriever, check_filters, check_question, recorded_settings
 from ..types import Answer, Hit
 
 MAX_K = 100
@@ -141,7 +141,8 @@ def load_answerer(settings: Settings, threshold: float | None = None, log=print)
     """The index (built first when missing or stale), its answerer with the model loaded, and
     the passages' sentence vectors warming in the background."""
     index = open_index(settings, log=log)
-    answerer = Answerer(Retriever(index, settings=settings), threshold=threshold)
+    # the search settings the index recorded (`ragcomm index --fusion ...`), else the defaults
+    answerer = Answerer(Retriever(index, settings=recorded_settings(index, settings)), threshold=threshold)
     answerer.embedder.encode_query("warm up")  # load the model before the first question
     threading.Thread(target=warm, args=(answerer,), daemon=True, name="warm-sentences").start()
     return answerer
@@ -273,8 +274,9 @@ class Service:
             old = current.answerer
             same_model = (index.model_id, index.embed_backend) == (old.retriever.index.model_id,
                                                                    old.retriever.index.embed_backend)
+            # the search settings the new index records (`ragcomm index --fusion ...`), as at start-up
             answerer = Answerer(Retriever(index, embedder=old.embedder if same_model else None,
-                                          settings=self.settings), threshold=old.threshold)
+                                          settings=recorded_settings(index, self.settings)), threshold=old.threshold)
             answerer.embedder.encode_query("warm up")
             answerer.reuse_sentences(old)
             version = Version(answerer, identity)
@@ -544,13 +546,15 @@ class Service:
 
     def _run_job(self, job: dict) -> None:
         from ..index import build_index
+        from ..index.build import keep_retrieval
 
         def progress(message: str) -> None:
             job["message"] = message.strip().rstrip(".")
 
         try:
             progress("reading and chunking the documents")
-            build_index(self.settings, log=progress, progress=False)
+            # the search settings the index recorded (`ragcomm index --fusion ...`) survive the rebuild
+            build_index(keep_retrieval(self.settings, self.index.manifest), log=progress, progress=False)
             progress("loading the new index into the chat")
             self.reload()
             if self.reload_error:

@@ -153,7 +153,8 @@ def test_abstention_threshold_and_auroc():
 
 
 def test_configuration_grid_has_no_duplicates():
-    configs = ev.configurations(Settings(), modes=["bm25", "dense", "hybrid"], fusions=["rrf", "weighted"],
+    plain = Settings().replace(weighting="fixed", dense_sentences="off")  # names without the #14 options
+    configs = ev.configurations(plain, modes=["bm25", "dense", "hybrid"], fusions=["rrf", "weighted"],
                                 dense_weights=[0.3, 0.5], bm25=["bm25s", "rank-bm25:plain"],
                                 chunk_sizes=["whole", "128"], chunk_overlaps=["0", "32", "200"])
     names = [c.name for c in configs]
@@ -166,6 +167,11 @@ def test_configuration_grid_has_no_duplicates():
     assert (hybrid.settings.chunk_size, hybrid.settings.chunk_overlap, hybrid.settings.fusion) == (128, 32, "rrf")
     with pytest.raises(ValueError):
         ev.configurations(Settings(), modes=["sparse"])
+    # every score fusion takes the dense weights; the options multiply the hybrids
+    names = [c.name for c in ev.configurations(plain, modes=["hybrid"], fusions=["zscore", "dbsf"],
+                                               dense_weights=[0.4, 0.6], weightings=["fixed", "confidence"],
+                                               sentences=["off", "max"], chunk_sizes=["whole"])]
+    assert len(names) == 2 * 2 * 2 * 2 and "hybrid-dbsf0.6-confidence bm25s dense+sent-max whole" in names
 
 
 def test_beir_evaluation_loop_with_fake_embedder(tmp_path, fake_embedder):

@@ -114,9 +114,10 @@ def test_ask_and_click_a_citation_on_a_laptop(open_page):
     href = link.get_attribute("href")
     assert href.startswith("view/") and "cite=" in href and link.get_attribute("target") == "_blank"
     # Retrieval evidence only behind "Why this source", in words.
-    evidence = card.locator(".rc-evidence").first  # one per cited passage of the document
+    # (a card holds every cited passage of its document: the first one's evidence)
+    evidence = card.locator(".rc-evidence").first
     expect(evidence).to_be_hidden()
-    card.locator("summary").click()
+    card.locator("summary").first.click()
     expect(evidence).to_contain_text("Exact words")
     expect(evidence).to_contain_text("Meaning")
     page.screenshot(path=str(ARTIFACTS / "chat-laptop.png"), full_page=True)
