@@ -74,12 +74,14 @@ def add_retrieval_options(p):
     add_search_settings(p)
     p.add_argument("--doc", action="append", help="only this document id (repeatable)")
     p.add_argument("--source", action="append", help="only this corpus file (repeatable)")
-    p.add_argument("--year-from", type=int)
-    p.add_argument("--year-to", type=int)
+    p.add_argument("--year-from", type=int, help="only documents from this year on (undated ones are kept)")
+    p.add_argument("--year-to", type=int, help="only documents up to this year (undated ones are kept)")
+    p.add_argument("--exclude-undated", action="store_true",
+                   help="with a year range, also leave out documents whose year is unknown")
     p.add_argument("--kind", action="append", help="only this kind of document: abstract, report, paper, web page")
 
 
-def add_generator_options(p):
+def add_generator_options(p, stream: bool = True):
     """Which generator answers; the language model's endpoint (its key only from RAGCOMM_LLM_API_KEY)."""
     p.add_argument("--generator", choices=["extractive", "openai"], default="extractive",
                    help="extractive: sentences quoted from the documents (default); openai: a language model's "
@@ -90,7 +92,9 @@ def add_generator_options(p):
     p.add_argument("--llm-model", help="the endpoint's model name")
     p.add_argument("--llm-timeout", type=float, default=60.0,
                    help="seconds the model may take for a whole answer (default 60)")
-    p.add_argument("--stream", action="store_true", help="print the model's words as they come (with --generator openai)")
+    if stream:
+        p.add_argument("--stream", action="store_true",
+                       help="print the model's words as they come (with --generator openai)")
 
 
 def llm_config(args):
@@ -241,6 +245,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--abstention-signals", help="--calibrate: sets of signals to try, SIGNAL,SIGNAL;SIGNAL,... "
                    "(default: all of answer/abstention.py SIGNALS)")
     p.add_argument("--abstention-l2", help="--calibrate: L2 weights to try, comma-separated (default 3)")
+    # --answers with a language model beside the extractive answerer (#17)
+    add_generator_options(p, stream=False)
+    p.add_argument("--local-llm", action="store_true", help="--answers: start the bundled SmolLM2-135M server "
+                   "on 127.0.0.1 for this run and use it as --generator openai (extra ragcomm[llm])")
 
     p = sub.add_parser("choose", help="the default by the rule of eval/README.md over `ragcomm eval --grid` reports")
     p.add_argument("reports", nargs="+", type=Path, help="one `ragcomm eval --json` report per collection")
@@ -367,8 +375,15 @@ def read_queries(path: Path) -> list[dict]:
 
 
 def filters_from(args) -> dict:
-    return {k: v for k, v in {"doc_id": args.doc, "source": args.source, "kind": args.kind,
-                              "year_from": args.year_from, "year_to": args.year_to}.items() if v}
+    """The filters of the command line; a year range keeps undated documents, as the chat and
+    the API do, unless --exclude-undated."""
+    filters = {k: v for k, v in {"doc_id": args.doc, "source": args.source, "kind": args.kind,
+                                 "year_from": args.year_from, "year_to": args.year_to}.items() if v}
+    if "year_from" in filters or "year_to" in filters:
+        filters["include_undated"] = not args.exclude_undated
+    elif args.exclude_undated:
+        raise UsageError("--exclude-undated goes with --year-from or --year-to")
+    return filters
 
 
 def open_retriever(args):
@@ -742,9 +757,32 @@ def eval_answers(args, settings, log) -> int:
     except IndexError_:
         pass
     calibration = (args.calibration or home() / "eval" / "calibration.json") if args.calibrate else None
-    result = answers.evaluate_gold_answers(gold, settings, split=args.split, grid=grid, prebuilt=prebuilt,
-                                           baseline=baseline, log=log, calibration=calibration,
-                                           feature_sets=feature_sets, l2s=l2s)
+    if args.local_llm and (args.generator != "extractive" or args.llm_url or args.llm_model):
+        raise UsageError("--local-llm starts its own model: leave out --generator, --llm-url and --llm-model")
+    llm = llm_config(args)
+    local = None
+    if args.local_llm:
+        from .answer.generate import LLMConfig
+        from .answer.llamacpp import LocalServer
+
+        try:
+            local = LocalServer(threads=1).start()
+        except (RuntimeError, ImportError) as exc:
+            raise UsageError(str(exc)) from None
+        llm = LLMConfig(local.url, local.model, timeout=args.llm_timeout)
+    generator = None
+    if llm is not None:
+        from .answer.generators import get_generator
+
+        def generator(answerer):
+            return get_generator("openai", answerer, llm)
+    try:
+        result = answers.evaluate_gold_answers(gold, settings, split=args.split, grid=grid, prebuilt=prebuilt,
+                                               baseline=baseline, log=log, calibration=calibration,
+                                               feature_sets=feature_sets, l2s=l2s, generator=generator)
+    finally:
+        if local is not None:
+            local.stop()
     if len(result.calibrations) > 1:
         print("Abstention fits tried (tune split, leave-one-out):\n\n" + answers.calibration_table(result.calibrations)
               + "\n")

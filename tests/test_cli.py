@@ -77,6 +77,21 @@ def test_readable_output_and_filters(real_index, capsys):
     assert "2019" not in out.split("\n")[0]
 
 
+def test_a_year_range_keeps_undated_documents_unless_asked(real_index, capsys):
+    """As in the chat and the API: --year-from keeps documents whose year is unknown (the HSMC
+    report, the CCG paper, the web page); --exclude-undated leaves them out."""
+    where = ["--index", str(real_index.index_dir), "--corpus", str(real_index.corpus_dir)]
+    question = ["search", "What is practice based commissioning?", "-k", "10", "--json", "--year-from", "2015"]
+    assert main([*question, *where]) == 0
+    kept = {h["doc_id"] for h in json.loads(capsys.readouterr().out)["results"]}
+    assert "hsmc-pct-commissioning-report-2006" in kept
+    assert main([*question, "--exclude-undated", *where]) == 0
+    dated = json.loads(capsys.readouterr().out)["results"]
+    assert dated and all(h["metadata"].get("year") and h["metadata"]["year"] >= 2015 for h in dated)
+    assert main(["search", "skill mix", "--exclude-undated", *where]) == 2
+    assert "--exclude-undated goes with" in capsys.readouterr().err
+
+
 def test_module_entry_point_and_up_to_date_index(real_index):
     run = subprocess.run([sys.executable, "-m", "ragcomm", "index", "--corpus", str(real_index.corpus_dir),
                           "--index", str(real_index.index_dir)], capture_output=True, text=True, cwd=ROOT)

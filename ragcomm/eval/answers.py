@@ -95,6 +95,11 @@ def score_answer(answer, qid: str, gold: GoldSet, docs: dict | None = None) -> d
     decided = getattr(answer, "decided_by", None)
     if decided:
         row["decided_by"] = decided
+    generated = getattr(answer, "generated", None)
+    if generated is not None:  # a language model was asked (answer/generate.py)
+        row["generated"] = {"shown": not generated.fallback, "checked": len(generated.sentences),
+                            "kept": generated.kept, "seconds": round(generated.seconds, 3),
+                            "reason": generated.reason}
     return row
 
 
@@ -126,6 +131,13 @@ def summarise(rows: dict, latencies: list | None = None) -> dict:
            else None,
            "auroc": None if math.isnan(area) else round(area, 4),
            "verbatim": _mean(verbatim)}
+    asked = [r["generated"] for r in rows.values() if "generated" in r]
+    if asked:  # generated answers: how often the model's answer was shown, how much of it held up
+        checked = sum(g["checked"] for g in asked)
+        out["generated"] = {"asked": len(asked), "shown": _mean(g["shown"] for g in asked),
+                            "sentences_checked": checked,
+                            "sentences_supported": round(sum(g["kept"] for g in asked) / checked, 4) if checked else None,
+                            "seconds_p50": round(float(np.percentile([g["seconds"] for g in asked], 50)), 2)}
     if latencies:
         ms = np.asarray(latencies) * 1000
         out["latency_ms"] = {"p50": round(float(np.percentile(ms, 50)), 2),
@@ -248,6 +260,13 @@ def answers_table(runs: list[AnswerRun], title: str = "", against: str = "") -> 
         lines.append(f"{s['answerable']} answerable and {s['unanswerable']} unanswerable questions. cited / first: "
                      "share of answerable questions whose evidence is cited / cited first; words: mean of the "
                      "answers given; p: paired randomisation test (10,000 sign flips).")
+    for r in runs:
+        g = r.summary.get("generated")
+        if g:
+            supported = "-" if g["sentences_supported"] is None else f"{g['sentences_supported']:.2f}"
+            lines.append(f"{r.name}: the model's answer shown for {g['shown']:.2f} of {g['asked']} questions "
+                         f"(the extractive answer otherwise); {supported} of its {g['sentences_checked']} sentences "
+                         f"passed the support check; {g['seconds_p50']:.1f} s per answer (p50).")
     return "\n".join(lines)
 
 
@@ -364,12 +383,13 @@ def evaluate_saved_answers(gold_path, settings, answers_path, split: str = "held
 
 def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: list | None = None, k: int = 5,
                           prebuilt=None, embedder=None, baseline: dict | None = None, log=None,
-                          calibration=None, feature_sets=None, l2s=None) -> AnswerEvaluation:
+                          calibration=None, feature_sets=None, l2s=None, generator=None) -> AnswerEvaluation:
     """The default answerer, and each variant of `grid` (changes to its `Selection`), on
     one split of the gold set, each tested against the first (and against `baseline`, the
     per-question records of an earlier run, when given). With `calibration` (a path), the
     abstention model is first fitted on the tune split (the best of `feature_sets` x `l2s`)
-    and written there."""
+    and written there. `generator(answerer)`, when given, makes a generator (answer/generators.py)
+    whose answers are scored too, as one more run tested against the default."""
     log = log or (lambda _m: None)
     gold, docs, answerer = gold_answerer(gold_path, settings, prebuilt, embedder, log)
     report, tried = None, []
@@ -394,6 +414,11 @@ def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: lis
         name = ", ".join(f"{k_}={v}" for k_, v in params.items()) or "default"
         log(f"answering {len(qids)} questions: {name}")
         runs.append(evaluate_answers(lambda q, p=params: answerer.ask(q, k=k, selection=p), gold, qids, docs, name, params))
+    if generator is not None:
+        made = generator(answerer)
+        name = f"generated ({made.config.model})"
+        log(f"answering {len(qids)} questions: {name}")
+        runs.append(evaluate_answers(lambda q: made.ask(q, k=k), gold, qids, docs, name))
     for r in runs[1:]:
         r.significance = compare(r, runs[0].rows, runs[0].name)
     if baseline:

@@ -104,8 +104,35 @@ def test_saved_answers_score_as_answering_afresh(real_index, tmp_path, capsys):
     (["eval", "--answers", "--dataset", "somewhere"], "gold question file"),
     (["eval", "--answers", "--answers-file", "/nonexistent/answers.jsonl"], "answers.jsonl"),
     (["eval", "--calibrate", "--answers-file", "x.jsonl"], "cannot be combined"),
+    (["eval", "--answers", "--local-llm", "--llm-url", "http://127.0.0.1:9/v1"], "--local-llm starts its own model"),
+    (["eval", "--answers", "--generator", "openai"], "--generator openai needs --llm-url and --llm-model"),
 ])
 def test_answer_eval_errors_are_one_line(argv, message, real_index, tmp_path, capsys):
     assert main(argv + paths(real_index) + ["--calibration", str(tmp_path / "c.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+@pytest.mark.llm
+def test_generated_answers_are_scored_beside_the_extractive_ones(real_index, llm_server, tmp_path):
+    """`eval --answers --generator openai`: a second run with the language model's answers, the
+    same answer-level figures, how often its answer was shown and how many of its sentences
+    passed the support check; a fallback answer is the extractive one, word for word."""
+    lines = [json.loads(line) for line in GOLD.read_text().splitlines()]
+    small = [r for r in lines if r["id"] in {"q73", "q80", "u43"}]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in small))
+    out = tmp_path / "answers.json"
+    assert main(["eval", "--answers", "--split", "all", "--gold", str(gold), "--json", str(out),
+                 "--corpus", str(real_index.corpus_dir), "--index", str(real_index.index_dir),
+                 "--generator", "openai", "--llm-url", llm_server.url, "--llm-model", llm_server.model]) == 0
+    extractive, generated = json.loads(out.read_text())["answerers"]
+    assert extractive["name"] == "default" and generated["name"] == f"generated ({llm_server.model})"
+    assert (generated["answerable"], generated["unanswerable"]) == (2, 1)
+    g = generated["generated"]
+    assert 1 <= g["asked"] <= 3 and g["sentences_checked"] >= 0 and 0.0 <= g["shown"] <= 1.0
+    assert "evidence_cited" in generated["significance"]  # tested against the extractive run
+    for qid, row in generated["per_question"].items():
+        if "generated" in row and not row["generated"]["shown"]:
+            assert row["answer"] == extractive["per_question"][qid]["answer"], qid  # the fallback
+        assert row["verbatim"] == [True] * len(row["verbatim"])  # whatever is cited is quoted exactly
