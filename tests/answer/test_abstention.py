@@ -145,7 +145,8 @@ def real(real_index):
 
 @pytest.mark.parametrize("question,named", [
     ("What is the value of a QOF point for practices in 2023/24?", "2023"),
-    ("What did the Francis Inquiry into Mid Staffordshire recommend for commissioners?", "Francis Inquiry"),
+    # the reason names what is missing: the title, or its words (whichever signal decided)
+    ("What did the Francis Inquiry into Mid Staffordshire recommend for commissioners?", "Francis"),
     ("What is the Provider Selection Regime that replaced competitive tendering in 2024?", "2024"),
     ("How many moons does Jupiter have?", None),
 ])
