@@ -83,15 +83,9 @@ def add_retrieval_options(p):
 
 def add_generator_options(p, stream: bool = True):
     """Which generator answers; the language model's endpoint (its key only from RAGCOMM_LLM_API_KEY)."""
-    p.add_argument("--generator", choices=["extractive", "openai"], default="extractive",
-                   help="extractive: sentences quoted from the documents (default); openai: a language model's "
-                   "answer, each sentence checked against the passage it cites (the extractive answer when too "
-                   "little is supported)")
-    p.add_argument("--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (key: set "
-                   "RAGCOMM_LLM_API_KEY)")
-    p.add_argument("--llm-model", help="the endpoint's model name")
-    p.add_argument("--llm-timeout", type=float, default=60.0,
-                   help="seconds the model may take for a whole answer (default 60)")
+    serve.add_llm_options(p, "extractive: sentences quoted from the documents (default); openai: a language "
+                          "model's answer, each sentence checked against the passage it cites (the extractive "
+                          "answer when too little is supported)")
     if stream:
         p.add_argument("--stream", action="store_true",
                        help="print the model's words as they come (with --generator openai)")
@@ -569,10 +563,17 @@ def cmd_load(args) -> int:
     print(report(result))
     for example in result["error_examples"]:
         print(f"error: {example}", file=sys.stderr)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(result, indent=2))
+    write_report(args, result)
     return 0 if result["errors"] == 0 else 1
+
+
+def write_report(args, data=None, text: str | None = None) -> None:
+    """A command's --json (data) and --markdown (text) files, their folders made."""
+    for path, content in ((getattr(args, "json_out", None), None if data is None else json.dumps(data, indent=2)),
+                          (getattr(args, "markdown", None), None if text is None else text.rstrip("\n") + "\n")):
+        if path and content is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
 
 
 def cmd_bench(args) -> int:
@@ -591,12 +592,7 @@ def cmd_bench(args) -> int:
                        log=lambda m: print(m, file=sys.stderr), texts=args.texts)
     text = bench.markdown(report)
     print(text)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(report, indent=2))
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text + "\n")
+    write_report(args, report, text)
     if args.plot:
         bench.plot(report, args.plot)
     return 0
@@ -622,9 +618,7 @@ def bench_scale(args, settings, sizes) -> int:
     print(text)
     if args.json_out:
         scale.save(report, args.json_out)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text + "\n")
+    write_report(args, None, text)
     return 0
 
 
@@ -689,12 +683,7 @@ def cmd_eval(args) -> int:
         result = evaluate.evaluate_gold(gold, configs, settings.corpus_dir, prebuilt=prebuilt, metrics=metrics,
                                         primary=args.primary, log=log)
     print(evaluate.table(result))
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(result.to_json(), indent=2))
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(evaluate.markdown(result))
+    write_report(args, result.to_json(), evaluate.markdown(result))
     if args.save_runs:
         evaluate.save_runs(result, args.save_runs)
     if args.plot:
@@ -802,12 +791,7 @@ def report_answers(args, result, gold, baseline) -> int:
     print(text)
     for note in result.notes:
         print(f"note: {note}")
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text + "\n")
+    write_report(args, result.to_json(), text)
     return 0
 
 
@@ -823,12 +807,7 @@ def eval_documents(args, settings) -> int:
     result = evaluate_documents(gold, settings, furniture, log=lambda m: print(m, file=sys.stderr))
     text = markdown(result, label=str(settings.corpus_dir.name))
     print(text)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(result, indent=2))
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text + "\n")
+    write_report(args, result, text)
     return 0
 
 
@@ -850,13 +829,7 @@ def cmd_choose(args) -> int:
     rows = choose.summary(entries, choice["choice"])
     text = choose.markdown(scores, latency, choice, loo, tests, rows)
     print(text)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps({"choice": choice, "leave_one_out": loo, "significance": tests,
-                                                   "summary": rows}, indent=2))
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text + "\n")
+    write_report(args, {"choice": choice, "leave_one_out": loo, "significance": tests, "summary": rows}, text)
     return 0
 
 

@@ -36,9 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--history-db", type=Path,
                    help="SQLite file of logged-in users' conversations (default: conversations.sqlite3 beside the index)")
     # generated answers (#17): offered in the chat's Options and the API, extractive by default
-    p.add_argument("--generator", choices=["extractive", "openai"], default="extractive",
-                   help="openai: also offer answers written by a language model at --llm-url, each sentence "
-                   "checked against its source (a switch in Options, off by default; \"generator\" in /api/ask)")
+    add_llm_options(p, "openai: also offer answers written by a language model at --llm-url, each sentence "
+                    "checked against its source (a switch in Options, off by default; \"generator\" in /api/ask)")
+
+
+def add_llm_options(p: argparse.ArgumentParser, generator_help: str) -> None:
+    """--generator and the language model's endpoint (its key only from RAGCOMM_LLM_API_KEY);
+    shared by `serve`, `ask` and `eval --answers`."""
+    p.add_argument("--generator", choices=["extractive", "openai"], default="extractive", help=generator_help)
     p.add_argument("--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (key: set "
                    "RAGCOMM_LLM_API_KEY)")
     p.add_argument("--llm-model", help="the endpoint's model name")
