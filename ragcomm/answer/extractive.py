@@ -91,15 +91,19 @@ MONTHS = {"january", "february", "march", "april", "may", "june", "july", "augus
 NUMBER = re.compile(r"\d")
 LETTER = re.compile(r"[^\W\d_]")
 LABEL = re.compile(r"^\s*(?:[A-Z][A-Z/ ]+:\s*)+")  # "RESULTS: ", "DESIGN AND SETTING: "
+# Words that open a sentence whose subject is in the sentence before ("This approach...", "They...").
+# A connective ("However, ...", "Moreover, ...") relates a sentence to the one before but leaves it
+# readable alone, so it is not leaning: quoting the sentence before would only spend the word budget.
 LEANING = {"this", "these", "those", "they", "them", "their", "it", "its", "such", "he", "she", "his", "her",
-           "both", "however", "moreover", "furthermore", "additionally", "consequently", "therefore", "thus",
-           "hence", "also", "similarly", "likewise", "instead", "nevertheless", "nonetheless", "here", "there"}
+           "both", "here", "there"}
 KIND_PATTERNS = (
     ("number", re.compile(r"\bhow (many|much|long|big|large|often)\b|\bwhat (percentage|proportion|share|number|"
                           r"size|fraction|amount)\b|\bnumber of\b", re.I)),
     ("date", re.compile(r"\bwhen (did|was|were|is|are|will|does|do|had|has|have|would|should)\b|\b(what|which) "
                         r"(year|date|month)\b|\b(since|by|until) when\b", re.I)),
-    ("name", re.compile(r"\b(who|whom|whose)\b|\bwhich (\w+ )?(organi[sz]ation|body|bodies|trust|pct|ccg|act|"
+    # "Who ...?", "..., to whom ...?", not "staff who are moved" (a relative clause asks for no name)
+    ("name", re.compile(r"(?:^|[,;:(]\s*|\b(?:and|but|so|to|by|for|from|with|of|about|on|in|at)\s+)"
+                        r"(who|whom|whose)\b|\bwhich (\w+ )?(organi[sz]ation|body|bodies|trust|pct|ccg|act|"
                         r"programme|program|fund|agency|company|firm|team|committee|report|study|theory|person|"
                         r"people|author|authors)\b", re.I)),
 )
@@ -112,6 +116,8 @@ def question_kind(question: str) -> str:
     ('number', 'date')
     >>> question_kind("Who leads the hub?"), question_kind("When GPs are excluded, what do members need?")
     ('name', '')
+    >>> question_kind("What did it warn about staff who are moved?"), question_kind("By whom was it set up?")
+    ('', 'name')
     """
     for kind, pattern in KIND_PATTERNS:
         if pattern.search(question):
@@ -134,16 +140,23 @@ def fact_kinds(text: str, common=lambda word: False) -> dict:
     return {"number": numbers, "date": dates, "name": names}
 
 
+# "This study...", "This paper...": the document itself, not the sentence before.
+SELF_REFERENCE = re.compile(r"^\W*(?:this|these|our) (?:\w+ )?(?:study|studies|paper|article|review|report|research|"
+                            r"evaluation|survey|analysis|project)\b", re.I)
+
+
 def leans_back(text: str) -> bool:
-    """Whether a sentence opens by pointing back ("This approach...", "They...", "However, ...").
+    """Whether a sentence opens by pointing back ("This approach...", "They..."); a connective
+    ("However, ...") or the document naming itself ("This study...") reads alone.
 
     >>> leans_back("This approach involved active management."), leans_back("RESULTS: They were paid.")
     (True, True)
-    >>> leans_back("Managers adopted many behaviours.")
-    False
+    >>> leans_back("Managers adopted many behaviours."), leans_back("CONCLUSIONS: This study drew out elements.")
+    (False, False)
     """
-    first = WORD.search(LABEL.sub("", text))
-    return bool(first) and first.group(0).lower() in LEANING
+    body = LABEL.sub("", text)
+    first = WORD.search(body)
+    return bool(first) and first.group(0).lower() in LEANING and not SELF_REFERENCE.match(body)
 
 
 FRAMING = re.compile(
@@ -193,6 +206,7 @@ class Sentence:
     leans: bool
     before: tuple = ()
     framing: bool = False
+    before_terms: tuple = ()  # the terms of each sentence of `before`
 
 
 MAX_CONTEXT = 2
@@ -207,13 +221,16 @@ def passage_sentences(text: str, analyzer: str = "english", common=lambda word: 
     [('Managers acted as animateurs in four PCTs.', False, ()), ('This approach involved managing groups of people.', True, ((0, False),))]
     """
     spans = sentence_spans(text)
+    ends = {a: b for a, b in spans}
     out = []
     for j, (a, b) in enumerate(spans):
         sentence = text[a:b]
         if is_answer_sentence(sentence):
+            leans, before = leans_back(sentence), preceding(text, spans, j)
+            before_terms = tuple(frozenset(analyze(text[start:ends[start]], analyzer)) for start, _ in before) \
+                if leans else ()
             out.append(Sentence(a, b, sentence, None, frozenset(analyze(sentence, analyzer)),
-                                fact_kinds(sentence, common), leans_back(sentence), preceding(text, spans, j),
-                                frames(sentence)))
+                                fact_kinds(sentence, common), leans, before, frames(sentence), before_terms))
     return out
 
 
@@ -243,12 +260,27 @@ class Candidate:
     before: tuple = ()
     kind_match: bool = False
     framing: bool = False
+    before_terms: tuple = ()
 
     @classmethod
     def of(cls, hit: Hit, s: Sentence) -> "Candidate":
         """A passage sentence (passage_sentences) as a candidate from this hit."""
         return cls(hit, s.a, s.b, s.text, s.vector, s.terms, facts=s.facts, leans=s.leans, before=s.before,
-                   framing=s.framing)
+                   framing=s.framing, before_terms=s.before_terms)
+
+    def context(self, depth: int) -> int:
+        """How many of the sentences before it a quote of this one takes (at most `depth`):
+        while the sentence so far leans on the one before."""
+        n, leans = 0, self.leans
+        for _, earlier_leans in self.before[:depth]:
+            if not leans:
+                break
+            n, leans = n + 1, earlier_leans
+        return n
+
+    def quoted_terms(self, depth: int) -> frozenset:
+        """Its terms and those of the sentences it is quoted with: what "This approach" refers to."""
+        return self.terms.union(*self.before_terms[:self.context(depth)])
 
     @property
     def dangling(self) -> bool:
@@ -276,7 +308,8 @@ def score_candidates(candidates: list[Candidate], query_vector: np.ndarray, weig
     sims = vectors @ query_vector
     for c, sim in zip(candidates, sims):
         c.similarity = float(sim)
-        c.overlap = sum(w for t, w in weights.items() if t in c.terms) / total if total else 0.0
+        terms = c.quoted_terms(selection.context)
+        c.overlap = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
         c.kind_match = bool(kind) and bool(c.facts.get(kind, set()) - asked)
         passage = c.hit.score / top_score if top_score > 0 else 0.0
         c.score = (selection.similarity * c.similarity + selection.lexical * c.overlap
@@ -287,12 +320,11 @@ def score_candidates(candidates: list[Candidate], query_vector: np.ndarray, weig
 def with_context(c: Candidate, depth: int) -> Candidate:
     """The candidate quoted from the start of the sentence(s) before it that it leans on
     (at most `depth` of them, in the same passage)."""
-    a, leans = c.a, c.leans
-    for start, earlier_leans in c.before[:depth]:
-        if not leans:
-            break
-        a, leans = start, earlier_leans
-    return c if a == c.a else replace(c, a=a, text=c.hit.text[a:c.b], before=())
+    n = c.context(depth)
+    if not n:
+        return c
+    a = c.before[n - 1][0]
+    return replace(c, a=a, text=c.hit.text[a:c.b], before=())
 
 
 def select_sentences(candidates: list[Candidate], query_vector: np.ndarray, query_terms, kind: str = "",
@@ -316,8 +348,13 @@ def select_sentences(candidates: list[Candidate], query_vector: np.ndarray, quer
     covered: set = set()
     words = 0
     for c in ranked:
+        after = None  # the chosen quote that this sentence continues
         if selection.context and c.leans:
-            c = with_context(c, selection.context)
+            wide = with_context(c, selection.context)
+            # What it leans on is quoted already: the sentence alone continues that quote.
+            after = next((o for o in chosen if (wide is not c and overlaps(wide, o) and not overlaps(c, o))
+                          or follows(c, o)), None)
+            c = c if after else wide
         if any(overlaps(c, o) or near_duplicate(c, o) for o in chosen + extra):
             continue
         gain = sum(w for t, w in weights.items() if t in c.terms and t not in covered) / total
@@ -326,7 +363,7 @@ def select_sentences(candidates: list[Candidate], query_vector: np.ndarray, quer
                                and (gain >= selection.min_gain or adds_kind)
                                and words + c.words <= selection.max_words))
         if fits and len(chosen) < selection.max_sentences:
-            chosen.append(c)
+            chosen.insert(chosen.index(after) + 1 if after else len(chosen), c)
             covered |= set(c.terms)
             words += c.words
         elif len(extra) < selection.more:
@@ -334,6 +371,11 @@ def select_sentences(candidates: list[Candidate], query_vector: np.ndarray, quer
         if len(chosen) >= selection.max_sentences and len(extra) >= selection.more:
             break
     return chosen, extra
+
+
+def follows(x: Candidate, y: Candidate) -> bool:
+    """Whether x starts right where y ends in their document (y from another passage, say)."""
+    return x.hit.doc_id == y.hit.doc_id and 0 <= (x.hit.start + x.a) - (y.hit.start + y.b) <= 2
 
 
 def overlaps(x: Candidate, y: Candidate) -> bool:

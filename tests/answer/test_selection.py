@@ -92,6 +92,39 @@ def test_this_approach_is_quoted_with_the_sentence_before_it(fake_embedder):
     assert len(chosen) == 1  # the sentence before is in the quote, not repeated after it
 
 
+def test_this_approach_is_scored_with_what_it_refers_to_and_follows_it(fake_embedder):
+    passage = hit("Some managers adopted a mode we have called being an animateur. "
+                  "This approach involved the active management of groups over whom the manager had no authority. "
+                  "Managers were interviewed in four primary care trusts across England.")
+    question = "animateur"
+    chosen, _ = choose(fake_embedder, question, [passage], lexical=1.0, context=1, max_sentences=2)
+    assert chosen[1].text.startswith("This approach") and chosen[1].overlap == 1.0  # "animateur" is its referent's
+    assert chosen[0].text.startswith("Some managers") and chosen[0].b < chosen[1].a  # quoted once, then continued
+    alone, more = choose(fake_embedder, question, [passage], lexical=1.0, context=0, max_sentences=2)
+    assert [c.overlap for c in alone + more if c.text.startswith("This approach")] == [0.0]  # read alone
+
+
+def test_a_continuation_from_the_next_passage_follows_the_sentence_it_leans_on(fake_embedder):
+    first = "Some managers adopted a mode we have called being an animateur."
+    second = "This approach involved the active management of groups over whom the manager had no authority."
+    a = Hit(1, 1.0, "d#1", "d", "T", "", first, "d.txt", 0, len(first))
+    b = Hit(2, 0.9, "d#2", "d", "T", "", second, "d.txt", len(first) + 1, len(first) + 1 + len(second))
+    other = hit("Managers were interviewed in four primary care trusts across the animateur region.", rank=3, doc="o")
+    weights = {t: 1.0 for t in analyze("animateur mode region")} | {t: 0.2 for t in analyze("groups")}
+    chosen, _ = choose(fake_embedder, "animateur mode region groups", [a, other, b], weights, lexical=1.0,
+                       context=1, max_sentences=3)
+    assert [c.hit.rank for c in chosen] == [1, 2, 3]  # the continuation before the better-scored other passage
+    assert chosen[1].score < chosen[2].score
+
+
+def test_a_connective_or_the_study_naming_itself_is_quoted_alone(fake_embedder):
+    passage = hit("Patients were offered four providers for elective care. "
+                  "However, patients often chose a different hospital from the one their GP suggested.")
+    chosen, _ = choose(fake_embedder, "patients chose different hospital GP suggested", [passage], lexical=1.0,
+                       context=1, max_sentences=1)
+    assert chosen[0].text.startswith("However") and not chosen[0].dangling
+
+
 def test_a_sentence_leaning_on_one_outside_the_passage_is_marked_down(fake_embedder):
     passage = hit("They were paid by results and reported every quarter to the board. "
                   "Practices were paid by results and reported every quarter to the primary care trust.")
@@ -158,8 +191,10 @@ def test_facts_and_leaning_detection():
     facts = fact_kinds("In March 2005 the NHS Alliance and 41 managers met in Birmingham.", lambda w: w == "NHS")
     assert facts["date"] == {"2005", "march"} and facts["number"] == {"41"}
     assert {"alliance", "birmingham"} <= facts["name"] and "nhs" not in facts["name"]
-    assert leans_back("These roles were new.") and leans_back("However, GPs disagreed.")
+    assert leans_back("These roles were new.") and leans_back("RESULTS: They were paid.")
     assert not leans_back("Thematic analysis was used.")
+    # a connective or the document naming itself reads alone: no sentence before is needed
+    assert not leans_back("However, GPs disagreed.") and not leans_back("CONCLUSIONS: This study drew out elements.")
 
 
 def test_every_quote_is_verbatim_and_more_continues_the_markers(fake_embedder):
