@@ -56,6 +56,7 @@ MANIFEST = "manifest.json"
 LEXICAL_FOLDER = "bm25"
 REQUIRED_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.npy", f"{LEXICAL_FOLDER}/lexical.json")
 REBUILD = "run `ragcomm index --rebuild`"
+LOAD_PATIENCE_SECONDS = 10.0  # how long a reader retries while writers keep swapping the folder
 SENTENCE_VECTORS, SENTENCE_CHUNKS = "sentence_vectors.npy", "sentence_chunks.npy"
 
 
@@ -610,20 +611,25 @@ def load_index(folder: Path, model: str | None = None, corpus_dir: Path | None =
     With `backend`, an index built with another vector backend is refused. A folder swapped
     by a writer while it was being read is read again, so the result is one whole index."""
     folder = Path(folder)
-    for attempt in range(5):
+    deadline = time.monotonic() + LOAD_PATIENCE_SECONDS  # a writer that keeps swapping: try for a while
+    attempt = 0
+    while True:
         before = folder_identity(folder)
+        last = time.monotonic() >= deadline
         try:
             index = _load_once(folder, model, verify, ef_search, backend)
         except IndexError_:
             swapping = any(folder.resolve().parent.glob(f".{folder.resolve().name}.old-*"))
-            if attempt == 4 or (folder_identity(folder) == before and not swapping):
-                raise
+            if last or (folder_identity(folder) == before and (not swapping or attempt >= 4)):
+                raise  # damaged, not being replaced (a swap's leftovers get five tries, not the whole wait)
         else:
             if folder_identity(folder) == before:
                 index.stale = stale_files(index.manifest, corpus_dir)
                 return index
-        time.sleep(0.05 * (attempt + 1))
-    raise IndexCorrupt(f"the index in {folder} kept changing while it was read: try again")
+        if last:
+            raise IndexCorrupt(f"the index in {folder} kept changing while it was read: try again")
+        attempt += 1
+        time.sleep(min(0.05 * attempt, 0.5))
 
 
 def _load_once(folder: Path, model, verify: bool, ef_search, backend) -> Index:
