@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 
 from ..search import MAX_QUESTION_CHARS, QueryError, check_filters, check_question
 from .service import MAX_K, Service, check_history, check_k, check_mode, check_years
+from .view import highlighted
 
 MEDIA_TYPES = {".pdf": "application/pdf", ".txt": "text/plain; charset=utf-8", ".md": "text/plain; charset=utf-8",
                ".html": "text/plain; charset=utf-8", ".htm": "text/plain; charset=utf-8"}
@@ -297,15 +298,7 @@ def document_page(doc: dict, text: str, spans: list[tuple[int, int]], pages: lis
     """A plain, readable page of a document's text, cited sentences marked, the first in view;
     with `pages` [(page, spans)] (a PDF), the cited pages of the original shown above the text."""
     e = html.escape
-    out, at = [], 0
-    for n, (a, b) in enumerate(sorted(set(spans))):
-        if a < at:
-            continue
-        out.append(e(text[at:a]))
-        out.append(f'<mark id="cited-{n + 1}"{" tabindex=-1" if n == 0 else ""}>{e(text[a:b])}</mark>')
-        at = b
-    out.append(e(text[at:]))
-    body = "".join(out)
+    body = highlighted(text, spans, anchors=True)
     meta = doc.get("metadata", {})
     record = " · ".join(str(x) for x in (meta.get("journal"), meta.get("year"), meta.get("kind")) if x)
     jump = ("<script>window.addEventListener('load',()=>{const m=document.getElementById('cited-1');"

@@ -171,13 +171,16 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def highlighted(text: str, spans: list) -> str:
+def highlighted(text: str, spans: list, anchors: bool = False) -> str:
+    """`text` escaped, each span (start, end) in a <mark>, overlapping ones skipped; with
+    `anchors`, the n-th is `id="cited-n"` and the first can take the focus."""
     out, at = [], 0
-    for a, b in sorted(tuple(s) for s in spans):
+    for n, (a, b) in enumerate(sorted({tuple(s) for s in spans}), start=1):
         if a < at:
             continue
+        anchor = f' id="cited-{n}"{" tabindex=-1" if n == 1 else ""}' if anchors else ""
         out.append(e(text[at:a]))
-        out.append(f"<mark>{e(text[a:b])}</mark>")
+        out.append(f"<mark{anchor}>{e(text[a:b])}</mark>")
         at = b
     out.append(e(text[at:]))
     return "".join(out)
