@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -76,22 +77,28 @@ def app_log_path(tmp_path_factory):
     return tmp_path_factory.mktemp("app") / "app.log"
 
 
+@contextmanager
+def serving(index_dir, corpus_dir, log_path, args: tuple = (), timeout: float = 180):
+    """The app launched as a subprocess on a free port (its log in `log_path`); its base URL,
+    stopped on leaving."""
+    from ragcomm.bench.launch import launch_app, stop_app
+
+    with open(log_path, "w") as log:
+        try:
+            proc, url = launch_app(index_dir, corpus_dir, args=args, log=log, timeout=timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; see {log.name}") from exc
+        try:
+            yield url
+        finally:
+            stop_app(proc)
+
+
 @pytest.fixture(scope="session")
 def app_url(real_index, app_log_path):
     """app.py launched as a subprocess on a free port over the real index; its base URL."""
-    from ragcomm.bench.launch import launch_app, stop_app
-
-    log = open(app_log_path, "w")
-    try:
-        proc, url = launch_app(real_index.index_dir, real_index.corpus_dir, log=log, timeout=120)
-    except RuntimeError as exc:
-        log.close()
-        raise RuntimeError(f"{exc}; see {log.name}") from exc
-    try:
+    with serving(real_index.index_dir, real_index.corpus_dir, app_log_path, timeout=120) as url:
         yield url
-    finally:
-        stop_app(proc)
-        log.close()
 
 
 # ---------------------------------------------------------------- generated answers (issue 17)
@@ -132,59 +139,57 @@ def real_answerer(real_index):
 def managed_app(tmp_path_factory):
     """The app over a copy of two corpus files with its own index: for adding and removing
     documents without touching the repository's corpus. (base URL, corpus folder)."""
-    from ragcomm.bench.launch import launch_app, stop_app
-
     root = tmp_path_factory.mktemp("managed")
     corpus = root / "corpus"
     corpus.mkdir()
     for name in ("animateurs-commissioning-managers-2012.txt", "commissioners-use-of-information-findings.txt"):
         shutil.copy(CORPUS / name, corpus / name)
-    log = open(root / "app.log", "w")
-    proc, url = launch_app(root / "index", corpus, log=log, timeout=180)
-    try:
+    with serving(root / "index", corpus, root / "app.log") as url:
         yield url, corpus
-    finally:
-        stop_app(proc)
-        log.close()
 
 
 # ---------------------------------------------------------------- the chat with a language model (#17)
 
-def launch_with_llm(real_index, tmp_path_factory, name, llm_url):
-    from ragcomm.bench.launch import launch_app
-
-    log = open(tmp_path_factory.mktemp(name) / "app.log", "w")
+def with_llm(real_index, tmp_path_factory, name, llm_url):
+    """The app over the real index, started with --generator openai at `llm_url`."""
     args = ("--generator", "openai", "--llm-url", llm_url, "--llm-model", "smollm2", "--llm-timeout", "600")
-    try:
-        proc, url = launch_app(real_index.index_dir, real_index.corpus_dir, args=args, log=log, timeout=180)
-    except RuntimeError as exc:
-        log.close()
-        raise RuntimeError(f"{exc}; see {log.name}") from exc
-    return proc, url, log
+    return serving(real_index.index_dir, real_index.corpus_dir, tmp_path_factory.mktemp(name) / "app.log",
+                   args=args)
 
 
 @pytest.fixture(scope="session")
 def llm_app_url(real_index, llm_server, tmp_path_factory):
     """The app started with --generator openai over the local model server; its base URL."""
-    from ragcomm.bench.launch import stop_app
-
-    proc, url, log = launch_with_llm(real_index, tmp_path_factory, "llm-app", llm_server.url)
-    try:
+    with with_llm(real_index, tmp_path_factory, "llm-app", llm_server.url) as url:
         yield url
-    finally:
-        stop_app(proc)
-        log.close()
 
 
 @pytest.fixture(scope="session")
 def dead_llm_app_url(real_index, tmp_path_factory):
     """The app started with --generator openai and an endpoint where nothing listens; its base URL."""
-    from ragcomm.bench.launch import free_port, stop_app
+    from ragcomm.bench.launch import free_port
 
-    proc, url, log = launch_with_llm(real_index, tmp_path_factory, "dead-llm-app",
-                                     f"http://127.0.0.1:{free_port()}/v1")
-    try:
+    with with_llm(real_index, tmp_path_factory, "dead-llm-app", f"http://127.0.0.1:{free_port()}/v1") as url:
         yield url
-    finally:
-        stop_app(proc)
-        log.close()
+
+
+# ---------------------------------------------------------------- a real browser (serve tests)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"  # screenshots, git-ignored
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Debian chromium (Playwright) for a test module; its tests are skipped, with
+    the reason, where none is installed."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make browser)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
+        yield browser
+        browser.close()

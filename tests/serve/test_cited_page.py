@@ -14,7 +14,6 @@ import pytest
 from ragcomm.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TIMEOUT = 60_000  # ms, for a loaded machine; nothing here asserts on time
 PAGES = ["Virtual wards admit adults from the emergency department and from frailty clinics.",
          "Community respiratory teams lend pulse oximeters to every patient on the virtual ward.",
@@ -121,37 +120,31 @@ def test_pages_that_cannot_be_shown_get_a_clear_error(pdf_app):
     assert status == 200 and "<img" not in body.decode() and "<mark" in body.decode()
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (make browser)")
-def test_the_chat_citation_opens_the_cited_page(pdf_app):
+def test_the_chat_citation_opens_the_cited_page(pdf_app, browser):
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.set_default_timeout(TIMEOUT)
-            page.goto(pdf_app, timeout=TIMEOUT)
-            page.locator("#question textarea").fill(QUESTION)
-            page.locator("#ask").click()
-            turn = page.locator("#conversation .rc-turn").first
-            expect(turn.locator(".rc-cite").first).to_be_visible(timeout=TIMEOUT)
-            card = page.locator("#sources .rc-card").filter(has_text="pulse oximeters").first
-            expect(card).to_contain_text("(page 2)")
-            turn.locator(f'.rc-cite[data-ref="{card.get_attribute("data-ref")}"]').first.click()
-            link = card.get_by_role("link", name=re.compile("Open at the cited sentence"))
-            with page.context.expect_page() as new:
-                link.click()
-            doc = new.value
-            doc.wait_for_load_state()
-            pages = doc.get_by_role("img", name=re.compile(r"^Page \d of virtual-wards\.pdf, \d cited sentences? marked"))
-            expect(pages.first).to_be_in_viewport()  # the cited pages come first, above the text
-            image = doc.get_by_role("img", name=re.compile(r"^Page 2 of virtual-wards\.pdf"))
-            image.scroll_into_view_if_needed()
-            doc.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=image.element_handle(), timeout=TIMEOUT)
-            (ROOT / "tests" / "artifacts").mkdir(exist_ok=True)
-            doc.screenshot(path=str(ROOT / "tests" / "artifacts" / "cited-pdf-page.png"))
-            assert not errors, errors
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(TIMEOUT)
+    page.goto(pdf_app, timeout=TIMEOUT)
+    page.locator("#question textarea").fill(QUESTION)
+    page.locator("#ask").click()
+    turn = page.locator("#conversation .rc-turn").first
+    expect(turn.locator(".rc-cite").first).to_be_visible(timeout=TIMEOUT)
+    card = page.locator("#sources .rc-card").filter(has_text="pulse oximeters").first
+    expect(card).to_contain_text("(page 2)")
+    turn.locator(f'.rc-cite[data-ref="{card.get_attribute("data-ref")}"]').first.click()
+    link = card.get_by_role("link", name=re.compile("Open at the cited sentence"))
+    with page.context.expect_page() as new:
+        link.click()
+    doc = new.value
+    doc.wait_for_load_state()
+    pages = doc.get_by_role("img", name=re.compile(r"^Page \d of virtual-wards\.pdf, \d cited sentences? marked"))
+    expect(pages.first).to_be_in_viewport()  # the cited pages come first, above the text
+    image = doc.get_by_role("img", name=re.compile(r"^Page 2 of virtual-wards\.pdf"))
+    image.scroll_into_view_if_needed()
+    doc.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=image.element_handle(), timeout=TIMEOUT)
+    doc.screenshot(path=str(ROOT / "tests" / "artifacts" / "cited-pdf-page.png"))
+    assert not errors, errors
+    page.context.close()
