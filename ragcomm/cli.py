@@ -382,9 +382,7 @@ def filters_from(args) -> dict:
 
 def open_retriever(args):
     from .index import load_index
-    from .search import Retriever
-
-    from .search import recorded_settings
+    from .search import Retriever, recorded_settings
 
     settings = settings_from(args)
     warn_pending(settings)
