@@ -23,12 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ragcomm.config import Settings  # noqa: E402
-from ragcomm.embed import BACKENDS, cpu_count, get_embedder  # noqa: E402
-from ragcomm.evaluate import evaluate, mean_scores, read_qrels_tsv  # noqa: E402
-from ragcomm.index import chunk_corpus, embed_text  # noqa: E402
+from ragcomm.chunking import embed_text  # noqa: E402
+from ragcomm.embed import BACKENDS, get_embedder  # noqa: E402
+from ragcomm.embed.onnx import cpu_count  # noqa: E402
+from ragcomm.eval.metrics import evaluate, mean_scores  # noqa: E402
+from ragcomm.eval.trec import read_qrels_tsv  # noqa: E402
+from ragcomm.index import chunk_corpus  # noqa: E402
 from ragcomm.ingest import load_corpus  # noqa: E402
 
-CISI = Path("/work/shared/benchmarks/cisi")
+CISI = ROOT.parent / "shared" / "benchmarks" / "cisi"  # the collections beside the checkout
 
 
 def seed_texts(embedder) -> list[str]:
@@ -108,8 +111,9 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|---|")
     for b in backends:
         s, c = report["throughput"]["seed"][b], report["throughput"]["cisi"][b]
+        ndcg = report["cisi_ndcg@10"].get(b)
         print(f"| {b} | {s['median_per_s']:.1f} | {s.get('median_ratio_to_torch', 1.0):.2f} | {c['median_per_s']:.1f} "
-              f"| {c.get('median_ratio_to_torch', 1.0):.2f} | {report['cisi_ndcg@10'].get(b, float('nan')):.4f} |")
+              f"| {c.get('median_ratio_to_torch', 1.0):.2f} | {'—' if ndcg is None else f'{ndcg:.4f}'} |")
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(report, indent=2))
