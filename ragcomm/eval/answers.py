@@ -37,7 +37,7 @@ from ..answer.calibration import auroc
 from ..answer.extractive import SELECTION_PARAMETERS
 from ..config import home
 from .datasets import GoldSet
-from .stats import randomisation_test
+from .stats import proportion_interval, randomisation_test
 
 SPLITS = ("tune", "heldout", "all")
 GRID_PARAMETERS = SELECTION_PARAMETERS  # what a grid may vary: fields of answer.extractive.Selection
@@ -131,6 +131,11 @@ def summarise(rows: dict, latencies: list | None = None) -> dict:
            else None,
            "auroc": None if math.isnan(area) else round(area, 4),
            "verbatim": _mean(verbatim)}
+    out["interval95"] = {name: [round(x, 4) for x in ci] for name, ci in (
+        ("evidence_cited", proportion_interval(sum(r["evidence_cited"] for r in pos), len(pos))),
+        ("evidence_first", proportion_interval(sum(r["evidence_first"] for r in pos), len(pos))),
+        ("answered_when_answerable", proportion_interval(len(answered), len(pos))),
+        ("abstained_when_not", proportion_interval(sum(not r["answered"] for r in neg), len(neg)))) if ci}
     asked = [r["generated"] for r in rows.values() if "generated" in r]
     if asked:  # generated answers: how often the model's answer was shown, how much of it held up
         checked = sum(g["checked"] for g in asked)
@@ -260,6 +265,11 @@ def answers_table(runs: list[AnswerRun], title: str = "", against: str = "") -> 
         lines.append(f"{s['answerable']} answerable and {s['unanswerable']} unanswerable questions. cited / first: "
                      "share of answerable questions whose evidence is cited / cited first; words: mean of the "
                      "answers given; p: paired randomisation test (10,000 sign flips).")
+        ci = s.get("interval95") or {}
+        shown = [f"{label} {s[key]:.3f} [{ci[key][0]:.3f}, {ci[key][1]:.3f}]" for key, label in COLUMNS if key in ci]
+        if shown:
+            lines.append(f"95% intervals of the {runs[0].name} row (Wilson; {s['answerable']} and "
+                         f"{s['unanswerable']} questions are few): " + ", ".join(shown) + ".")
     for r in runs:
         g = r.summary.get("generated")
         if g:

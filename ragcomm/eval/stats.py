@@ -21,6 +21,21 @@ def randomisation_test(a, b, trials: int = 10_000, seed: int = 0) -> float:
     return float((1 + np.sum(permuted >= observed - 1e-12)) / (trials + 1))
 
 
+def proportion_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float] | None:
+    """The Wilson score interval of a share (scipy's): how far a figure over n questions may
+    be from the share over all such questions.
+
+    >>> [round(x, 4) for x in proportion_interval(31, 43)]
+    [0.5731, 0.8325]
+    """
+    if n <= 0:
+        return None
+    from scipy.stats import binomtest
+
+    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
 def paired_t_test(a, b) -> float:
     from scipy.stats import ttest_rel
 

@@ -62,6 +62,19 @@ def test_summary_figures_by_hand():
     # AUROC of the score: pairs (0.9 > 0.2), (0.9 > 0.6), (0.3 > 0.2), (0.3 < 0.6) -> 3/4
     assert s["auroc"] == 0.75
     assert s["words_mean"] == 4.0 and s["verbatim"] == 1.0  # "Managers acted as animateurs."
+    # Wilson, 1 of 2 at 95% (z = 1.95996): centre 0.5, half-width z sqrt(1/8 + z^2/16) / (1 + z^2/2) = 0.4055
+    assert s["interval95"]["evidence_cited"] == [0.0945, 0.9055]
+    assert s["interval95"]["abstained_when_not"] == [0.0945, 0.9055]
+
+
+def test_the_table_gives_the_intervals_of_the_first_row():
+    rows = {q: ev.score_answer(answer(q, [cite(1, 0, 29)], confidence=0.9), q, GOLD, {"d": DOC})
+            for q in ("a1", "a2", "u1", "u2")}
+    run = ev.AnswerRun("default", rows, ev.summarise(rows))
+    line = ev.answers_table([run]).splitlines()[-1]
+    # a1 cited (1 of 2): [0.095, 0.905]; nothing abstained (0 of 2): Wilson [0, z^2 / (2 + z^2)] = [0, 0.658]
+    assert line.startswith("95% intervals of the default row")
+    assert "cited 0.500 [0.095, 0.905]" in line and "abstained 0.000 [0.000, 0.658]" in line
 
 
 def test_any_callable_is_evaluated_and_compared():
