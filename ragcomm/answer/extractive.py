@@ -417,9 +417,10 @@ def cite(chosen: list[Candidate], markers: dict | None = None, page_at=None) -> 
 class Answerer:
     """Answers questions over one Retriever, caching sentence vectors per passage.
 
-    Sentence vectors are computed the first time a passage is retrieved (or all at once
-    with `warm()`), so repeated and later questions cost one query embedding, a BM25 and a
-    FAISS search, and a few dot products."""
+    Sentence vectors are the retriever's (search/sentences.py): read from the index when it
+    stores them, else embedded the first time a passage is retrieved (or all at once with
+    `warm()`), so repeated and later questions cost one query embedding, a BM25 and a FAISS
+    search, and a few dot products."""
 
     def __init__(self, retriever, threshold: float | None = None, calibration: Path | None = None,
                  selection: Selection | None = None):
@@ -457,14 +458,12 @@ class Answerer:
                 return any(profile.df.get(t, 0) > limit for t in analyze(word, analyzer))
 
             chunks = self.retriever.index.chunks
-            for i in missing:
+            # The retriever's sentence vectors: stored in the index, else embedded once per passage.
+            for i, vectors in zip(missing, self.retriever.sentences.get(missing)):
                 sentences = passage_sentences(chunks[i].text, analyzer, common)
-                # One batch per passage: an int8 model quantises each batch with its own scale, so
-                # a sentence's vector must not depend on which other passages were asked about.
-                with self._lock:
-                    vectors = self.embedder.encode([s.text for s in sentences]) if sentences else []
-                for sentence, vector in zip(sentences, vectors):
-                    sentence.vector = vector
+                row = {span: j for j, span in enumerate(sentence_spans(chunks[i].text))}
+                for sentence in sentences:
+                    sentence.vector = vectors[row[(sentence.a, sentence.b)]]
                 self._sentences[i] = sentences
         return {i: self._sentences[i] for i in chunk_ids}
 

@@ -48,16 +48,14 @@ class SentenceVectors:
             ids = np.asarray(list(ids), dtype=np.int64)
             starts, ends = np.searchsorted(owners, ids, "left"), np.searchsorted(owners, ids, "right")
             return [np.asarray(vectors[a:b]) for a, b in zip(starts, ends)]
-        missing = [i for i in dict.fromkeys(ids) if i not in self.vectors]
-        if missing:
-            texts = {i: [self.chunks[i].text[a:b] for a, b in sentence_spans(self.chunks[i].text)] for i in missing}
-            flat = [t for i in missing for t in texts[i]]
-            with self._lock:
-                encoded = self.embedder.encode(flat) if flat else np.zeros((0, 1), dtype=np.float32)
-            row = 0
-            for i in missing:
-                self.vectors[i] = np.asarray(encoded[row:row + len(texts[i])], dtype=np.float32)
-                row += len(texts[i])
+        for i in dict.fromkeys(ids):
+            if i not in self.vectors:
+                # One batch per passage: an int8 model quantises each batch with its own scale, so
+                # a sentence's vector must not depend on which other passages were asked about.
+                texts = [self.chunks[i].text[a:b] for a, b in sentence_spans(self.chunks[i].text)]
+                with self._lock:
+                    encoded = self.embedder.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+                self.vectors[i] = np.asarray(encoded, dtype=np.float32)
         return [self.vectors[i] for i in ids]
 
     def warm(self) -> None:
