@@ -120,7 +120,8 @@ def bench_seed(settings: Settings, repeat: int = 5, app: bool = True, log=print)
         stages["fusion"] = timed(lambda q: retriever.fuse(*pairs[q], "hybrid", s.fusion, 10), questions, repeat)
         for mode in ("bm25", "dense", "hybrid"):
             stages[f"search {mode} (whole)"] = timed(lambda q: retriever.search(q, k=10, mode=mode), questions, repeat)
-        stages["ask (whole, extractive)"] = timed(_answer_fn(retriever), questions, repeat)
+        ask, result["answer_warm_s"] = _answer_fn(retriever)
+        stages["ask (whole, extractive)"] = timed(ask, questions, repeat)
         result["latency_ms"] = stages
         result["hybrid_over_embedding"] = stages["search hybrid (whole)"]["p50"] / stages["query embedding"]["p50"]
         result["search"] = ", ".join(f"{k} {v}" for k, v in s.retrieval().items() if k != "mode")
@@ -132,12 +133,14 @@ def bench_seed(settings: Settings, repeat: int = 5, app: bool = True, log=print)
 
 
 def _answer_fn(retriever):
-    """The whole extractive ask, warmed as the app warms it (sentence vectors of every passage)."""
+    """The whole extractive ask, warmed as the app warms it (the sentences of every passage),
+    and the seconds that warm-up took."""
     from ..answer import Answerer
 
     answerer = Answerer(retriever)
+    t = time.perf_counter()
     answerer.warm()
-    return answerer.ask
+    return answerer.ask, time.perf_counter() - t
 
 
 def app_startup(settings: Settings, timeout: float = 120) -> float | None:
@@ -330,6 +333,8 @@ def markdown(report: dict) -> str:
         out += ["", f"Hybrid retrieval ({seed.get('search', 'default settings')}) p50 / query-embedding p50 = "
                 f"{seed['hybrid_over_embedding']:.2f}x. "
                 f"Peak memory {seed['peak_rss_mb']:.0f} MB."]
+        if seed.get("answer_warm_s") is not None:
+            out.append(f"Answerer warm-up (the sentences of every passage) {seed['answer_warm_s']:.2f} s.")
         if seed.get("app_ready_s") is not None:
             out.append(f"App ready {seed['app_ready_s']:.1f} s after launch (index built).")
         out.append("")

@@ -1,6 +1,6 @@
 """`ragcomm eval --answers` and `--calibrate` with the real model on the gold set: the shipped
 answerer's figures on the held-out split stay above floors set from the measured values
-(eval/README.md: cited 0.721, first 0.465, 69 words, 100% answered, balanced accuracy 0.904,
+(eval/README.md: cited 0.744, first 0.465, 69 words, 100% answered, balanced accuracy 0.904,
 AUROC 0.96, all verbatim; before this work 0.558, 0.163, 124 words, 93%, 0.677, 0.79), and
 calibration writes a model the answerer reads; saved answers (`ask --queries --json`, e.g. of
 an older version) score the same as answering afresh."""
@@ -30,7 +30,7 @@ def test_heldout_answers_stay_above_the_floors(real_index, tmp_path, capsys):
     s = data["answerers"][0]
     assert s["answerable"] == 43 and s["unanswerable"] == 26 and not data["notes"]
     assert s["verbatim"] == 1.0  # every cited sentence is exactly its document's text at its offsets
-    assert s["evidence_cited"] >= 0.68
+    assert s["evidence_cited"] >= 0.70
     assert s["evidence_first"] >= 0.42
     assert s["words_mean"] <= 80
     assert s["answered_when_answerable"] >= 0.95
