@@ -461,7 +461,11 @@ class Answerer:
             # The retriever's sentence vectors: stored in the index, else embedded once per passage.
             for i, vectors in zip(missing, self.retriever.sentences.get(missing)):
                 sentences = passage_sentences(chunks[i].text, analyzer, common)
-                row = {span: j for j, span in enumerate(sentence_spans(chunks[i].text))}
+                spans = sentence_spans(chunks[i].text)
+                if len(vectors) != len(spans):  # stored by a version that split sentences otherwise
+                    with self._lock:
+                        vectors = self.embedder.encode([chunks[i].text[a:b] for a, b in spans])
+                row = {span: j for j, span in enumerate(spans)}
                 for sentence in sentences:
                     sentence.vector = vectors[row[(sentence.a, sentence.b)]]
                 self._sentences[i] = sentences
