@@ -35,8 +35,16 @@ from ..search import MAX_QUESTION_CHARS, QueryError, check_filters, check_questi
 from .service import MAX_K, Service, check_history, check_k, check_mode, check_years
 from .view import highlighted
 
-MEDIA_TYPES = {".pdf": "application/pdf", ".txt": "text/plain; charset=utf-8", ".md": "text/plain; charset=utf-8",
-               ".html": "text/plain; charset=utf-8", ".htm": "text/plain; charset=utf-8"}
+# The original files, by suffix (ingest/readers). HTML goes out as plain text: a document's
+# scripts must not run on the app's origin. Office files have nothing a browser can show, so
+# they come as downloads of their own type (the computer's Word or Excel opens them).
+TEXT = "text/plain; charset=utf-8"
+MEDIA_TYPES = {".pdf": "application/pdf", ".txt": TEXT, ".text": TEXT, ".md": TEXT, ".markdown": TEXT,
+               ".html": TEXT, ".htm": TEXT, ".csv": "text/csv; charset=utf-8"}
+DOWNLOADS = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+             ".odt": "application/vnd.oasis.opendocument.text", ".doc": "application/msword"}
 
 
 class Filters(BaseModel):
@@ -219,7 +227,11 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
         path = service.source_path(source)
         if path is None:
             raise HTTPException(404, "no such indexed document file")
-        media = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        suffix = path.suffix.lower()
+        if suffix in DOWNLOADS:
+            return FileResponse(path, media_type=DOWNLOADS[suffix], content_disposition_type="attachment",
+                                filename=path.name)
+        media = MEDIA_TYPES.get(suffix, "application/octet-stream")
         return FileResponse(path, media_type=media, content_disposition_type="inline", filename=path.name)
 
     @app.get("/view/{doc_id:path}", tags=["documents"], response_class=HTMLResponse)

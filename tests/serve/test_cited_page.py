@@ -41,6 +41,18 @@ def make_pdf(path: Path) -> None:
             plt.close(fig)
 
 
+def make_xlsx(path: Path) -> None:
+    """A one-sheet workbook: beds per virtual ward."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Beds"
+    for row in [("Ward", "Beds"), ("Respiratory virtual ward", 25), ("Frailty virtual ward", 15)]:
+        sheet.append(row)
+    book.save(path)
+
+
 @pytest.fixture(scope="module")
 def pdf_app(tmp_path_factory):
     from ragcomm.bench.launch import launch_app, stop_app
@@ -49,6 +61,7 @@ def pdf_app(tmp_path_factory):
     corpus = root / "corpus"
     corpus.mkdir()
     make_pdf(corpus / "virtual-wards.pdf")
+    make_xlsx(corpus / "ward-beds.xlsx")
     shutil.copy(ROOT / "corpus" / "animateurs-commissioning-managers-2012.txt", corpus)
     assert main(["index", "--no-progress", "--corpus", str(corpus), "--index", str(root / "index")]) == 0
     log = open(root / "app.log", "w")
@@ -118,6 +131,21 @@ def test_pages_that_cannot_be_shown_get_a_clear_error(pdf_app):
     # A text document's view has no page images: its text only, the sentence marked.
     status, body, _ = call(pdf_app + "view/animateurs-commissioning-managers-2012?cite=0-20")
     assert status == 200 and "<img" not in body.decode() and "<mark" in body.decode()
+
+
+def test_original_files_go_out_with_their_own_type(pdf_app):
+    """A PDF opens in the browser; a spreadsheet comes as a download Excel knows (it used to be
+    application/octet-stream); an unknown file is a 404."""
+    def head(url):
+        with urllib.request.urlopen(url, timeout=60) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.headers.get("Content-Disposition", ""), r.read(4)
+
+    status, kind, disposition, start = head(pdf_app + "files/virtual-wards.pdf")
+    assert status == 200 and kind == "application/pdf" and disposition.startswith("inline") and start == b"%PDF"
+    status, kind, disposition, start = head(pdf_app + "files/ward-beds.xlsx")
+    assert status == 200 and kind == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert disposition.startswith("attachment") and "ward-beds.xlsx" in disposition and start == b"PK\x03\x04"
+    assert call(pdf_app + "files/no-such.xlsx")[0] == 404
 
 
 def test_the_chat_citation_opens_the_cited_page(pdf_app, browser):
