@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import html
+import logging
 import re
 import secrets
 import tempfile
@@ -28,12 +29,14 @@ from urllib.parse import quote
 import orjson
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from ..search import MAX_QUESTION_CHARS, QueryError, check_filters, check_question
 from .service import MAX_K, Service, check_history, check_k, check_mode, check_years
 from .view import highlighted
+
+log = logging.getLogger("ragcomm.rest")
 
 # The original files, by suffix (ingest/readers). HTML goes out as plain text: a document's
 # scripts must not run on the app's origin. Office files have nothing a browser can show, so
@@ -45,6 +48,29 @@ DOWNLOADS = {".docx": "application/vnd.openxmlformats-officedocument.wordprocess
              ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
              ".odt": "application/vnd.oasis.opendocument.text", ".doc": "application/msword"}
+
+
+def server_sent(events):
+    """Service.stream's events as server-sent events (text/event-stream)."""
+    from dataclasses import asdict
+
+    from ..answer.generate import Checked, Token
+    from ..types import Answer
+
+    def message(name: str, data: dict) -> bytes:
+        return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+    try:
+        for event in events:
+            if isinstance(event, Token):
+                yield message("token", {"text": event.text})
+            elif isinstance(event, Checked):
+                yield message("checked", {"index": event.index, **asdict(event.support)})
+            elif isinstance(event, Answer):
+                yield message("answer", event.to_dict())
+    except Exception:  # the response has started: say so in the stream, never a stack trace
+        log.exception("streaming an answer failed")
+        yield message("error", {"detail": "Something went wrong answering this; it has been logged."})
 
 
 class Filters(BaseModel):
@@ -165,6 +191,24 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
         except QueryError as exc:
             raise HTTPException(400, str(exc))
         return json_response(answer.to_dict())
+
+    @app.post("/api/ask/stream", tags=["questions"])
+    def ask_stream(body: AskRequest, _=Depends(user)):
+        """The answer of /api/ask as server-sent events, for a language model's answer to show as
+        it is written: `token` ({"text"}: the model's words as they come), `checked` (each of its
+        sentences with its support verdict, as in `generated.sentences`), then `answer` (the JSON
+        of /api/ask), or `error` ({"detail"}) if answering fails midway. The extractive answer
+        is one `answer` event."""
+        if body.generator not in service.generators():
+            raise HTTPException(422, "generated answers are not enabled on this server: start it with "
+                                     "--generator openai --llm-url URL --llm-model NAME")
+        try:
+            events = service.stream(body.question, k=body.k, mode=body.mode, history=body.history,
+                                    filters=filters_of(body), generator=body.generator)
+        except QueryError as exc:
+            raise HTTPException(400, str(exc))
+        return StreamingResponse(server_sent(events), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @app.post("/api/search", tags=["questions"])
     def search(body: SearchRequest, _=Depends(user)):

@@ -323,12 +323,17 @@ class Service:
 
     def stream(self, question: str, k: int = 5, mode: str | None = None, history: list[str] | None = None,
                filters: dict | None = None, filter_names: dict | None = None, generator: str = "extractive"):
-        """answer.generate.Token and Checked events as the model writes, then the Answer."""
+        """answer.generate.Token and Checked events as the model writes, then the Answer. The
+        request is checked here, before the first event (QueryError, ValueError)."""
         question, k, mode = check_question(question), check_k(k), check_mode(mode)
         history, filters = check_history(history), check_filters(filters, filter_names)
         version = self._version()
-        for event in self.generator(generator, version).stream(question, k=k, mode=mode, history=history,
-                                                                filters=filters):
+        events = self.generator(generator, version).stream(question, k=k, mode=mode, history=history, filters=filters)
+        return self._stamped(events, version)
+
+    @staticmethod
+    def _stamped(events, version):
+        for event in events:
             if isinstance(event, Answer):
                 event.index = version.index.info
             yield event

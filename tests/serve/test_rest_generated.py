@@ -26,6 +26,22 @@ def as_json(reply):
     return reply[0], json.loads(reply[1])
 
 
+def events_of(url, body):
+    """POST /api/ask/stream: the status, the content type and the server-sent events as (name, data)."""
+    request = urllib.request.Request(url + "api/ask/stream", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=900) as r:
+            status, kind, raw = r.status, r.headers.get("Content-Type", ""), r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), json.loads(exc.read())
+    events = []
+    for block in filter(None, raw.split("\n\n")):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return status, kind, events
+
+
 QUESTION = "Why were CCGs reluctant to outsource commissioning support functions?"
 
 
@@ -54,6 +70,21 @@ def test_a_generated_answer_is_checked_sentence_by_sentence(llm_app_url):
 
 
 @pytest.mark.llm
+def test_a_generated_answer_streams_its_words_then_its_checks_then_the_answer(llm_app_url):
+    status, kind, events = events_of(llm_app_url, {"question": QUESTION, "k": 2, "generator": "openai"})
+    assert status == 200 and kind.startswith("text/event-stream")
+    names = [name for name, _ in events]
+    assert names[-1] == "answer" and names.count("answer") == 1 and "error" not in names
+    assert names.count("token") >= 1 and names.index("token") < names.index("answer")
+    answer = events[-1][1]
+    g = answer["generated"]
+    assert "".join(data["text"] for name, data in events if name == "token") == g["output"]
+    checked = [data for name, data in events if name == "checked"]
+    assert [c["sentence"] for c in checked] == [s["sentence"] for s in g["sentences"]]
+    assert [c["supported"] for c in checked] == [s["supported"] for s in g["sentences"]]
+
+
+@pytest.mark.llm
 def test_an_endpoint_that_is_down_gives_the_extractive_answer_and_says_why(dead_llm_app_url):
     ask = {"question": QUESTION, "k": 3}
     status, row = as_json(call(dead_llm_app_url + "api/ask", "POST", {**ask, "generator": "openai"}))
@@ -62,6 +93,19 @@ def test_an_endpoint_that_is_down_gives_the_extractive_answer_and_says_why(dead_
     assert g["fallback"] and g["reason"].startswith("cannot reach the language model at http://127.0.0.1:")
     _, extractive = as_json(call(dead_llm_app_url + "api/ask", "POST", ask))
     assert row["answer"] == extractive["answer"] and row["answer"] and not row["abstained"]
+
+
+def test_the_extractive_answer_streams_as_one_event_and_bad_requests_are_refused(app_url):
+    status, kind, events = events_of(app_url, {"question": QUESTION, "k": 3})
+    assert status == 200 and kind.startswith("text/event-stream")
+    assert [name for name, _ in events] == ["answer"]
+    _, plain = as_json(call(app_url + "api/ask", "POST", {"question": QUESTION, "k": 3}))
+    streamed = events[0][1]
+    assert streamed["answer"] == plain["answer"] and streamed["citations"] == plain["citations"]
+    status, _, row = events_of(app_url, {"question": "   "})  # checked before the stream starts: 400, one line
+    assert status == 400 and "question" in row["detail"]
+    status, _, row = events_of(app_url, {"question": QUESTION, "generator": "openai"})
+    assert status == 422 and "--generator openai --llm-url" in row["detail"]
 
 
 def test_a_server_without_a_language_model_refuses_the_generator_clearly(app_url):
