@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import UsageError, search_flags, settings_from, write_report
+from .common import UsageError, log, search_flags, settings_from, write_report
 
 
 def cmd_load(args) -> int:
@@ -51,7 +51,6 @@ def bench_scale(args, settings, sizes) -> int:
     """`ragcomm bench --parity / --milvus / --ray`: the figures of docs/SCALE.md."""
     from ..bench import scale
 
-    log = (lambda m: print(m, file=sys.stderr))
     report, parts = {}, []
     if args.parity:
         report["parity"] = scale.parity(settings, args.texts, log=log)

@@ -15,6 +15,11 @@ class UsageError(Exception):
     pass
 
 
+def log(message: str) -> None:
+    """Progress for the person at the terminal: standard error, so --json output stays clean."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def settings_from(args) -> Settings:
     return Settings().replace(
         corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),

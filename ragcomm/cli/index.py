@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 from ..config import Settings
-from .common import UsageError, report_files, search_flags, settings_from
+from .common import UsageError, log, report_files, search_flags, settings_from
 
 
 def cmd_index(args) -> int:
@@ -31,7 +30,6 @@ def cmd_index(args) -> int:
     same_search = all((recorded or {}).get(k, default[k]) == v for k, v in settings.retrieval().items())
     rebuild = args.rebuild or not same_search  # other search settings to record: build
     t = time.perf_counter()
-    log = (lambda m: print(m, file=sys.stderr))
     if getattr(args, "ray", None) is not None:
         from ..embed.ray import RayEmbedder, ray_cluster
 
@@ -82,7 +80,6 @@ def cmd_add(args) -> int:
     from ..index import add_documents
 
     settings = settings_from(args)
-    log = lambda m: print(m, file=sys.stderr, flush=True)
     results, index = add_documents(args.files, settings, replace=args.replace, log=log,
                                    progress=not args.no_progress)
     code = report_files(results, "files added")
@@ -94,7 +91,6 @@ def cmd_remove(args) -> int:
     from ..index import remove_documents
 
     settings = settings_from(args)
-    log = lambda m: print(m, file=sys.stderr, flush=True)
     results, index = remove_documents(args.targets, settings, log=log, progress=not args.no_progress)
     code = report_files(results, "removed")
     print(f"index generation {index.generation}: {len(index.documents)} documents, {len(index.chunks)} chunks")

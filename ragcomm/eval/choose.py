@@ -157,8 +157,8 @@ def markdown(reports: dict, latency: dict, choice: dict, loo: list[dict], tests:
                      f"({r['best_single']}) | {r['rrf']:.4f} | {'yes' if r['holds'] else 'no'} | "
                      f"{'yes' if r['wins'] else 'no'} |")
     if tests:
-        lines += ["", f"The choice against the best single retriever, RRF and the old default (paired randomisation "
-                      f"test, 10,000 sign flips, nDCG@10 per query):", "",
+        lines += ["", "The choice against the best single retriever, RRF and the old default (paired randomisation "
+                      "test, 10,000 sign flips, nDCG@10 per query):", "",
                   "| collection | against | difference | p |", "|---|---|---|---|"]
         lines += [f"| {t['collection']} | {t['against']} | {t['difference']:+.4f} | {t['p_randomisation']:.3f} |"
                   for t in tests]

@@ -10,6 +10,7 @@ import hashlib
 import sys
 import time
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ def chunk_corpus(docs: list[Document], settings: Settings, fits_model=None) -> l
     """Chunks of every document; with `fits_model`, each chunk's embedded text fits the model."""
     chunks = []
     for doc in docs:
-        prefix = (lambda section, title=doc.title: embed_text(title, section, ""))
+        prefix = partial(embed_text, doc.title, text="")
         chunks.extend(chunk_document(doc, settings.chunk_size, settings.chunk_overlap, fits_model, prefix))
     return chunks
 

@@ -29,7 +29,6 @@ one left half-done (`recover_operation`), then indexes the result.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys

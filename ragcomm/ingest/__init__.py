@@ -6,15 +6,15 @@
     corpus.py   the corpus folder: load every file, add and remove files safely
 """
 from ..types import Document
-
-# Bumped when reading or cleaning changes what a file becomes: an index built by another
-# version reads every file again instead of reusing its stored documents.
-INGEST_VERSION = 1
 from .clean import Cleaned, clean_text, reflow
 from .corpus import (CorpusError, FileResult, Problem, add_files, corpus_files, load_corpus, load_file, plan_add,
                      plan_remove, remove_targets, safe_name, scan_corpus)
 from .readers import MAX_FILE_BYTES, SUPPORTED, Extracted, IngestError, read_document, read_text
 from .records import is_listing, split_records
+
+# Bumped when reading or cleaning changes what a file becomes: an index built by another
+# version reads every file again instead of reusing its stored documents.
+INGEST_VERSION = 1
 
 __all__ = ["INGEST_VERSION", "Document", "Cleaned", "clean_text", "reflow", "CorpusError", "Problem", "add_files",
            "corpus_files", "load_corpus", "load_file", "remove_targets", "safe_name", "FileResult", "plan_add",

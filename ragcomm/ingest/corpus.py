@@ -324,7 +324,6 @@ def add_files(files: list[Path], corpus_dir: Path, replace: bool = False) -> lis
 
 def remove_targets(targets: list[str], corpus_dir: Path, index_dir: Path) -> list[tuple[Path, Path]]:
     """Move the files behind doc_ids or file names to corpus/.removed/ (all or none)."""
-    import json
 
     from ..durable import run_step
 

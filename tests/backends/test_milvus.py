@@ -6,7 +6,6 @@ import json
 import shutil
 import sys
 
-import numpy as np
 import pytest
 
 from ragcomm import Settings

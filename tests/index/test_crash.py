@@ -2,7 +2,6 @@
 their work (RAGCOMM_PAUSE_AT stops a process at a named point so that the kill lands exactly
 there; a sweep of timed kills lands anywhere). After the next command the corpus and the index
 agree, no file is lost, no file is half-written, and the next command said what it finished."""
-import json
 import os
 import shutil
 import signal
