@@ -179,18 +179,21 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
         filters, _ = check_years(body.filters.as_dict())
         return filters
 
-    @app.post("/api/ask", tags=["questions"])
-    def ask(body: AskRequest, _=Depends(user)):
-        """A cited answer: the JSON of `ragcomm ask --json` (with `--generator` when `generator` is given)."""
+    def answered(ask, body: AskRequest):
+        """service.ask or service.stream for a request: 422 for a generator this server lacks, 400 for a bad question."""
         if body.generator not in service.generators():
             raise HTTPException(422, "generated answers are not enabled on this server: start it with "
                                      "--generator openai --llm-url URL --llm-model NAME")
         try:
-            answer = service.ask(body.question, k=body.k, mode=body.mode, history=body.history,
-                                 filters=filters_of(body), generator=body.generator)
+            return ask(body.question, k=body.k, mode=body.mode, history=body.history, filters=filters_of(body),
+                       generator=body.generator)
         except QueryError as exc:
             raise HTTPException(400, str(exc))
-        return json_response(answer.to_dict())
+
+    @app.post("/api/ask", tags=["questions"])
+    def ask(body: AskRequest, _=Depends(user)):
+        """A cited answer: the JSON of `ragcomm ask --json` (with `--generator` when `generator` is given)."""
+        return json_response(answered(service.ask, body).to_dict())
 
     @app.post("/api/ask/stream", tags=["questions"])
     def ask_stream(body: AskRequest, _=Depends(user)):
@@ -199,15 +202,7 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
         sentences with its support verdict, as in `generated.sentences`), then `answer` (the JSON
         of /api/ask), or `error` ({"detail"}) if answering fails midway. The extractive answer
         is one `answer` event."""
-        if body.generator not in service.generators():
-            raise HTTPException(422, "generated answers are not enabled on this server: start it with "
-                                     "--generator openai --llm-url URL --llm-model NAME")
-        try:
-            events = service.stream(body.question, k=body.k, mode=body.mode, history=body.history,
-                                    filters=filters_of(body), generator=body.generator)
-        except QueryError as exc:
-            raise HTTPException(400, str(exc))
-        return StreamingResponse(server_sent(events), media_type="text/event-stream",
+        return StreamingResponse(server_sent(answered(service.stream, body)), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @app.post("/api/search", tags=["questions"])
