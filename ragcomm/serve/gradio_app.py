@@ -289,8 +289,10 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                 gr.update(choices=c["years"], value=ANY_YEAR), True, gr.update(choices=c["kinds"], value=[]),
                 f"No filters: searching all {c['count']} documents.") + (("extractive",) if generated else ())
 
-    def restore(saved, request: gr.Request):
-        """On page load: the conversations kept in this browser (or, with a login, on the server)."""
+    def restore(saved, current, request: gr.Request):
+        """On page load: the conversations kept in this browser (or, with a login, on the server).
+        On a busy server this step can run after the first question was answered (the question
+        skips the queue, this does not): that answer then stays on the page and joins the list."""
         try:
             stored = json.loads(saved or "{}")
         except json.JSONDecodeError:
@@ -305,7 +307,10 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         c = choices(service)
         if conversation and not isinstance(conversation.get("turns"), list):
             conversation = None
-        return (view.conversation_html(conversation), view.sources_html(conversation), conversation, kept,
+        shown = (view.conversation_html(conversation), view.sources_html(conversation), conversation)
+        if current and current.get("turns"):
+            kept, shown = listed(kept, current), (gr.skip(), gr.skip(), gr.skip())
+        return (*shown, kept,
                 gr.update(choices=[conversation_label(m) for m in kept], value=None),
                 gr.update(choices=c["documents"]), gr.update(choices=c["years"]), gr.update(choices=c["years"]),
                 gr.update(choices=c["kinds"]), header(c["count"]), f"No filters: searching all {c['count']} documents.")
@@ -531,7 +536,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         export_button.click(make_exports, [conversation], [md_file, docx_file, status], api_visibility="private")
         to_browser.change(None, [to_browser], None, js="(c) => { window.rcStore && window.rcStore.apply(c); }")
         demo.load(None, None, [saved_in_browser], js="() => window.rcStore ? window.rcStore.load() : '{}'").then(
-            restore, [saved_in_browser], [chat, sources, conversation, kept, saved_list, documents, year_from, year_to,
+            restore, [saved_in_browser, conversation], [chat, sources, conversation, kept, saved_list, documents, year_from, year_to,
                                           kinds, title, active], api_visibility="private")
         open_button.click(open_saved, [saved_list, opened, kept], [chat, sources, conversation, status, to_browser],
                           js="(id, s, k) => [id, window.rcStore ? window.rcStore.get(id) : '', k]",

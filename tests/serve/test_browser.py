@@ -118,6 +118,38 @@ def test_ask_and_click_a_citation_on_a_laptop(open_page):
     doc.close()
 
 
+def test_an_answer_given_before_the_page_finished_loading_stays(browser, app_url):
+    """On a busy server the page-load step (restoring saved conversations, through Gradio's
+    queue) can finish after the first question was answered (which skips the queue): it used to
+    wipe that answer and its sources. Here the step is held until the answer is on the page."""
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    held = []
+    join = re.compile(r".*/queue/join.*")
+
+    def hold(route):
+        held.append(route)
+
+    page.route(join, hold)
+    page.goto(app_url, timeout=TIMEOUT)
+    page.locator("#question textarea").wait_for()
+    while not held:  # the page-load step has been sent (and is held)
+        page.wait_for_timeout(50)
+    turn = ask(page, "What makes a good commissioning manager?")
+    expect(turn.locator(".rc-cite").first).to_be_visible()
+    expect(page.locator("#sources .rc-card").first).to_be_visible()
+    expect(page.locator("#filters-line")).not_to_contain_text("searching all")  # only the held step says this
+    for route in held:
+        route.continue_()
+    page.unroute(join)
+    expect(page.locator("#filters-line")).to_contain_text("searching all")  # its outputs are on the page
+    expect(page.locator("#conversation .rc-turn")).to_have_count(1)
+    expect(page.locator("#conversation .rc-turn .rc-cite").first).to_be_visible()
+    expect(page.locator("#sources .rc-card").first).to_be_visible()
+    context.close()
+
+
 def test_abstract_cards_have_a_title_and_record_links(open_page):
     page = open_page()
     ask(page, "How do practice managers decide to employ pharmacists and physician associates?")
