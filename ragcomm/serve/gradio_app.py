@@ -536,8 +536,9 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         export_button.click(make_exports, [conversation], [md_file, docx_file, status], api_visibility="private")
         to_browser.change(None, [to_browser], None, js="(c) => { window.rcStore && window.rcStore.apply(c); }")
         demo.load(None, None, [saved_in_browser], js="() => window.rcStore ? window.rcStore.load() : '{}'").then(
-            restore, [saved_in_browser, conversation], [chat, sources, conversation, kept, saved_list, documents, year_from, year_to,
-                                          kinds, title, active], api_visibility="private")
+            restore, [saved_in_browser, conversation], [chat, sources, conversation, kept, saved_list, documents,
+                                                        year_from, year_to, kinds, title, active],
+            api_visibility="private")
         open_button.click(open_saved, [saved_list, opened, kept], [chat, sources, conversation, status, to_browser],
                           js="(id, s, k) => [id, window.rcStore ? window.rcStore.get(id) : '', k]",
                           api_visibility="private")

@@ -22,6 +22,7 @@ import logging
 import re
 import secrets
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -32,7 +33,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from ..answer.generate import Checked, Token
 from ..search import MAX_QUESTION_CHARS, QueryError, check_filters, check_question
+from ..types import Answer
 from .service import MAX_K, Service, check_history, check_k, check_mode, check_years
 from .view import highlighted
 
@@ -52,11 +55,6 @@ DOWNLOADS = {".docx": "application/vnd.openxmlformats-officedocument.wordprocess
 
 def server_sent(events):
     """Service.stream's events as server-sent events (text/event-stream)."""
-    from dataclasses import asdict
-
-    from ..answer.generate import Checked, Token
-    from ..types import Answer
-
     def message(name: str, data: dict) -> bytes:
         return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
@@ -180,7 +178,8 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
         return filters
 
     def answered(ask, body: AskRequest):
-        """service.ask or service.stream for a request: 422 for a generator this server lacks, 400 for a bad question."""
+        """service.ask or service.stream for a request: 422 for a generator this server lacks,
+        400 for a bad question."""
         if body.generator not in service.generators():
             raise HTTPException(422, "generated answers are not enabled on this server: start it with "
                                      "--generator openai --llm-url URL --llm-model NAME")

@@ -134,8 +134,11 @@ def test_an_answer_given_before_the_page_finished_loading_stays(browser, app_url
     page.route(join, hold)
     page.goto(app_url, timeout=TIMEOUT)
     page.locator("#question textarea").wait_for()
-    while not held:  # the page-load step has been sent (and is held)
+    for _ in range(TIMEOUT // 50):  # until the page-load step has been sent (and is held)
+        if held:
+            break
         page.wait_for_timeout(50)
+    assert held, "the page never sent its page-load step through Gradio's queue"
     turn = ask(page, "What makes a good commissioning manager?")
     expect(turn.locator(".rc-cite").first).to_be_visible()
     expect(page.locator("#sources .rc-card").first).to_be_visible()
