@@ -160,7 +160,7 @@ class Generation:
 @dataclass
 class Answer:
     question: str
-    query: str  # what was actually searched (differs for follow-ups)
+    query: str  # what was actually searched (differs for follow-ups and corrected slips)
     text: str
     abstained: bool
     citations: list = field(default_factory=list)  # [Citation]
@@ -177,6 +177,7 @@ class Answer:
     more: list = field(default_factory=list)  # [Citation]: further sentences, "more from the sources"
     more_sources: list = field(default_factory=list)  # [Hit]: passages cited only in `more`
     generated: Generation | None = None  # set when a language model was asked (answer/generate.py)
+    corrected: list = field(default_factory=list)  # [(typed, corrected)]: the question's slips (search/spelling.py)
 
     def markers(self) -> dict:
         """chunk_id -> marker number of each cited passage."""
@@ -192,7 +193,9 @@ class Answer:
         more_sources = [{**hit.to_dict(), "marker": more_markers.get(hit.chunk_id),
                          "highlights": [[c.passage_start, c.passage_end] for c in self.more if c.chunk_id == hit.chunk_id]}
                         for hit in self.more_sources]
-        row = {"question": self.question, "query": self.query, "answer": self.text, "abstained": self.abstained,
+        row = {"question": self.question, "query": self.query,
+               "corrected": [{"from": a, "to": b} for a, b in self.corrected],
+               "answer": self.text, "abstained": self.abstained,
                 "citations": [asdict(c) for c in self.citations], "sources": sources,
                 "evidence": {"signal": "answerability" if self.confidence is not None else "max_dense_score",
                              "value": round(self.confidence if self.confidence is not None else self.evidence, 4),

@@ -30,6 +30,7 @@ import numpy as np
 from ..backends import analyze
 from ..chunking import sentence_spans
 from ..search import check_options, check_question
+from ..search.spelling import Correction
 from ..types import Answer, Citation, Hit, page_at
 from .abstention import SIGNALS, CorpusProfile, agreement, corpus_signals, question_names, question_years, reason
 from .calibration import load_model
@@ -501,23 +502,28 @@ class Answerer:
 
     def ask(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
             fusion: str | None = None, history: list[str] | None = None, max_sentences: int | None = None,
-            selection: Selection | dict | None = None) -> Answer:
+            selection: Selection | dict | None = None, spelling: bool = True) -> Answer:
         """Retrieve k passages for the question (resolved against `history`, the previous
-        questions, oldest first) and answer from them, or abstain."""
+        questions, oldest first; slips corrected unless `spelling=False`) and answer from them,
+        or abstain."""
         question = check_question(question)
         r = self.retriever
         check_options(r.settings, mode, fusion, k)
         selection = self._selection(selection, max_sentences)
-        previous = standalone_queries([check_question(h) for h in history or [] if h and h.strip()])
-        query = standalone_query(question, previous)
+        # Slips corrected against the corpus vocabulary (search/spelling.py), earlier turns too.
+        correct = r.correct if spelling else Correction
+        previous = standalone_queries([correct(check_question(h)).query for h in history or [] if h and h.strip()])
+        correction = correct(question)
+        query = standalone_query(correction.query, previous)
         profile = self.profile
 
         # One query vector serves dense retrieval, the abstention signals and sentence scoring.
         query_vector = self.embedder.encode_query(query)
-        retrieval = r.retrieve(query, k, mode, filters, fusion, query_vector=query_vector, dense_signal=True)
+        retrieval = r.retrieve(query, k, mode, filters, fusion, query_vector=query_vector, dense_signal=True,
+                               spelling=False)
         hits = retrieval.hits
         answer = Answer(question, query, "", True, hits=hits, evidence=float(retrieval.max_dense),
-                        threshold=self.threshold)
+                        threshold=self.threshold, corrected=list(correction.changes))
         terms = profile.content_terms(query)
         numbers_only = bool(terms) and not any(LETTER.search(t) for t in terms)
         signals, found = corpus_signals(query, profile)

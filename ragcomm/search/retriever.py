@@ -5,7 +5,9 @@
         print(hit.rank, hit.doc_id, hit.section, hit.bm25_rank, hit.dense_rank)
 
 Every hit carries its components (BM25 rank and score, dense rank and score, fused score)
-so that a reader can see why it ranked where it did.
+so that a reader can see why it ranked where it did. A question's slips are corrected against
+the corpus vocabulary first (search/spelling.py; `retriever.correct(question)` says how it
+was searched, `spelling=False` searches it as typed).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from .filters import chunk_mask
 from .fusion import FUSIONS, WEIGHTINGS, fuse, ranked
 from .prf import DENSE_PRFS, PRFS, rm3, rocchio
 from .sentences import SENTENCE_MODES, SentenceVectors, combine_sentence
+from .spelling import Correction, Speller
 
 MODES = ("hybrid", "bm25", "dense")
 MAX_QUESTION_CHARS = 2000
@@ -137,6 +140,7 @@ class Retrieval:
     lexical: list
     dense: list
     signal: float | None = None  # the best passage cosine of the question itself (before feedback)
+    correction: Correction | None = None  # the question as searched, its slips corrected
 
     @property
     def max_dense(self) -> float:
@@ -156,6 +160,7 @@ class Retriever:
         self._embedder = embedder
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
         self._sentences = None
+        self._speller: Speller | None = None
         self._tokens: dict[int, list[str]] = {}
 
     @property
@@ -174,6 +179,17 @@ class Retriever:
                                 f"'{self._embedder.backend}': query with the '{built}' backend "
                                 "or rebuild the index with `ragcomm index --rebuild --embed-backend ...`")
         return self._embedder
+
+    @property
+    def speller(self) -> Speller:
+        """Spelling correction against this index's vocabulary (made on first use)."""
+        if self._speller is None:
+            self._speller = Speller.of_index(self.index)
+        return self._speller
+
+    def correct(self, question: str) -> Correction:
+        """How a question is searched: its slips corrected against the corpus vocabulary."""
+        return self.speller.correct(check_question(question))
 
     def allowed(self, filters: dict | None) -> np.ndarray | None:
         """Boolean mask over chunks for filters (see search/filters.py), or None."""
@@ -225,17 +241,21 @@ class Retriever:
         return [(int(i), float(v)) for i, v in zip(ids, values)]
 
     def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
-               fusion: str | None = None, candidates: int | None = None, query_vector=None) -> list[Hit]:
+               fusion: str | None = None, candidates: int | None = None, query_vector=None,
+               spelling: bool = True) -> list[Hit]:
         """The k best passages for a question, with each retriever's rank and score."""
-        return self.retrieve(question, k, mode, filters, fusion, candidates, query_vector).hits
+        return self.retrieve(question, k, mode, filters, fusion, candidates, query_vector, spelling=spelling).hits
 
     def retrieve(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
                  fusion: str | None = None, candidates: int | None = None, query_vector=None,
-                 dense_signal: bool = False) -> Retrieval:
+                 dense_signal: bool = False, spelling: bool = True) -> Retrieval:
         """`search`, keeping each retriever's candidates. A given `query_vector` saves encoding
         the question again; `dense_signal` runs the dense search even in bm25 mode (for the
-        abstention signal) without fusing it."""
+        abstention signal) without fusing it; `spelling=False` searches the question as typed."""
         question = check_question(question)
+        correction = self.correct(question) if spelling else Correction(question)
+        if correction.changes:
+            question, query_vector = correction.query, None  # a given vector is the typed question's
         mode, fusion = check_options(self.settings, mode, fusion, k)
         filters = check_filters(filters)
         s = self.settings
@@ -256,7 +276,7 @@ class Retriever:
             if mode != "bm25":
                 dense = self.with_sentences(q, dense)
         hits = self.fuse(lexical, dense if mode != "bm25" else [], mode, fusion, k)
-        return Retrieval(hits, lexical, dense, signal)
+        return Retrieval(hits, lexical, dense, signal, correction)
 
     def fuse(self, lexical, dense, mode: str, fusion: str, k: int) -> list[Hit]:
         b_rank = {i: r for r, (i, _) in enumerate(lexical, start=1)}

@@ -209,9 +209,10 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
         """Ranked passages: the JSON of `ragcomm search --json`."""
         try:
             hits = service.search(body.question, k=body.k, mode=body.mode, filters=filters_of(body))
+            searched = service.correct(body.question)
         except QueryError as exc:
             raise HTTPException(400, str(exc))
-        return json_response({"question": body.question, "results": [h.to_dict() for h in hits]})
+        return json_response({"question": body.question, **searched.to_dict(), "results": [h.to_dict() for h in hits]})
 
     @app.get("/api/documents", tags=["documents"])
     def documents(_=Depends(user)):

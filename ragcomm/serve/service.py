@@ -144,6 +144,7 @@ def load_answerer(settings: Settings, threshold: float | None = None, log=print)
     # the search settings the index recorded (`ragcomm index --fusion ...`), else the defaults
     answerer = Answerer(Retriever(index, settings=recorded_settings(index, settings)), threshold=threshold)
     answerer.embedder.encode_query("warm up")  # load the model before the first question
+    answerer.retriever.speller.warm()  # and the spelling correction's word lists
     threading.Thread(target=warm, args=(answerer,), daemon=True, name="warm-sentences").start()
     return answerer
 
@@ -278,6 +279,7 @@ class Service:
             answerer = Answerer(Retriever(index, embedder=old.embedder if same_model else None,
                                           settings=recorded_settings(index, self.settings)), threshold=old.threshold)
             answerer.embedder.encode_query("warm up")
+            answerer.retriever.speller.warm()
             answerer.reuse_sentences(old)
             version = Version(answerer, identity)
             self._current = version  # one assignment: each question sees one version, the old or the new
@@ -362,6 +364,10 @@ class Service:
         question, k, mode = check_question(question), check_k(k), check_mode(mode)
         filters = check_filters(filters, filter_names)
         return self._version().answerer.retriever.search(question, k=k, mode=mode, filters=filters)
+
+    def correct(self, question: str):
+        """How `search` searches a question: its slips corrected (search/spelling.py)."""
+        return self._version().answerer.retriever.correct(question)
 
     def documents(self) -> list[dict]:
         """Each indexed document: doc_id, title, source, year, kind, pages (where known),

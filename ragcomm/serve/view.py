@@ -241,6 +241,18 @@ def more_html(answer: dict, titles: dict | None = None) -> str:
             f'<ul>{items}</ul></details>')
 
 
+def searched_as(answer: dict, question: str) -> str:
+    """What was searched instead of the question as typed: a follow-up made standalone, slips corrected.
+
+    >>> searched_as({"query": "what is practice", "corrected": [{"from": "wat", "to": "what"}]}, "wat is practice")
+    'Searched as: what is practice (spelling corrected: wat → what)'
+    """
+    fixes = ", ".join(f"{c['from']} → {c['to']}" for c in answer.get("corrected") or [])
+    follow_up = len(answer["query"].split()) > len(question.split())
+    return (f"{'Follow-up searched' if follow_up else 'Searched'} as: {answer['query']}"
+            + (f" (spelling corrected: {fixes})" if fixes else ""))
+
+
 def turn_html(turn: dict, number: int, active: bool) -> str:
     """One question and its answer, each [n] a button that opens the source card."""
     answer = turn["answer"]
@@ -262,7 +274,7 @@ def turn_html(turn: dict, number: int, active: bool) -> str:
         answer_note = answer_note.removeprefix(fallback_note(g.get("reason", ""))).strip()
     notes = []
     if answer.get("query") and answer["query"] != turn["question"]:
-        notes.append(f"Follow-up searched as: {answer['query']}")
+        notes.append(searched_as(answer, turn["question"]))
     for note in (answer_note, turn.get("note"), turn.get("filters")):
         if note:
             notes.append(note)
