@@ -178,6 +178,7 @@ class Answer:
     more_sources: list = field(default_factory=list)  # [Hit]: passages cited only in `more`
     generated: Generation | None = None  # set when a language model was asked (answer/generate.py)
     corrected: list = field(default_factory=list)  # [(typed, corrected)]: the question's slips (search/spelling.py)
+    marked: dict = field(default_factory=dict)  # chunk_id -> [(start, end)]: a declined answer's closest sentences
 
     def markers(self) -> dict:
         """chunk_id -> marker number of each cited passage."""
@@ -187,7 +188,8 @@ class Answer:
         markers = self.markers()
         sources = []
         for hit in self.sources:
-            spans = [[c.passage_start, c.passage_end] for c in self.citations if c.chunk_id == hit.chunk_id]
+            spans = [[c.passage_start, c.passage_end] for c in self.citations if c.chunk_id == hit.chunk_id] \
+                or [list(span) for span in self.marked.get(hit.chunk_id, [])]
             sources.append({**hit.to_dict(), "marker": markers.get(hit.chunk_id), "highlights": spans})
         more_markers = {c.chunk_id: c.marker for c in self.more}
         more_sources = [{**hit.to_dict(), "marker": more_markers.get(hit.chunk_id),

@@ -34,7 +34,8 @@ from ..search.spelling import Correction
 from ..types import Answer, Citation, Hit, page_at
 from .abstention import SIGNALS, CorpusProfile, agreement, corpus_signals, question_names, question_years, reason
 from .calibration import load_model
-from .followup import WORD, standalone_queries, standalone_query
+from .closest import marked_sentences
+from .followup import WORD, follow_up, standalone_queries, standalone_query
 
 ABSTAIN_TEXT = ("The documents do not appear to answer this question. "
                 "The closest passages are shown instead; check them before relying on them.")
@@ -515,6 +516,7 @@ class Answerer:
         previous = standalone_queries([correct(check_question(h)).query for h in history or [] if h and h.strip()])
         correction = correct(question)
         query = standalone_query(correction.query, previous)
+        focus = follow_up(correction.query, previous)  # a follow-up: its ask and the earlier topic
         profile = self.profile
 
         # One query vector serves dense retrieval, the abstention signals and sentence scoring.
@@ -529,7 +531,7 @@ class Answerer:
         signals, found = corpus_signals(query, profile)
         signals["dense"] = float(retrieval.max_dense)
         signals["agreement"] = agreement(retrieval.lexical, retrieval.dense)
-        chosen, extra = [], []
+        chosen, extra, candidates, off_topic = [], [], [], False
         if hits and terms and not numbers_only:
             candidates = self._candidates(hits)
             asked = {w.lower() for w in WORD.findall(query)} | {str(y) for y in question_years(query)}
@@ -540,6 +542,11 @@ class Answerer:
             signals["similarity"] = max((c.similarity for c in candidates), default=0.0)
             # The best share of the question's term weight in a sentence that holds the asked-for fact.
             signals["support"] = max((c.overlap for c in candidates if c.kind_match or not kind), default=0.0)
+            if focus:  # a follow-up is answered from sentences on both its ask and the earlier topic
+                on_topic = focus.keep(candidates, r.index.lexical.analyzer, profile, selection.context)
+                off_topic = not on_topic
+                chosen, extra = select_sentences(on_topic, query_vector, weights, kind, selection, asked,
+                                                 top_score=max(h.score for h in hits)) if on_topic else ([], [])
         signals = {name: round(float(signals.get(name, 0.0)), 4) for name in SIGNALS}
         answer.signals = signals
         answer.confidence = round(self.model.probability(signals), 4)
@@ -553,6 +560,9 @@ class Answerer:
                 more_text, answer.more, answer.more_sources = cite(extra, markers, self.page_at)
         if answer.abstained:
             answer.sources = hits[:3]
+            # the closest passages' best sentences, marked (answer/closest.py)
+            answer.marked = marked_sentences(answer.sources, sorted(candidates, key=lambda c: (-c.score, c.hit.rank)),
+                                             weights={t: profile.idf(t) for t in terms}, analyzer=profile.analyzer)
             if not hits:
                 answer.text, answer.decided_by = "No passages matched (check the filters).", "no passages"
             elif not terms:
@@ -561,6 +571,9 @@ class Answerer:
             elif numbers_only:
                 answer.text, answer.decided_by = ("The question is only numbers: say what you want to know about "
                                                   "them."), "numbers only"
+            elif off_topic:
+                answer.reason, answer.decided_by = focus.nothing_found(), "follow-up not covered"
+                answer.text = abstain_text(answer.reason)
             elif not chosen:
                 answer.text, answer.decided_by = NO_SENTENCE_TEXT, "no answer sentence"
             else:

@@ -43,7 +43,20 @@ def references(answer: dict, titles: dict | None = None) -> tuple[list[dict], di
             if ref is None:
                 ref = refs[hit["doc_id"]] = new_reference(len(refs) + 1, hit, titles, cited=False)
             ref["passages"].append(hit)
+            ref["quotes"].extend(marked_quotes(hit))
     return list(refs.values()), numbers
+
+
+def marked_quotes(hit: dict) -> list[dict]:
+    """The sentences marked in a closest passage (its `highlights`), as quotes with document offsets.
+
+    >>> marked_quotes({"text": "Not this. But this one.", "start": 100, "highlights": [[10, 23]], "page_start": 4,
+    ...                "page_end": 4})
+    [{'marker': None, 'sentence': 'But this one.', 'start': 110, 'end': 123, 'page': 4}]
+    """
+    page = hit.get("page_start") if hit.get("page_end") in (None, hit.get("page_start")) else None
+    return [{"marker": None, "sentence": hit["text"][a:b], "start": hit["start"] + a, "end": hit["start"] + b,
+             "page": page} for a, b in hit.get("highlights") or [] if 0 <= a < b <= len(hit.get("text", ""))]
 
 
 def new_reference(n: int, hit: dict, titles: dict, cited: bool) -> dict:
@@ -77,8 +90,9 @@ def links(ref: dict) -> list[tuple[str, str]]:
     out = []
     doc = quote(ref["doc_id"], safe="/")
     cites = "&".join(f"cite={q['start']}-{q['end']}" for q in ref["quotes"])
-    out.append(("Open at the cited sentence" if ref["quotes"] else "Open the document",
-                f"view/{doc}" + (f"?{cites}" if cites else "")))
+    label = ("Open the document" if not ref["quotes"] else "Open at the cited sentence" if ref.get("cited", True)
+             else "Open at the marked sentences")
+    out.append((label, f"view/{doc}" + (f"?{cites}" if cites else "")))
     source = ref.get("source") or ""
     if source.lower().endswith(".pdf"):
         pages = [q["page"] for q in ref["quotes"] if q.get("page")] or \
@@ -186,8 +200,9 @@ def highlighted(text: str, spans: list, anchors: bool = False) -> str:
     return "".join(out)
 
 
-def why_html(hit: dict) -> str:
-    """Retrieval evidence in words: each method's rank and score for this passage."""
+def why_html(hit: dict, passage: bool = True) -> str:
+    """Retrieval evidence in words: each method's rank and score for this passage (and the
+    passage itself, unless the card shows it already)."""
     rows = []
     if hit.get("bm25_rank") is not None:
         rows.append(f"Exact words (BM25): {ordinal(hit['bm25_rank'])}, score {hit['bm25_score']:.2f}")
@@ -198,9 +213,9 @@ def why_html(hit: dict) -> str:
     where = hit.get("section") if hit.get("section") and hit.get("section") != hit.get("title") else ""
     pages = (f" · page {hit['page_start']}" + (f"-{hit['page_end']}" if hit.get("page_end") not in
                                                 (None, hit["page_start"]) else "")) if hit.get("page_start") else ""
+    text = f'<p class="rc-passage">{highlighted(hit.get("text", ""), hit.get("highlights") or [])}</p>' if passage else ""
     return (f'<div class="rc-passage-head">{e(where or "Passage")} · characters {hit["start"]}-{hit["end"]}{pages}</div>'
-            f'<p class="rc-passage">{highlighted(hit.get("text", ""), hit.get("highlights") or [])}</p>'
-            f'<ul class="rc-evidence">{"".join(f"<li>{e(r)}</li>" for r in rows)}</ul>')
+            f'{text}<ul class="rc-evidence">{"".join(f"<li>{e(r)}</li>" for r in rows)}</ul>')
 
 
 def card_html(ref: dict, turn: int) -> str:
@@ -211,12 +226,15 @@ def card_html(ref: dict, turn: int) -> str:
         f'<blockquote class="rc-quote">{e(q["sentence"])}'
         + (f' <span class="rc-page">(page {q["page"]})</span>' if q.get("page") else "") + "</blockquote>"
         for q in ref["quotes"])
-    if not ref["cited"]:
-        quotes = '<p class="rc-note">Not cited: the closest passage found, shown for you to check.</p>'
+    if not ref["cited"]:  # a declined answer: the closest passages themselves, their best sentences marked (#24)
+        quotes = ('<p class="rc-note">Not cited: the closest passage found, its sentences nearest the question '
+                  'marked for you to check.</p>' + "".join(
+                      f'<p class="rc-passage rc-closest">{highlighted(p.get("text", ""), p.get("highlights") or [])}'
+                      '</p>' for p in ref["passages"]))
     link_html = " ".join(
         f'<a href="{e(url)}" target="_blank" rel="noopener noreferrer">{e(label_)}'
         f'<span class="rc-sr"> ({e(ref["title"][:60])})</span></a>' for label_, url in links(ref))
-    why = "".join(why_html(p) for p in ref["passages"])
+    why = "".join(why_html(p, passage=ref["cited"]) for p in ref["passages"])
     return (f'<article class="rc-card" id="{ident}" data-turn="{turn}" data-ref="{n}" tabindex="-1" '
             f'aria-labelledby="{ident}-title">'
             f'<h4 id="{ident}-title"><span class="rc-marker">{e(label)}</span> {e(ref["title"])}</h4>'
