@@ -439,7 +439,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                     with gr.Column(scale=3, min_width=300):
                         chat = gr.HTML(view.conversation_html(None), elem_id="conversation")
                         progress = gr.HTML("", elem_id="progress")
-                        with gr.Row():
+                        with gr.Row(elem_id="ask-row"):
                             box = gr.Textbox(label="Your question", placeholder="e.g. What makes a good "
                                              "commissioning manager?", lines=1, max_lines=4, scale=5,
                                              elem_id="question", max_length=MAX_QUESTION_CHARS + 1000)
@@ -485,7 +485,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                                                           elem_id="delete-conversation")
                             gr.Markdown("Kept in this browser" + (" and, as you are logged in, on the server."
                                                                   if history is not None else "."))
-                    with gr.Column(scale=2, min_width=300):
+                    with gr.Column(scale=2, min_width=300, elem_id="sources-column"):
                         gr.Markdown("## Sources", elem_id="sources-title")
                         sources = gr.HTML(view.sources_html(None), elem_id="sources")
             with gr.Tab("Documents", id="documents-tab") as documents_tab:
