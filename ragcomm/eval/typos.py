@@ -120,7 +120,8 @@ def evaluate(answerer, gold, k: int = 5, seed: int = 25, per_question: int = 2, 
 
 def markdown(report: dict) -> str:
     """The figures as a Markdown table."""
-    lines = [f"{report['questions']} answerable gold questions, {report['per_question']} slips each (seed "
+    slips = f"{report['per_question']} slip{'s' if report['per_question'] != 1 else ''}"
+    lines = [f"{report['questions']} answerable gold questions, {slips} each (seed "
              f"{report['seed']}); {len(report['clean_changed'])} of {report['clean_questions']} gold questions "
              "as written changed by the correction.", "",
              "| questions | right passage in top 5 | evidence cited | evidence first | answered |",

@@ -111,3 +111,21 @@ def test_typos_cost_less_with_correction(real_answerer):
     assert all(r["typed"] != r["question"] for r in report["rows"])
     assert f["corrected"]["top5"] >= f["typos"]["top5"] and f["corrected"]["cited"] > f["typos"]["cited"]
     assert f["corrected"]["cited"] >= f["clean"]["cited"] - 0.05 and f["corrected"]["answered"] >= 0.95
+
+
+def test_the_rest_api_says_how_it_searched(app_url):
+    import urllib.request
+
+    def post(path, body):
+        request = urllib.request.Request(app_url + path, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return json.loads(reply.read())
+
+    asked = post("api/ask", {"question": SLIP})
+    assert asked["query"] == "what is practise based commissioning" and not asked["abstained"]
+    assert asked["corrected"] == [{"from": "wat", "to": "what"}, {"from": "comissioning", "to": "commissioning"}]
+    found = post("api/search", {"question": SLIP})
+    assert found["question"] == SLIP and found["query"] == asked["query"] and found["corrected"] == asked["corrected"]
+    clean = post("api/search", {"question": "What is practice based commissioning?"})
+    assert clean["query"] == clean["question"] and clean["corrected"] == []
