@@ -21,7 +21,6 @@ the evidence located in the cleaned text as for retrieval (datasets.py). Per que
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -36,6 +35,7 @@ import numpy as np
 from ..answer.calibration import auroc
 from ..answer.extractive import SELECTION_PARAMETERS
 from ..config import home
+from ..splits import split_of  # noqa: F401  (re-exported: eval code and tests import it from here)
 from .datasets import GoldSet
 from .stats import proportion_interval, randomisation_test
 
@@ -46,16 +46,6 @@ WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 # Paired tests: metric -> which questions it is compared on.
 PAIRED = {"evidence_cited": "answerable", "evidence_first": "answerable", "correct": "all",
           "words": "answered by both"}
-
-
-def split_of(qid: str) -> str:
-    """'tune' or 'heldout', fixed by the question's id alone (held out when the SHA-256 of the id
-    is odd), so that a question keeps its split when others are added.
-
-    >>> split_of("q01"), split_of("q02")
-    ('heldout', 'tune')
-    """
-    return "heldout" if int(hashlib.sha256(qid.encode()).hexdigest(), 16) % 2 else "tune"
 
 
 def in_split(qids, split: str) -> list:
