@@ -11,16 +11,25 @@ depends only on its own id or title (a hash), never on a random draw over the wh
 from __future__ import annotations
 
 import hashlib
+import re
 
 
 def _digest(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest(), 16)
 
 
+PARAPHRASE = re.compile(r"-p\d+$")
+
+
 def split_of(qid: str) -> str:
-    """'tune' or 'heldout' for a gold question, fixed by its id alone (held out when the
-    SHA-256 of the id is odd)."""
-    return "heldout" if _digest(qid) % 2 else "tune"
+    """'tune' or 'heldout' for a question, fixed by its id alone (held out when the SHA-256 of
+    the id is odd). A rewording ('q01-p1', eval/paraphrases.jsonl) takes its original's side,
+    so that a question tuned on is never checked again in other words as if held out.
+
+    >>> split_of("q01-p2") == split_of("q01"), split_of("q02-p1") == split_of("q02")
+    (True, True)
+    """
+    return "heldout" if _digest(PARAPHRASE.sub("", qid)) % 2 else "tune"
 
 
 # The SQuAD 2.0 articles held out for validation: the 8 of the 25 in ../shared/qa (and
