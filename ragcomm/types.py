@@ -177,6 +177,8 @@ class Answer:
     more: list = field(default_factory=list)  # [Citation]: further sentences, "more from the sources"
     more_sources: list = field(default_factory=list)  # [Hit]: passages cited only in `more`
     generated: Generation | None = None  # set when a language model was asked (answer/generate.py)
+    outcome: str = ""  # "answer", "caution" (answered, evidence weak) or "decline" (answer/abstention.py)
+    caution: str = ""  # for outcome "caution": what to check, in words, shown above the answer
 
     def markers(self) -> dict:
         """chunk_id -> marker number of each cited passage."""
@@ -192,7 +194,9 @@ class Answer:
         more_sources = [{**hit.to_dict(), "marker": more_markers.get(hit.chunk_id),
                          "highlights": [[c.passage_start, c.passage_end] for c in self.more if c.chunk_id == hit.chunk_id]}
                         for hit in self.more_sources]
+        outcome = self.outcome or ("decline" if self.abstained else "answer")
         row = {"question": self.question, "query": self.query, "answer": self.text, "abstained": self.abstained,
+               "outcome": outcome, "caution": self.caution,
                 "citations": [asdict(c) for c in self.citations], "sources": sources,
                 "evidence": {"signal": "answerability" if self.confidence is not None else "max_dense_score",
                              "value": round(self.confidence if self.confidence is not None else self.evidence, 4),

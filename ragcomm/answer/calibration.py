@@ -28,7 +28,7 @@ TARGET_ANSWERED = 0.98  # refuse at most 1 answerable question in 50
 L2 = 10.0  # chosen on the tune split's leave-one-out figures (eval/README.md)
 # The way each signal should push: +1 the higher the more answerable, -1 the less.
 DIRECTION = {"dense": 1, "similarity": 1, "support": 1, "agreement": 1, "unknown_names": -1, "unknown_titles": -1,
-             "unseen_years": -1}
+             "unseen_years": -1, "reader": 1}
 
 
 def calibration_path(path=None) -> Path:
@@ -46,7 +46,7 @@ def load_model(path: Path | None = None) -> AbstentionModel:
             m = data["model"]
             return AbstentionModel(list(m["features"]), [float(x) for x in m["mean"]], [float(x) for x in m["scale"]],
                                    [float(x) for x in m["coef"]], float(m["intercept"]), float(m["threshold"]),
-                                   str(path))
+                                   str(path), float(m["caution"]) if m.get("caution") is not None else None)
         if data.get("signal") == SIGNAL and isinstance(data.get("threshold"), (int, float)):
             return AbstentionModel.single("dense", float(data["threshold"]), str(path))
     except (OSError, ValueError, AttributeError, KeyError, TypeError):

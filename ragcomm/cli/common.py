@@ -83,6 +83,12 @@ def add_retrieval_options(p):
     p.add_argument("--kind", action="append", help="only this kind of document: abstract, report, paper, web page")
 
 
+def add_reader_option(p):
+    p.add_argument("--reader", default="default", help="the reader that reads the question and each candidate "
+                   "sentence together: default (the shipped one), none, or a reader folder (ragcomm train-reader) "
+                   "or a sentence-transformers CrossEncoder folder")
+
+
 def add_generator_options(p, stream: bool = True):
     """Which generator answers; the language model's endpoint (its key only from RAGCOMM_LLM_API_KEY)."""
     serve.add_llm_options(p, "extractive: sentences quoted from the documents (default); openai: a language "

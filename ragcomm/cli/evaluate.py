@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from .common import UsageError, llm_config, settings_from, write_report
+from ..config import home
+from .common import UsageError, llm_config, log, settings_from, write_report
 
 
 def cmd_eval(args) -> int:
@@ -155,7 +156,8 @@ def eval_answers(args, settings, log) -> int:
     try:
         result = answers.evaluate_gold_answers(gold, settings, split=args.split, grid=grid, prebuilt=prebuilt,
                                                baseline=baseline, log=log, calibration=calibration,
-                                               feature_sets=feature_sets, l2s=l2s, generator=generator)
+                                               feature_sets=feature_sets, l2s=l2s, generator=generator,
+                                               reader=args.reader)
     finally:
         if local is not None:
             local.stop()
@@ -217,4 +219,19 @@ def cmd_choose(args) -> int:
     text = choose.markdown(scores, latency, choice, loo, tests, rows)
     print(text)
     write_report(args, {"choice": choice, "leave_one_out": loo, "significance": tests, "summary": rows}, text)
+    return 0
+
+
+def cmd_train_reader(args) -> int:
+    from ..eval.reader import train_command
+    from ..reader.train import TrainConfig
+
+    if not 1 <= args.layers <= 6:
+        raise UsageError("--layers must be 1-6 (MiniLM has 6)")
+    if args.max_length < 16:
+        raise UsageError("--max-length must be at least 16")
+    config = TrainConfig(layers=args.layers, max_length=args.max_length, epochs=args.epochs, seed=args.seed,
+                         limit=args.limit, max_steps=args.max_steps, threads=args.threads, bf16=args.bf16)
+    train_command(args.out, config, args.gold or home() / "eval" / "gold.jsonl", args.ship, gold=not args.no_gold,
+                  per_source=args.per_source, log=log)
     return 0

@@ -5,7 +5,8 @@ import argparse
 from pathlib import Path
 
 from .. import serve
-from .common import add_backend_options, add_generator_options, add_paths, add_retrieval_options, add_search_settings
+from .common import (add_backend_options, add_generator_options, add_paths, add_reader_option, add_retrieval_options,
+                     add_search_settings)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="abstain when the answerability (0-1) is below this "
                    "(default: eval/calibration.json)")
     p.add_argument("--more", action="store_true", help="also print the further sentences (\"more from the sources\")")
+    add_reader_option(p)
     p.add_argument("--json", action="store_true", help="JSON output")
     add_generator_options(p)
 
@@ -150,8 +152,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--abstention-l2", help="--calibrate: L2 weights to try, comma-separated (default 3)")
     # --answers with a language model beside the extractive answerer (#17)
     add_generator_options(p, stream=False)
+    add_reader_option(p)
     p.add_argument("--local-llm", action="store_true", help="--answers: start the bundled SmolLM2-135M server "
                    "on 127.0.0.1 for this run and use it as --generator openai (extra ragcomm[llm])")
+
+    p = sub.add_parser("train-reader", help="train the reader (a cross-encoder) on train/qa/ and the gold tune split, "
+                                            "export it to ONNX int8, print its validation figures")
+    p.add_argument("--out", type=Path, help="where the trained model and its export go (default reports/reader)")
+    p.add_argument("--layers", type=int, default=3, help="transformer layers of MiniLM kept (1-6, default 3)")
+    p.add_argument("--max-length", type=int, default=96, help="wordpieces of question + sentence (default 96)")
+    p.add_argument("--epochs", type=float, default=2.0, help="passes over the training groups (default 2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPUs with AVX-512 BF16)")
+    p.add_argument("--limit", type=int, default=0, help="train on this many groups only (a quick trial)")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (a quick trial)")
+    p.add_argument("--gold", type=Path, help="gold question file (default eval/gold.jsonl)")
+    p.add_argument("--no-gold", action="store_true", help="train on the public data only (no in-domain groups)")
+    p.add_argument("--per-source", type=int, default=600, help="validation groups checked per public source")
+    p.add_argument("--ship", action="store_true", help="install the result as the package's reader (ragcomm/reader/model)")
 
     p = sub.add_parser("choose", help="the default by the rule of eval/README.md over `ragcomm eval --grid` reports")
     p.add_argument("reports", nargs="+", type=Path, help="one `ragcomm eval --json` report per collection")

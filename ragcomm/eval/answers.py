@@ -82,6 +82,7 @@ def score_answer(answer, qid: str, gold: GoldSet, docs: dict | None = None) -> d
            "answer": answer.text,
            "citations": [{"marker": c.marker, "doc_id": c.doc_id, "start": c.start, "end": c.end}
                          for c in answer.citations]}
+    row["outcome"] = getattr(answer, "outcome", "") or ("decline" if answer.abstained else "answer")
     decided = getattr(answer, "decided_by", None)
     if decided:
         row["decided_by"] = decided
@@ -121,6 +122,12 @@ def summarise(rows: dict, latencies: list | None = None) -> dict:
            else None,
            "auroc": None if math.isnan(area) else round(area, 4),
            "verbatim": _mean(verbatim)}
+    # three outcomes (answer/abstention.py): answered, answered with a caution, declined
+    out["outcomes"] = {side: {o: sum(r.get("outcome", "answer" if r["answered"] else "decline") == o for r in group)
+                              for o in ("answer", "caution", "decline")} for side, group in (("answerable", pos),
+                                                                                            ("unanswerable", neg))}
+    out["cautioned_or_declined_when_not"] = _mean(r.get("outcome", "answer" if r["answered"] else "decline") != "answer"
+                                                  for r in neg)
     out["interval95"] = {name: [round(x, 4) for x in ci] for name, ci in (
         ("evidence_cited", proportion_interval(sum(r["evidence_cited"] for r in pos), len(pos))),
         ("evidence_first", proportion_interval(sum(r["evidence_first"] for r in pos), len(pos))),
@@ -296,7 +303,7 @@ class AnswerEvaluation:
                 "calibrations_tried": self.calibrations, "answerers": [r.to_json() for r in self.runs]}
 
 
-def gold_answerer(gold_path, settings, prebuilt=None, embedder=None, log=None):
+def gold_answerer(gold_path, settings, prebuilt=None, embedder=None, log=None, reader="default"):
     """The gold set located in the corpus, the documents, and an Answerer over the default
     retrieval (the prebuilt index when it matches the settings, else one built in memory)."""
     from ..answer import Answerer
@@ -315,7 +322,8 @@ def gold_answerer(gold_path, settings, prebuilt=None, embedder=None, log=None):
         embedder = embedder or get_embedder(settings.model, settings.embed_backend)
         log(f"indexing {len(docs)} documents in memory ...")
         index = build_from_documents(docs, settings, embedder=embedder, log=lambda _m: None)
-    answerer = Answerer(Retriever(index, embedder=embedder if index is not prebuilt else None, settings=settings))
+    answerer = Answerer(Retriever(index, embedder=embedder if index is not prebuilt else None, settings=settings),
+                        reader=reader)
     answerer.warm()
     return gold, {d.doc_id: d for d in docs}, answerer
 
@@ -383,7 +391,8 @@ def evaluate_saved_answers(gold_path, settings, answers_path, split: str = "held
 
 def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: list | None = None, k: int = 5,
                           prebuilt=None, embedder=None, baseline: dict | None = None, log=None,
-                          calibration=None, feature_sets=None, l2s=None, generator=None) -> AnswerEvaluation:
+                          calibration=None, feature_sets=None, l2s=None, generator=None,
+                          reader="default") -> AnswerEvaluation:
     """The default answerer, and each variant of `grid` (changes to its `Selection`), on
     one split of the gold set, each tested against the first (and against `baseline`, the
     per-question records of an earlier run, when given). With `calibration` (a path), the
@@ -391,7 +400,7 @@ def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: lis
     and written there. `generator(answerer)`, when given, makes a generator (answer/generators.py)
     whose answers are scored too, as one more run tested against the default."""
     log = log or (lambda _m: None)
-    gold, docs, answerer = gold_answerer(gold_path, settings, prebuilt, embedder, log)
+    gold, docs, answerer = gold_answerer(gold_path, settings, prebuilt, embedder, log, reader)
     report, tried = None, []
     if calibration is not None:
         from ..answer.calibration import write_calibration
