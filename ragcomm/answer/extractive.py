@@ -30,6 +30,7 @@ import numpy as np
 from ..backends import analyze
 from ..chunking import sentence_spans
 from ..reader import DEFAULT_READER, get_reader
+from ..reader.context import LABEL, leans_back
 from ..search import check_options, check_question
 from ..types import Answer, Citation, Hit, page_at
 from .abstention import CAUTION_TEXT, SIGNALS, agreement, reason, used_signals
@@ -104,12 +105,6 @@ MONTHS = {"january", "february", "march", "april", "may", "june", "july", "augus
           "november", "december"}
 NUMBER = re.compile(r"\d")
 LETTER = re.compile(r"[^\W\d_]")
-LABEL = re.compile(r"^\s*(?:[A-Z][A-Z/ ]+:\s*)+")  # "RESULTS: ", "DESIGN AND SETTING: "
-# Words that open a sentence whose subject is in the sentence before ("This approach...", "They...").
-# A connective ("However, ...", "Moreover, ...") relates a sentence to the one before but leaves it
-# readable alone, so it is not leaning: quoting the sentence before would only spend the word budget.
-LEANING = {"this", "these", "those", "they", "them", "their", "it", "its", "such", "he", "she", "his", "her",
-           "both", "here", "there"}
 KIND_PATTERNS = (
     ("number", re.compile(r"\bhow (many|much|long|big|large|often)\b|\bwhat (percentage|proportion|share|number|"
                           r"size|fraction|amount)\b|\bnumber of\b", re.I)),
@@ -152,25 +147,6 @@ def fact_kinds(text: str, common=lambda word: False) -> dict:
     body = LABEL.sub("", text)
     names = {w.lower() for w in question_names(body) if not NUMBER.search(w) and not common(w)}
     return {"number": numbers, "date": dates, "name": names}
-
-
-# "This study...", "This paper...": the document itself, not the sentence before.
-SELF_REFERENCE = re.compile(r"^\W*(?:this|these|our) (?:\w+ )?(?:study|studies|paper|article|review|report|research|"
-                            r"evaluation|survey|analysis|project)\b", re.I)
-
-
-def leans_back(text: str) -> bool:
-    """Whether a sentence opens by pointing back ("This approach...", "They..."); a connective
-    ("However, ...") or the document naming itself ("This study...") reads alone.
-
-    >>> leans_back("This approach involved active management."), leans_back("RESULTS: They were paid.")
-    (True, True)
-    >>> leans_back("Managers adopted many behaviours."), leans_back("CONCLUSIONS: This study drew out elements.")
-    (False, False)
-    """
-    body = LABEL.sub("", text)
-    first = WORD.search(body)
-    return bool(first) and first.group(0).lower() in LEANING and not SELF_REFERENCE.match(body)
 
 
 FRAMING = re.compile(

@@ -18,6 +18,12 @@ def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+def quote(c) -> str:
+    """What the reader reads of a candidate: a sentence that leans on the one before it
+    ("It entails ...") with that sentence, as it is trained (reader/context.py) and quoted."""
+    return c.hit.text[c.before[0][0]:c.b] if c.leans and c.before else c.text
+
+
 def read_candidates(reader, question: str, candidates: list, read: int, weight: float) -> float | None:
     """Score the `read` best candidates (by their current score) with the reader and add
     `weight` x its probability to their score (in place); the best logit, or None if none
@@ -25,7 +31,7 @@ def read_candidates(reader, question: str, candidates: list, read: int, weight: 
     if reader is None or not candidates or read <= 0:
         return None
     top = sorted(candidates, key=lambda c: (-c.score, c.hit.rank, c.a))[:read]
-    logits = reader.score(question, [c.text for c in top])
+    logits = reader.score(question, [quote(c) for c in top])
     for c, z in zip(top, logits):
         c.reader = float(z)
         c.score += weight * sigmoid(float(z))

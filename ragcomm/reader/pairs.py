@@ -4,7 +4,8 @@ A `Group` is one question with candidate sentences, each labelled 1 (it holds th
 or 0; an unanswerable question has no positive. The reader is trained to score each
 (question, sentence) pair, listwise within its group, against a "no answer" score of 0.
 
-    squad (1.1 and 2.0)  the sentence holding the answer span is positive; the other sentences
+    squad (1.1 and 2.0)  the sentence holding the answer span is positive (a sentence that leans on
+                         the one before, "It entails...", is quoted with it); the other sentences
                          of its paragraph and of the paragraphs BM25 ranks highest for the
                          question in the same article are negatives (never one holding a gold
                          answer text); every sentence is negative for an unanswerable question
@@ -40,6 +41,7 @@ from pathlib import Path
 from ..backends import analyze
 from ..chunking import sentence_spans
 from ..splits import hashed_split, squad_split
+from .context import quotes
 
 WORD = re.compile(r"\w+")
 MIN_WORDS = 4  # shorter pieces are labels and headings: never candidates
@@ -85,8 +87,11 @@ def normal(text: str) -> str:
 
 
 def sentences_of(text: str) -> list[tuple[int, int]]:
-    """The spans of a text's sentences that could be candidates (MIN_WORDS words or more)."""
-    return [(a, b) for a, b in sentence_spans(text) if len(WORD.findall(text[a:b])) >= MIN_WORDS]
+    """The quotes of a text's sentences that could be candidates (MIN_WORDS words or more):
+    a sentence that leans on the one before is quoted with it (context.py), as the answerer
+    quotes and reads it."""
+    spans = sentence_spans(text)
+    return [q for q, (a, b) in zip(quotes(text, spans), spans) if len(WORD.findall(text[a:b])) >= MIN_WORDS]
 
 
 class Lexical:

@@ -29,10 +29,12 @@ TINY = {"data": [
 def test_the_answer_sentence_is_positive_and_no_negative_holds_the_answer():
     groups = {g.qid: g for g in squad_groups(TINY, "squad")}
     g = groups["c1"]
-    assert [s for s, y in zip(g.sentences, g.labels) if y] == ["Cats sleep for sixteen hours a day."]
+    # "They hunt ..." leans on the answer's sentence: it is quoted, and read, with it
+    assert [s for s, y in zip(g.sentences, g.labels) if y] == [
+        "Cats sleep for sixteen hours a day.", "Cats sleep for sixteen hours a day. They hunt at dawn and dusk."]
     negatives = [s for s, y in zip(g.sentences, g.labels) if not y]
     assert negatives and not any("sixteen hours" in normal(s) for s in negatives)  # the other paragraph's twin is out
-    assert "They hunt at dawn and dusk." in negatives  # its own paragraph
+    assert "Lions are big cats of Africa." in negatives  # its own paragraph
     assert "House cats purr when content." in negatives  # retrieved from another paragraph of the article
 
 
