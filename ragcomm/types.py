@@ -87,6 +87,7 @@ class Hit:
     fused_score: float | None = None
     page_start: int | None = None  # pages of the original file (1-based), where known
     page_end: int | None = None
+    reader: float | None = None  # the reader's best logit for the passage, when it reranked it (search/rerank.py)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -51,7 +51,8 @@ def add_paths(p, model=True):
 
 
 SEARCH_FLAGS = {"mode": "mode", "fusion": "fusion", "dense_weight": "dense_weight", "rrf_k": "rrf_k",
-                "weighting": "weighting", "prf": "prf", "dense_prf": "dense_prf", "sentences": "dense_sentences"}
+                "weighting": "weighting", "prf": "prf", "dense_prf": "dense_prf", "sentences": "dense_sentences",
+                "rerank": "rerank", "rerank_weight": "rerank_weight"}
 
 
 def add_search_settings(p):
@@ -73,6 +74,10 @@ def search_flags(args) -> dict:
 
 def add_retrieval_options(p):
     """Search settings and filters: the same for search and ask."""
+    p.add_argument("--rerank", type=int, help="the reader rereads the top N passages and reorders them "
+                   "(search/rerank.py; default 0, off)")
+    p.add_argument("--rerank-weight", type=float, help="weight of the reader's probability against the fused score "
+                   "(default 1)")
     add_search_settings(p)
     p.add_argument("--doc", action="append", help="only this document id (repeatable)")
     p.add_argument("--source", action="append", help="only this corpus file (repeatable)")
