@@ -18,7 +18,7 @@ def cmd_eval(args) -> int:
         return [x.strip() for x in value.split(",") if x.strip()] if value else None
 
     settings = settings_from(argparse.Namespace(**{k: v for k, v in vars(args).items() if k not in (
-        "chunk_size", "chunk_overlap", "bm25_backend", "fusion", "dense_weight", "rrf_k")}))
+        "chunk_size", "chunk_overlap", "bm25_backend", "fusion", "dense_weight", "rrf_k", "rerank")}))
     if args.candidates is not None:
         if args.candidates < 1:
             raise UsageError("--candidates must be at least 1")
@@ -42,7 +42,7 @@ def cmd_eval(args) -> int:
                 rrf_ks=[int(x) for x in split(args.rrf_k) or []], chunk_sizes=split(args.chunk_size),
                 chunk_overlaps=split(args.chunk_overlap), bm25=split(args.bm25_backend),
                 weightings=split(args.weighting), prfs=split(args.prf), dense_prfs=split(args.dense_prf),
-                sentences=split(args.sentences))
+                sentences=split(args.sentences), reranks=[int(x) for x in split(args.rerank) or []])
         evaluate.check_metric(args.primary)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -231,7 +231,8 @@ def cmd_train_reader(args) -> int:
     if args.max_length < 16:
         raise UsageError("--max-length must be at least 16")
     config = TrainConfig(layers=args.layers, max_length=args.max_length, epochs=args.epochs, seed=args.seed,
-                         limit=args.limit, max_steps=args.max_steps, threads=args.threads, bf16=args.bf16)
-    train_command(args.out, config, args.gold or home() / "eval" / "gold.jsonl", args.ship, gold=not args.no_gold,
+                         limit=args.limit, max_steps=args.max_steps, threads=args.threads, bf16=args.bf16,
+                         checkpoints=tuple(int(x) for x in (args.checkpoints or "").split(",") if x.strip()))
+    train_command(args.out, config, args.gold or home() / "eval" / "gold.jsonl", args.ship, gold=args.in_domain,
                   per_source=args.per_source, log=log)
     return 0

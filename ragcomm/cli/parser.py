@@ -122,6 +122,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--prf", help="BM25 feedback, comma-separated: none,rm3")
     p.add_argument("--dense-prf", help="dense feedback, comma-separated: none,rocchio")
     p.add_argument("--sentences", help="best-sentence dense scoring, comma-separated: off,max,mean")
+    p.add_argument("--rerank", help="passages the reader rereads, comma-separated: 0 (off), 20, ...")
     p.add_argument("--grid", type=Path, help="JSON file: a list of configurations (objects of settings) to run "
                    "instead of the flags' combinations, e.g. eval/candidates.json")
     p.add_argument("--candidates", type=int, help="candidates per retriever and run depth (default 100)")
@@ -168,7 +169,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="train on this many groups only (a quick trial)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (a quick trial)")
     p.add_argument("--gold", type=Path, help="gold question file (default eval/gold.jsonl)")
-    p.add_argument("--no-gold", action="store_true", help="train on the public data only (no in-domain groups)")
+    p.add_argument("--in-domain", action="store_true", help="also train on groups from the gold tune split (off by "
+                   "default: the tune splits then stay unseen, for choosing the score's weights and calibrating)")
+    p.add_argument("--checkpoints", help="also save the model after these steps, comma-separated (out/step-N)")
     p.add_argument("--per-source", type=int, default=600, help="validation groups checked per public source")
     p.add_argument("--ship", action="store_true", help="install the result as the package's reader (ragcomm/reader/model)")
 

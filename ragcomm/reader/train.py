@@ -44,6 +44,7 @@ class TrainConfig:
     base: str = "all-MiniLM-L6-v2"
     limit: int = 0  # train on only this many groups (a quick trial; 0 = all)
     max_steps: int = 0  # stop after this many steps (0 = run the epochs)
+    checkpoints: tuple = ()  # also save the model after these steps (in out_dir/step-N), to compare lengths of training
 
 
 def base_model(base: str, layers: int):
@@ -154,6 +155,9 @@ def train_reader(groups: list[Group], out_dir: Path, config: TrainConfig, valida
         optimiser.zero_grad()
         losses.append(loss.item())
         step += 1
+        if step in config.checkpoints:
+            model.save_pretrained(Path(out_dir).parent / f"step-{step}")
+            tokenizer.save_pretrained(Path(out_dir).parent / f"step-{step}")
         if step % 100 == 0 or step == total:
             rate = step / (time.time() - started)
             log(f"step {step}/{total}  loss {np.mean(losses[-100:]):.4f}  {rate:.2f} steps/s  "
