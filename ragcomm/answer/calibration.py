@@ -99,16 +99,19 @@ def choose_threshold(signals: dict, answerable: set, signal: str = SIGNAL, targe
             "answerable_mean": round(float(np.mean(pos)), 4), "unanswerable_mean": round(float(np.mean(neg)), 4)}
 
 
-def logistic(z: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 100) -> tuple[np.ndarray, float]:
-    """Weights and intercept of an L2-penalised logistic regression (Newton's method)."""
+def logistic(z: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 100,
+             weights: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Weights and intercept of an L2-penalised logistic regression (Newton's method), each
+    row counted `weights` times (1 by default)."""
     x = np.hstack([z, np.ones((len(z), 1))])
+    r = np.ones(len(z)) if weights is None else np.asarray(weights, dtype=float)
     w = np.zeros(x.shape[1])
     penalty = np.full(x.shape[1], l2)
     penalty[-1] = 0.0  # the intercept is not shrunk
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-np.clip(x @ w, -50, 50)))
-        gradient = x.T @ (p - y) + penalty * w
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(len(w))
+        gradient = x.T @ (r * (p - y)) + penalty * w
+        hessian = (x * (r * p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(len(w))
         step = np.linalg.solve(hessian, gradient)
         w -= step
         if np.max(np.abs(step)) < 1e-8:
@@ -116,14 +119,15 @@ def logistic(z: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 100
     return w[:-1], float(w[-1])
 
 
-def signed_logistic(z: np.ndarray, y: np.ndarray, signs: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
+def signed_logistic(z: np.ndarray, y: np.ndarray, signs: np.ndarray, l2: float = L2,
+                    weights: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """`logistic`, with each weight kept to its expected sign (0: either): a feature whose
     fitted weight points the wrong way (rewarding a question for naming what the corpus
     never mentions, say) is left out and the rest refitted. With few questions, collinear
     signals otherwise trade places on noise."""
     active = np.ones(z.shape[1], dtype=bool)
     while True:
-        w_active, b = logistic(z[:, active], y, l2)
+        w_active, b = logistic(z[:, active], y, l2, weights=weights)
         w = np.zeros(z.shape[1])
         w[active] = w_active
         wrong = active & (signs * w < 0)
