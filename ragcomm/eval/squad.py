@@ -357,7 +357,7 @@ class SquadCorpus:
     built: bool  # False when the cached index was reused
 
 
-def cache_key(files: dict, settings) -> str:
+def cache_key(files: dict, settings, embedder=None) -> str:
     """The cache folder's name: the written articles, the settings, the index and ingest
     versions, and the source of the code that turns files into an index."""
     from .. import chunking
@@ -371,6 +371,8 @@ def cache_key(files: dict, settings) -> str:
                                              for q in (root / d).rglob("*.py")]]):
         code.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
     described = {k: v for k, v in settings.as_dict().items() if k not in ("corpus_dir", "index_dir")}
+    if embedder is not None:  # an embedder given in place of settings.model (tests)
+        described["embedder"] = [embedder.model_id, embedder.backend]
     key = {"files": {n: hashlib.sha256(t.encode()).hexdigest() for n, t in sorted(files.items())},
            "settings": described, "ragcomm": __version__, "index_format": FORMAT_VERSION, "ingest": INGEST_VERSION,
            "code": code.hexdigest()}
@@ -383,16 +385,19 @@ def default_cache() -> Path:
     return cache_home() / "squad"
 
 
-def build_squad_corpus(articles: list[Article], settings, cache_dir=None, log=None) -> SquadCorpus:
+def build_squad_corpus(articles: list[Article], settings, cache_dir=None, log=None, embedder=None) -> SquadCorpus:
     """Write the articles as a corpus and open (or build) its index with `settings`' index
-    settings, in a cache folder keyed by cache_key; locate every paragraph."""
+    settings (and `embedder`, default settings.model), in a cache folder keyed by cache_key;
+    locate every paragraph."""
     from ..index import open_index
 
     log = log or (lambda _m: None)
+    if embedder is not None:  # its model is the one the index records
+        settings = settings.replace(model=embedder.model_id)
     files = {file_name(a): document_text(a) for a in articles}
     if len(files) != len(articles):
         raise SquadError("two articles would share a file name")
-    folder = Path(cache_dir or default_cache()) / cache_key(files, settings)
+    folder = Path(cache_dir or default_cache()) / cache_key(files, settings, embedder)
     corpus = folder / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
@@ -403,7 +408,7 @@ def build_squad_corpus(articles: list[Article], settings, cache_dir=None, log=No
             tmp.replace(path)
     built = not (folder / "index" / "manifest.json").exists()
     log(f"{'building' if built else 'opening'} the index of {len(articles)} articles in {folder}")
-    index = open_index(settings.replace(corpus_dir=corpus, index_dir=folder / "index"), log=log)
+    index = open_index(settings.replace(corpus_dir=corpus, index_dir=folder / "index"), log=log, embedder=embedder)
     by_source = {d["source"]: doc_id for doc_id, d in index.documents.items()}
     doc_ids, spans, missing = {}, {}, 0
     for article, name in zip(articles, files):
@@ -504,11 +509,12 @@ def refused(question: str, reason: str):
 
 def evaluate_squad(path, settings=None, articles: str | None = "validation", sample: int | None = None,
                    seed: int = 0, cache_dir=None, calibration=None, make_answerer=None, baseline: dict | None = None,
-                   name: str = "default", log=None, progress_every: float = 10.0) -> SquadEvaluation:
+                   name: str = "default", log=None, progress_every: float = 10.0, embedder=None) -> SquadEvaluation:
     """Ask every question of the chosen articles of a SQuAD-format file (or a seeded sample of
     `sample` of them) through the whole pipeline and score the answers. `make_answerer(index)`
     gives the answerer to measure (default: the shipped one, with `calibration` when given);
-    `baseline`: per-question records of an earlier run (its --json) for paired tests."""
+    `baseline`: per-question records of an earlier run (its --json) for paired tests;
+    `embedder`: builds the index in place of settings.model (tests)."""
     from ..config import Settings
     from ..search.retriever import QueryError
 
@@ -518,7 +524,7 @@ def evaluate_squad(path, settings=None, articles: str | None = "validation", sam
     chosen = select_articles(squad, articles)
     names = {a.name for a in chosen}
     questions = sample_questions([q for q in squad.questions if q.article in names], sample, seed)
-    corpus = build_squad_corpus(chosen, settings, cache_dir, log)
+    corpus = build_squad_corpus(chosen, settings, cache_dir, log, embedder)
     answerer = make_answerer(corpus.index) if make_answerer else default_answerer(corpus.index, calibration)
     docs = {doc_id: SimpleNamespace(text=d["text"]) for doc_id, d in corpus.index.documents.items()}
     log(f"answering {len(questions)} questions ({sum(q.answerable for q in questions)} answerable) over "
