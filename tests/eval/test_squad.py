@@ -367,3 +367,16 @@ def test_ingestion_keeps_every_paragraph_of_the_real_files(tmp_path, path):
         assert missing == 0 and None not in spans, a.name
         for context, (start, end) in zip(a.paragraphs, spans):
             assert " ".join(doc.text[start:end].split()) == " ".join(normalise(context).split())
+
+
+def test_an_article_without_a_title_is_named_by_its_document_id(tmp_path):
+    paper = {"data": [{"paragraphs": [{"document_id": 913, "context": "A paper's title\n\nAbstract: It is short.",
+                                       "qas": [{"id": "1", "question": "How long?", "is_impossible": False,
+                                                "answers": [{"text": "short", "answer_start": 0}]}]}]}]}
+    path = tmp_path / "paper.json"
+    path.write_text(json.dumps(paper))
+    (article,) = sq.read_squad(path).articles
+    assert (article.name, article.title) == ("913", "A paper's title")
+    assert sq.document_text(article) == "A paper's title\n\nA paper's title\n\nAbstract: It is short.\n"
+    with pytest.raises(sq.SquadError, match="evaluated with --articles all"):
+        sq.select_articles(sq.read_squad(path), "validation")
