@@ -191,6 +191,8 @@ def eval_squad(args, settings, log) -> int:
                          "with it (it takes --articles, --sample, --seed, --baseline, --calibration, --json)")
     if args.sample is not None and args.sample < 1:
         raise UsageError("--sample must be at least 1")
+    if args.calibration and not args.calibration.is_file():
+        raise UsageError(f"--calibration {args.calibration}: no such file")
     baseline = read_baseline(args.baseline)
     try:
         result = squad.evaluate_squad(args.squad, settings, articles=args.articles, sample=args.sample,

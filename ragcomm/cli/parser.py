@@ -130,7 +130,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, help="write a PNG of Recall@k (k = 1..100) per configuration")
     p.add_argument("--calibrate", action="store_true", help="gold set: fit the abstention model on the tune split "
                    "and store it (implies --answers)")
-    p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json)")
+    p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json); "
+                   "with --squad, the abstention model the answerer reads")
     p.add_argument("--documents", action="store_true",
                    help="ingestion of real documents: right passage, evidence cited, page right, header/footer "
                         "text in chunks, contents in top 5 (with --gold eval/realdocs.jsonl --corpus ../shared/realdocs)")

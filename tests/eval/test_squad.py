@@ -338,6 +338,8 @@ def test_a_file_that_is_not_squad(tmp_path, capsys, content, message):
     (["--sample", "0"], "--sample must be at least 1"),
     (["--corpus", "corpus"], "--corpus cannot be used with it"),
     (["--answer-grid", "max_words=60"], "--answer-grid cannot be used with it"),
+    (["--calibration", "nowhere.json"], "--calibration nowhere.json: no such file"),
+    (["--baseline", "nowhere.json"], "--baseline nowhere.json: not the --json"),
 ])
 def test_bad_options(tmp_path, capsys, args, message):
     assert main(["eval", "--answers", "--squad", str(write_tiny(tmp_path)), *args]) == 2
