@@ -21,9 +21,9 @@ builds an index, so that a rerun does not rebuild it. Every question is asked wi
 and the figures of eval/answers.py (`summarise`: balanced accuracy, AUROC of the answer's
 confidence, Wilson intervals; paired tests against `--baseline`).
 
-The article split (for training a reader without leaking into its evaluation): the
-validation articles are the 8 SQuAD 2.0 titles with the smallest SHA-256 of the title;
-every other article (SQuAD 1.1's extra ones, COVID-QA's papers) is train. COVID-QA comes
+The article split (ragcomm/splits.py, shared with the reader's training): the validation
+articles are the 8 SQuAD 2.0 titles with the smallest SHA-256 of the title; every other
+article (SQuAD 1.1's extra ones, COVID-QA's papers) is train. COVID-QA comes
 split into files already: evaluate its dev file with `articles="all"`.
 
     >>> squad_split("Prime_number"), squad_split("Normans")
@@ -46,6 +46,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..splits import squad_split, squad_validation_articles
 from .answers import PAIRED, AnswerRun, answer_row, answers_table, compare, summarise
 from .datasets import normalised_with_offsets
 from .stats import proportion_interval
@@ -57,22 +58,17 @@ SQUAD2_TITLES = (
     "Immune_system", "Imperialism", "Intergovernmental_Panel_on_Climate_Change", "Islamism",
     "Jacksonville,_Florida", "Normans", "Prime_number", "Private_school", "Sky_(United_Kingdom)",
     "Southern_California", "Steam_engine", "University_of_Chicago", "Victoria_(Australia)", "Yuan_dynasty")
-
-
-def title_hash(title: str) -> str:
-    return hashlib.sha256(title.encode()).hexdigest()
-
-
-VALIDATION_ARTICLES = tuple(sorted(SQUAD2_TITLES, key=title_hash)[:8])
+# The split is ragcomm/splits.py's (one rule for training and evaluation); computed here from
+# the hash of the titles, and checked against splits.SQUAD_VALIDATION in tests/eval/test_squad.py.
+VALIDATION_ARTICLES = squad_validation_articles(SQUAD2_TITLES)
 ARTICLE_SETS = ("validation", "train", "all")
 K = 5  # passages retrieved per question, as `ragcomm ask`
 # Paired tests against a baseline: those of eval/answers.py and the right passage in the top 5.
 SQUAD_PAIRED = {**PAIRED, "passage_top5": "answerable"}
 
 
-def squad_split(title: str) -> str:
-    """'validation' for the 8 validation articles of SQuAD 2.0, 'train' for any other article."""
-    return "validation" if title in VALIDATION_ARTICLES else "train"
+def title_hash(title: str) -> str:
+    return hashlib.sha256(title.encode()).hexdigest()
 
 
 class SquadError(ValueError):

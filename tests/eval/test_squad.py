@@ -149,7 +149,10 @@ EIGHT = ("French_and_Indian_War", "Private_school", "Jacksonville,_Florida", "Pr
 
 
 def test_the_validation_articles():
-    assert sq.VALIDATION_ARTICLES == EIGHT
+    from ragcomm import splits
+
+    assert sq.VALIDATION_ARTICLES == EIGHT == splits.SQUAD_VALIDATION  # the rule, and the list the split uses
+    assert sq.squad_split is splits.squad_split
     assert [sq.squad_split(t) for t in EIGHT] == ["validation"] * 8
     train = [t for t in sq.SQUAD2_TITLES if t not in EIGHT]
     assert len(train) == 17 and {sq.squad_split(t) for t in train} == {"train"}
