@@ -23,8 +23,8 @@ from ragcomm.types import Answer, Citation, Hit
 
 ROOT = Path(__file__).resolve().parents[2]
 QA = Path(os.environ.get("RAGCOMM_SHARED", ROOT.parent / "shared")) / "qa"
-SQUAD2, SQUAD11, COVID_DEV = QA / "squad2_dev_part.json.gz", QA / "squad11_dev_part.json.gz", \
-    QA / "covid_qa" / "covid-qa-dev.json.gz"
+SQUAD2, SQUAD11 = QA / "squad2_dev_part.json.gz", QA / "squad11_dev_part.json.gz"
+COVID_DEV, COVID_TEST = QA / "covid_qa" / "covid-qa-dev.json.gz", QA / "covid_qa" / "covid-qa-test.json.gz"
 needs_qa = pytest.mark.skipif(not SQUAD2.exists(), reason="../shared/qa not beside the repository")
 
 # ---------------------------------------------------------------- the scoring rule
@@ -356,7 +356,8 @@ def test_a_missing_file(tmp_path, capsys):
 
 
 @needs_qa
-@pytest.mark.parametrize("path", [SQUAD2, SQUAD11, COVID_DEV], ids=["squad2", "squad11", "covid-dev"])
+@pytest.mark.parametrize("path", [SQUAD2, SQUAD11, COVID_DEV, COVID_TEST],
+                         ids=["squad2", "squad11", "covid-dev", "covid-test"])
 def test_ingestion_keeps_every_paragraph_of_the_real_files(tmp_path, path):
     f = sq.read_squad(path)
     for a in f.articles:
