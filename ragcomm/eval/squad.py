@@ -242,9 +242,14 @@ def document_text(article: Article) -> str:
 
 
 def file_name(article: Article) -> str:
-    """A safe, readable file name for an article ('Sky_(United_Kingdom).txt')."""
+    """A safe, readable file name for an article, distinct for distinct names.
+
+    >>> file_name(Article("Sky_(United_Kingdom)", "", [])), file_name(Article("AC/DC", "", []))
+    ('Sky_(United_Kingdom).txt', 'AC_DC-5a5abe39.txt')
+    """
     stem = re.sub(r"[^\w.,()'-]+", "_", article.name).strip("._") or "article"
-    return f"{stem[:100]}-{title_hash(article.name)[:8]}.txt" if stem != article.name else f"{stem}.txt"
+    return f"{stem}.txt" if stem == article.name and len(stem) <= 100 else \
+        f"{stem[:100]}-{title_hash(article.name)[:8]}.txt"
 
 
 def align_blocks(norm_text: str, norm_blocks: list) -> list:
