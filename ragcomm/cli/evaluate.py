@@ -49,7 +49,7 @@ def cmd_eval(args) -> int:
     log = evaluate.log_stderr
     if args.documents:
         return eval_documents(args, settings)
-    if args.answers or args.calibrate:
+    if args.answers or args.calibrate or args.squad:
         return eval_answers(args, settings, log)
     if args.dataset:
         result = evaluate.evaluate_beir(args.dataset, configs, primary=args.primary, log=log)
@@ -92,6 +92,8 @@ def eval_answers(args, settings, log) -> int:
     from ..config import home
     from ..eval import answers
 
+    if args.squad:
+        return eval_squad(args, settings, log)
     if args.dataset:
         raise UsageError("--answers works on a gold question file (--gold), not a BEIR folder")
     gold = args.gold or home() / "eval" / "gold.jsonl"
@@ -108,12 +110,7 @@ def eval_answers(args, settings, log) -> int:
         check_signals(feature_sets or [])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    baseline = None
-    if args.baseline:
-        try:
-            baseline = json.loads(args.baseline.read_text())["answerers"][0]["per_question"]
-        except (OSError, ValueError, KeyError, IndexError) as exc:
-            raise UsageError(f"--baseline {args.baseline}: not the --json of `ragcomm eval --answers` ({exc})")
+    baseline = read_baseline(args.baseline)
     if args.answers_file:
         if args.calibrate or args.answer_grid:
             raise UsageError("--answers-file scores saved answers: it cannot be combined with --calibrate or --answer-grid")
@@ -170,6 +167,44 @@ def eval_answers(args, settings, log) -> int:
               f"threshold {c['threshold']:.3f} answers {c['answerable_answered']:.0%} of answerable and abstains on "
               f"{c['unanswerable_abstained']:.0%} of unanswerable questions\n")
     return report_answers(args, result, gold, baseline)
+
+
+def read_baseline(path):
+    """The per-question records of an earlier `eval --answers --json` (None without a path)."""
+    if not path:
+        return None
+    try:
+        return json.loads(path.read_text())["answerers"][0]["per_question"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise UsageError(f"--baseline {path}: not the --json of `ragcomm eval --answers` ({exc})") from None
+
+
+def eval_squad(args, settings, log) -> int:
+    """`ragcomm eval --answers --squad FILE`: the answerer on a SQuAD-format file (eval/squad.py)."""
+    from ..eval import squad
+
+    other = [flag for flag, given in (("--gold", args.gold), ("--dataset", args.dataset), ("--corpus", args.corpus),
+                                      ("--index", args.index), ("--calibrate", args.calibrate),
+                                      ("--answer-grid", args.answer_grid), ("--answers-file", args.answers_file),
+                                      ("--generator", args.generator != "extractive"), ("--llm-url", args.llm_url),
+                                      ("--local-llm", args.local_llm)) if given]
+    if other:
+        raise UsageError(f"--squad builds its own corpus and index from the file: {', '.join(other)} cannot be used "
+                         "with it (it takes --articles, --sample, --seed, --baseline, --calibration, --json)")
+    if args.sample is not None and args.sample < 1:
+        raise UsageError("--sample must be at least 1")
+    if args.calibration and not args.calibration.is_file():
+        raise UsageError(f"--calibration {args.calibration}: no such file")
+    baseline = read_baseline(args.baseline)
+    try:
+        result = squad.evaluate_squad(args.squad, settings, articles=args.articles, sample=args.sample,
+                                      seed=args.seed, calibration=args.calibration, baseline=baseline, log=log)
+    except squad.SquadError as exc:
+        raise UsageError(str(exc)) from None
+    text = squad.squad_report(result)
+    print(text)
+    write_report(args, result.to_json(), text)
+    return 0
 
 
 def report_answers(args, result, gold, baseline) -> int:

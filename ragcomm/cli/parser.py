@@ -133,7 +133,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, help="write a PNG of Recall@k (k = 1..100) per configuration")
     p.add_argument("--calibrate", action="store_true", help="gold set: fit the abstention model on the tune split "
                    "and store it (implies --answers)")
-    p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json)")
+    p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json); "
+                   "with --squad, the abstention model the answerer reads")
     p.add_argument("--documents", action="store_true",
                    help="ingestion of real documents: right passage, evidence cited, page right, header/footer "
                         "text in chunks, contents in top 5 (with --gold eval/realdocs.jsonl --corpus ../shared/realdocs)")
@@ -148,6 +149,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", type=Path, help="--answers: the --json of an earlier run to test against (paired)")
     p.add_argument("--answers-file", type=Path, help="--answers: score these saved answers instead of answering "
                    "(the output of `ragcomm ask --queries GOLD --json`, e.g. from an older version)")
+    p.add_argument("--squad", type=Path, help="--answers on a SQuAD 1.1/2.0-format JSON file (gzipped or not): one "
+                   "document per article, indexed with the defaults (cached), every question asked (eval/README.md)")
+    p.add_argument("--articles", help="--squad: validation (default: the 8 held-out SQuAD 2.0 articles), train, all, "
+                   "or titles separated by commas")
+    p.add_argument("--sample", type=int, help="--squad: ask a random sample of this many questions")
+    p.add_argument("--seed", type=int, default=0, help="--squad: seed of --sample (default 0)")
     p.add_argument("--abstention-signals", help="--calibrate: sets of signals to try, SIGNAL,SIGNAL;SIGNAL,... "
                    "(default: all of answer/abstention.py SIGNALS)")
     p.add_argument("--abstention-l2", help="--calibrate: L2 weights to try, comma-separated (default 3)")

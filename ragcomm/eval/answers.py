@@ -67,14 +67,20 @@ def answer_words(text: str) -> int:
 
 def score_answer(answer, qid: str, gold: GoldSet, docs: dict | None = None) -> dict:
     """One question's record: answered, evidence cited / first, words, verbatim, score."""
-    answerable = qid in gold.answerable
-    answered = not answer.abstained
     doc_id, spans = gold.spans.get(qid, (None, []))
-    hits = [covers(c, doc_id, spans) for c in answer.citations] if answerable and answered else []
+    return answer_row(answer, qid in gold.answerable, lambda c: covers(c, doc_id, spans), docs,
+                      split=split_of(qid))
+
+
+def answer_row(answer, answerable: bool, cites, docs: dict | None = None, **extra) -> dict:
+    """The record of one answer, whatever the test bed: `cites(citation)` says whether a
+    citation holds the evidence; `extra` fields follow the question."""
+    answered = not answer.abstained
+    hits = [cites(c) for c in answer.citations] if answerable and answered else []
     verbatim = [docs[c.doc_id].text[c.start:c.end] == c.sentence if docs and c.doc_id in docs else None
                 for c in answer.citations]
     confidence = getattr(answer, "confidence", None)
-    row = {"question": answer.question, "split": split_of(qid), "answerable": answerable, "answered": answered,
+    row = {"question": answer.question, **extra, "answerable": answerable, "answered": answered,
            "evidence_cited": float(any(hits)), "evidence_first": float(bool(hits) and hits[0]),
            "words": answer_words(answer.text) if answered else 0, "sentences": len(answer.citations),
            "verbatim": [v for v in verbatim if v is not None],
@@ -187,10 +193,10 @@ def paired_values(run: dict, reference: dict, metric: str) -> tuple[list, list]:
     return [float(run[q][metric]) for q in common], [float(reference[q][metric]) for q in common]
 
 
-def compare(run: AnswerRun, reference_rows: dict, against: str, trials: int = 10_000) -> dict:
+def compare(run: AnswerRun, reference_rows: dict, against: str, trials: int = 10_000, metrics=PAIRED) -> dict:
     """Paired randomisation tests (as for retrieval, stats.py) of each metric against a reference."""
     out = {}
-    for metric in PAIRED:
+    for metric in metrics:
         a, b = paired_values(run.rows, reference_rows, metric)
         out[metric] = {"against": against, "questions": len(a),
                        "difference": round(float(np.mean(a) - np.mean(b)), 4) if a else 0.0,
