@@ -198,7 +198,8 @@ def eval_squad(args, settings, log) -> int:
     baseline = read_baseline(args.baseline)
     try:
         result = squad.evaluate_squad(args.squad, settings, articles=args.articles, sample=args.sample,
-                                      seed=args.seed, calibration=args.calibration, baseline=baseline, log=log)
+                                      seed=args.seed, calibration=args.calibration, baseline=baseline, log=log,
+                                      reader=args.reader)
     except squad.SquadError as exc:
         raise UsageError(str(exc)) from None
     text = squad.squad_report(result)

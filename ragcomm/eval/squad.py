@@ -492,12 +492,12 @@ def squad_summary(rows: dict, latencies: list) -> dict:
     return out
 
 
-def default_answerer(index, calibration=None):
+def default_answerer(index, calibration=None, reader="default"):
     """The shipped answerer (`ragcomm ask`) over an index, its sentence vectors loaded."""
     from ..answer import Answerer
     from ..search import Retriever
 
-    answerer = Answerer(Retriever(index), calibration=calibration)
+    answerer = Answerer(Retriever(index), calibration=calibration, reader=reader)
     answerer.warm()
     return answerer
 
@@ -510,7 +510,8 @@ def refused(question: str, reason: str):
 
 def evaluate_squad(path, settings=None, articles: str | None = "validation", sample: int | None = None,
                    seed: int = 0, cache_dir=None, calibration=None, make_answerer=None, baseline: dict | None = None,
-                   name: str = "default", log=None, progress_every: float = 10.0, embedder=None) -> SquadEvaluation:
+                   name: str = "default", log=None, progress_every: float = 10.0, embedder=None,
+                   reader="default") -> SquadEvaluation:
     """Ask every question of the chosen articles of a SQuAD-format file (or a seeded sample of
     `sample` of them) through the whole pipeline and score the answers. `make_answerer(index)`
     gives the answerer to measure (default: the shipped one, with `calibration` when given);
@@ -526,7 +527,7 @@ def evaluate_squad(path, settings=None, articles: str | None = "validation", sam
     names = {a.name for a in chosen}
     questions = sample_questions([q for q in squad.questions if q.article in names], sample, seed)
     corpus = build_squad_corpus(chosen, settings, cache_dir, log, embedder)
-    answerer = make_answerer(corpus.index) if make_answerer else default_answerer(corpus.index, calibration)
+    answerer = make_answerer(corpus.index) if make_answerer else default_answerer(corpus.index, calibration, reader)
     docs = {doc_id: SimpleNamespace(text=d["text"]) for doc_id, d in corpus.index.documents.items()}
     log(f"answering {len(questions)} questions ({sum(q.answerable for q in questions)} answerable) over "
         f"{plural(len(chosen), 'article')}")
