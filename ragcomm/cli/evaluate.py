@@ -158,14 +158,11 @@ def eval_answers(args, settings, log) -> int:
     finally:
         if local is not None:
             local.stop()
-    if len(result.calibrations) > 1:
-        print("Abstention fits tried (tune split, leave-one-out):\n\n" + answers.calibration_table(result.calibrations)
-              + "\n")
     if result.calibration:
-        c = result.calibration
-        print(f"abstention model written to {calibration}: on the tune split (leave-one-out) AUROC {c['auroc']:.3f}; "
-              f"threshold {c['threshold']:.3f} answers {c['answerable_answered']:.0%} of answerable and abstains on "
-              f"{c['unanswerable_abstained']:.0%} of unanswerable questions\n")
+        from ..eval.calibrate import operating_table
+
+        print(f"abstention model written to {calibration}; cross-validated on the sets it was fitted on:\n\n"
+              + operating_table(result.calibration) + "\n")
     return report_answers(args, result, gold, baseline)
 
 

@@ -283,16 +283,6 @@ def answers_table(runs: list[AnswerRun], title: str = "", against: str = "") -> 
     return "\n".join(lines)
 
 
-def calibration_table(reports: list) -> str:
-    """The abstention fits tried, as Markdown: leave-one-out figures on the tune split."""
-    lines = ["| signals | L2 | AUROC | threshold | answerable answered | unanswerable abstained | balanced accuracy |",
-             "|---|---|---|---|---|---|---|"]
-    for r in reports:
-        lines.append(f"| {', '.join(r['features'])} | {r['l2']:g} | {r['auroc']:.3f} | {r['threshold']:.3f} | "
-                     f"{r['answerable_answered']:.3f} | {r['unanswerable_abstained']:.3f} | {r['balanced_accuracy']:.3f} |")
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------- the gold set, end to end
 
 @dataclass
@@ -332,19 +322,6 @@ def gold_answerer(gold_path, settings, prebuilt=None, embedder=None, log=None, r
                         reader=reader)
     answerer.warm()
     return gold, {d.doc_id: d for d in docs}, answerer
-
-
-def calibrate(answerer, gold: GoldSet, qids: list, k: int = 5, feature_sets=None, l2s=None):
-    """Fit the abstention model on these questions' signals (asked without abstaining):
-    (model, report of the chosen fit, reports of every fit tried)."""
-    from ..answer.calibration import L2, SIGNALS, fit_grid
-
-    saved, answerer.threshold = answerer.threshold, 0.0
-    try:
-        signals = {q: answerer.ask(gold.questions[q], k=k).signals for q in qids}
-    finally:
-        answerer.threshold = saved
-    return fit_grid(signals, gold.answerable & set(qids), feature_sets or [SIGNALS], l2s or [L2])
 
 
 def saved_answer(row: dict) -> SimpleNamespace:
@@ -409,18 +386,20 @@ def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: lis
     gold, docs, answerer = gold_answerer(gold_path, settings, prebuilt, embedder, log, reader)
     report, tried = None, []
     if calibration is not None:
-        from ..answer.calibration import write_calibration
+        from ..answer.calibration import L2, SIGNALS, write_calibration
+        from .calibrate import calibrate_pooled, operating_table
 
-        tune = in_split(list(gold.questions), "tune")
-        log(f"calibrating the abstention model on {len(tune)} questions of the tune split ...")
-        model, report, tried = calibrate(answerer, gold, tune, k, feature_sets, l2s)
-        gold_file = Path(gold_path).resolve()
-        shown = gold_file.relative_to(home()) if gold_file.is_relative_to(home()) else gold_file
-        pos = len(gold.answerable & set(tune))
+        log("calibrating the abstention model on the tune splits of eval/gold, outside and paraphrases and on "
+            "SQuAD 2.0 calibration articles ...")
+        model, report = calibrate_pooled(answerer, list(docs.values()), settings, home(),
+                                         home() / "train" / "qa" / "squad2_dev_part.json.gz",
+                                         (feature_sets or [SIGNALS])[0], (l2s or [L2])[0], reader, log)
+        log(operating_table(report))
+        sizes = ", ".join(f"{n} {s['questions']}" for n, s in report["sets"].items())
         write_calibration(calibration, report, f"{settings.mode} {settings.fusion} (defaults), k={k}",
-                          settings.model, f"{shown}, tune split ({pos} answerable, {len(tune) - pos} unanswerable)",
-                          model)
+                          settings.model, f"tune splits and SQuAD calibration articles ({sizes})", model)
         answerer.model, answerer.threshold = model, model.threshold
+        tried = [report]
     qids = in_split(list(gold.questions), split)
     notes = [f"evidence not found in the cleaned text for {', '.join(gold.missing)} (scored as not cited)"] \
         if gold.missing else []
