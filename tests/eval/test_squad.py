@@ -22,10 +22,10 @@ from ragcomm.search import Retriever
 from ragcomm.types import Answer, Citation, Hit
 
 ROOT = Path(__file__).resolve().parents[2]
-QA = Path(os.environ.get("RAGCOMM_SHARED", ROOT.parent / "shared")) / "qa"
+QA = ROOT / "train" / "qa"  # the QA data ships with the repository (train/README.md)
 SQUAD2, SQUAD11 = QA / "squad2_dev_part.json.gz", QA / "squad11_dev_part.json.gz"
 COVID_DEV, COVID_TEST = QA / "covid_qa" / "covid-qa-dev.json.gz", QA / "covid_qa" / "covid-qa-test.json.gz"
-needs_qa = pytest.mark.skipif(not SQUAD2.exists(), reason="../shared/qa not beside the repository")
+needs_qa = pytest.mark.skipif(not SQUAD2.exists(), reason="train/qa is missing from this checkout")
 
 # ---------------------------------------------------------------- the scoring rule
 

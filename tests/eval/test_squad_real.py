@@ -7,7 +7,6 @@ Measured (Private_school, --sample 60 --seed 0: 31 answerable, 29 unanswerable):
 cited 0.903 (28 of 31), first 0.806 (25 of 31), answered 1.000, abstained 0.103 (3 of 29),
 balanced accuracy 0.552, AUROC 0.687, right passage in the top 5 1.000, verbatim 1.000."""
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ from ragcomm.cli import main
 from ragcomm.eval import squad
 
 ROOT = Path(__file__).resolve().parents[2]
-SQUAD2 = Path(os.environ.get("RAGCOMM_SHARED", ROOT.parent / "shared")) / "qa" / "squad2_dev_part.json.gz"
+SQUAD2 = ROOT / "train" / "qa" / "squad2_dev_part.json.gz"  # in the repository (train/README.md)
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not SQUAD2.exists(), reason="../shared/qa not beside the repository")]
+              pytest.mark.skipif(not SQUAD2.exists(), reason="train/qa is missing from this checkout")]
 
 
 def test_a_sample_of_a_validation_article_through_the_whole_pipeline(tmp_path, monkeypatch, capsys):
