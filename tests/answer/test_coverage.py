@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ragcomm import Retriever, Settings, load_corpus, load_index
-from ragcomm.answer import Answerer, CorpusProfile
+from ragcomm import Settings, load_corpus
+from ragcomm.answer import CorpusProfile
 from ragcomm.answer.coverage import corpus_signals, spelled_initials, visible_text
 from ragcomm.index import build_from_documents
 
