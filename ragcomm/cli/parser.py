@@ -35,6 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", type=Path, help="JSONL file: one {id, question} (or BEIR {_id, text}) per line")
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
     add_retrieval_options(p)
+    add_reader_option(p)
     p.add_argument("--json", action="store_true", help="JSON output")
 
     p = sub.add_parser("ask", help="an extractive, cited answer to a question, or to a file of questions")
