@@ -84,6 +84,11 @@ class Settings:
     # off | max | mean: a passage's cosine combined with its best sentence's. Not "off": the
     # index stores sentence vectors (~5x the passage vectors on disk; `--sentences off` to save it).
     dense_sentences: str = "max"
+    # The reader (ragcomm/reader/) rereading the top `rerank` passages (0 = off; search/rerank.py):
+    # measured in eval/README.md ("Reranking with the reader"), an option, not recorded in the index.
+    rerank: int = 0
+    rerank_weight: float = 1.0
+    reader: str = "default"  # default (the shipped reader), none, or a reader or CrossEncoder folder
 
     def __post_init__(self):
         self.corpus_dir = Path(self.corpus_dir)

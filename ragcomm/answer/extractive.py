@@ -29,13 +29,17 @@ import numpy as np
 
 from ..backends import analyze
 from ..chunking import sentence_spans
+from ..reader import DEFAULT_READER, get_reader
+from ..reader.context import LABEL, leans_back
 from ..search import check_options, check_question
 from ..search.spelling import Correction
 from ..types import Answer, Citation, Hit, page_at
-from .abstention import SIGNALS, CorpusProfile, agreement, corpus_signals, question_names, question_years, reason
+from .abstention import CAUTION_TEXT, SIGNALS, agreement, reason, used_signals
+from .coverage import CorpusProfile, corpus_signals, question_names, question_years
 from .calibration import load_model
 from .closest import marked_sentences
 from .followup import WORD, follow_up, standalone_queries, standalone_query
+from .reading import read_candidates
 
 ABSTAIN_TEXT = ("The documents do not appear to answer this question. "
                 "The closest passages are shown instead; check them before relying on them.")
@@ -51,6 +55,15 @@ def abstain_text(why: str = "") -> str:
         return ABSTAIN_TEXT
     why = why.replace("the documents ", "they ", 1) if why.startswith("the documents ") else why
     return ABSTAIN_TEXT.replace("this question.", f"this question: {why}.", 1)
+
+
+def caution_text(why: str = "") -> str:
+    """The caution shown above an answer whose evidence is weak, with the reason.
+
+    >>> caution_text("keyword and meaning search disagree about the closest passages")
+    'The closest passages may not answer this: check them (keyword and meaning search disagree about the closest passages).'
+    """
+    return CAUTION_TEXT.replace("check them.", f"check them ({why}).") if why else CAUTION_TEXT
 
 
 NO_SENTENCE_TEXT = ("The closest passages hold no sentence that reads as an answer (only headings, lists or "
@@ -78,6 +91,8 @@ class Selection:
     min_gain: float = 0.0  # a further sentence must add this share of the question's term weight (or the kind)
     relative_floor: float = 0.4  # ... and score at least this share of the best sentence's score
     more: int = 4  # sentences kept for "more from the sources"
+    read: int = 12  # how many of the best-scored candidates the reader reads (answer/reading.py)
+    reader: float = 1.0  # weight of the reader's probability that a sentence answers
 
 
 SELECTION_PARAMETERS = tuple(f.name for f in fields(Selection))
@@ -92,12 +107,6 @@ MONTHS = {"january", "february", "march", "april", "may", "june", "july", "augus
           "november", "december"}
 NUMBER = re.compile(r"\d")
 LETTER = re.compile(r"[^\W\d_]")
-LABEL = re.compile(r"^\s*(?:[A-Z][A-Z/ ]+:\s*)+")  # "RESULTS: ", "DESIGN AND SETTING: "
-# Words that open a sentence whose subject is in the sentence before ("This approach...", "They...").
-# A connective ("However, ...", "Moreover, ...") relates a sentence to the one before but leaves it
-# readable alone, so it is not leaning: quoting the sentence before would only spend the word budget.
-LEANING = {"this", "these", "those", "they", "them", "their", "it", "its", "such", "he", "she", "his", "her",
-           "both", "here", "there"}
 KIND_PATTERNS = (
     ("number", re.compile(r"\bhow (many|much|long|big|large|often)\b|\bwhat (percentage|proportion|share|number|"
                           r"size|fraction|amount)\b|\bnumber of\b", re.I)),
@@ -140,25 +149,6 @@ def fact_kinds(text: str, common=lambda word: False) -> dict:
     body = LABEL.sub("", text)
     names = {w.lower() for w in question_names(body) if not NUMBER.search(w) and not common(w)}
     return {"number": numbers, "date": dates, "name": names}
-
-
-# "This study...", "This paper...": the document itself, not the sentence before.
-SELF_REFERENCE = re.compile(r"^\W*(?:this|these|our) (?:\w+ )?(?:study|studies|paper|article|review|report|research|"
-                            r"evaluation|survey|analysis|project)\b", re.I)
-
-
-def leans_back(text: str) -> bool:
-    """Whether a sentence opens by pointing back ("This approach...", "They..."); a connective
-    ("However, ...") or the document naming itself ("This study...") reads alone.
-
-    >>> leans_back("This approach involved active management."), leans_back("RESULTS: They were paid.")
-    (True, True)
-    >>> leans_back("Managers adopted many behaviours."), leans_back("CONCLUSIONS: This study drew out elements.")
-    (False, False)
-    """
-    body = LABEL.sub("", text)
-    first = WORD.search(body)
-    return bool(first) and first.group(0).lower() in LEANING and not SELF_REFERENCE.match(body)
 
 
 FRAMING = re.compile(
@@ -263,6 +253,7 @@ class Candidate:
     kind_match: bool = False
     framing: bool = False
     before_terms: tuple = ()
+    reader: float | None = None  # the reader's logit, when it read this candidate
 
     @classmethod
     def of(cls, hit: Hit, s: Sentence) -> "Candidate":
@@ -331,18 +322,21 @@ def with_context(c: Candidate, depth: int) -> Candidate:
 
 def select_sentences(candidates: list[Candidate], query_vector: np.ndarray, query_terms, kind: str = "",
                      selection: Selection = Selection(), asked: set = frozenset(),
-                     top_score: float | None = None) -> tuple[list[Candidate], list[Candidate]]:
+                     top_score: float | None = None, rescore=None) -> tuple[list[Candidate], list[Candidate]]:
     """The answer's quotes, best first, and the next best ones for "more from the sources".
 
     `query_terms` maps each of the question's terms to its weight (IDF); a plain set weighs
     them equally. The best candidate always leads. A further one is added when it scores at
     least `relative_floor` of the best, is not a near-duplicate, adds at least `min_gain`
     of the term weight the answer lacks (or the asked-for kind of fact it lacks), and keeps
-    the answer within `max_words`."""
+    the answer within `max_words`. `rescore(candidates)` may change their scores (in place)
+    before they are ranked."""
     weights = query_terms if isinstance(query_terms, dict) else {t: 1.0 for t in query_terms}
     if top_score is None:
         top_score = max((c.hit.score for c in candidates), default=0.0)
     score_candidates(candidates, query_vector, weights, kind, asked, selection, top_score)
+    if rescore is not None:  # the reader, say (answer/reading.py), on top of the scores above
+        rescore(candidates)
     ranked = sorted(candidates, key=lambda c: (-c.score, c.hit.rank, c.a))
     total = sum(weights.values()) or 1.0
     chosen: list[Candidate] = []
@@ -425,8 +419,10 @@ class Answerer:
     search, and a few dot products."""
 
     def __init__(self, retriever, threshold: float | None = None, calibration: Path | None = None,
-                 selection: Selection | None = None):
+                 selection: Selection | None = None, reader=DEFAULT_READER):
         self.retriever = retriever
+        # a Reader (ragcomm/reader/), or a name for get_reader: "default" (shipped), "none", a folder
+        self.reader = get_reader(reader) if isinstance(reader, str) else reader
         self.model = load_model(calibration)
         self.threshold = self.model.threshold if threshold is None else float(threshold)
         self.selection = selection or Selection()
@@ -537,8 +533,16 @@ class Answerer:
             asked = {w.lower() for w in WORD.findall(query)} | {str(y) for y in question_years(query)}
             weights = {t: profile.idf(t) for t in terms}
             kind = question_kind(query)
+            best_read = []
+
+            def rescore(cands):
+                best_read.append(read_candidates(self.reader, query, cands, selection.read, selection.reader))
+
             chosen, extra = select_sentences(candidates, query_vector, weights, kind, selection, asked,
-                                             top_score=max(h.score for h in hits))
+                                             top_score=max(h.score for h in hits),
+                                             rescore=rescore if self.reader is not None else None)
+            if best_read and best_read[0] is not None:
+                signals["reader"] = best_read[0]
             signals["similarity"] = max((c.similarity for c in candidates), default=0.0)
             # The best share of the question's term weight in a sentence that holds the asked-for fact.
             signals["support"] = max((c.overlap for c in candidates if c.kind_match or not kind), default=0.0)
@@ -546,18 +550,28 @@ class Answerer:
                 on_topic = focus.keep(candidates, r.index.lexical.analyzer, profile, selection.context)
                 off_topic = not on_topic
                 chosen, extra = select_sentences(on_topic, query_vector, weights, kind, selection, asked,
-                                                 top_score=max(h.score for h in hits)) if on_topic else ([], [])
-        signals = {name: round(float(signals.get(name, 0.0)), 4) for name in SIGNALS}
+                                                 top_score=max(h.score for h in hits),
+                                                 rescore=rescore if self.reader is not None else None) \
+                    if on_topic else ([], [])
+        # every signal, 0 when it could not be measured; the reader's only when a reader read
+        signals = {name: round(float(signals.get(name, 0.0)), 4) for name in SIGNALS
+                   if name != "reader" or name in signals}
         answer.signals = signals
-        answer.confidence = round(self.model.probability(signals), 4)
-        answerable = bool(chosen) and answer.confidence >= self.threshold
-        answer.decided_by = self.model.decided_by(signals, abstained=not answerable)
-        if answerable:
+        used = used_signals(signals, mode or r.settings.mode)
+        outcome, answer.decided_by, confidence = self.model.decide(used, self.threshold)
+        answer.confidence = round(confidence, 4)
+        answer.outcome = outcome if chosen else "decline"
+        if answer.outcome != "decline":
             markers: dict = {}
             answer.text, answer.citations, answer.sources = cite(chosen, markers, self.page_at)
             answer.abstained = not answer.citations
             if not answer.abstained:
                 more_text, answer.more, answer.more_sources = cite(extra, markers, self.page_at)
+                if outcome == "caution":
+                    answer.reason = reason(answer.decided_by, found)
+                    answer.caution = caution_text(answer.reason)
+            else:
+                answer.outcome = "decline"
         if answer.abstained:
             answer.sources = hits[:3]
             # the closest passages' best sentences, marked (answer/closest.py)

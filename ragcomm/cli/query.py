@@ -57,9 +57,7 @@ def cmd_ask(args) -> int:
     from ..answer import Answerer
     from ..answer.generators import get_generator
 
-    generator = get_generator(args.generator, Answerer(open_retriever(args), threshold=args.threshold), llm)
-    filters = filters_from(args)
-    answerer = Answerer(open_retriever(args), threshold=args.threshold)
+    answerer = Answerer(open_retriever(args), threshold=args.threshold, reader=args.reader)
     generator = get_generator(args.generator, answerer, llm)
     filters = filters_from(args)
     options = dict(k=args.k, mode=args.mode, fusion=args.fusion, filters=filters, history=args.history)

@@ -22,6 +22,7 @@ from ..types import Hit
 from .filters import chunk_mask
 from .fusion import FUSIONS, WEIGHTINGS, fuse, ranked
 from .prf import DENSE_PRFS, PRFS, rm3, rocchio
+from .rerank import rerank
 from .sentences import SENTENCE_MODES, SentenceVectors, combine_sentence
 from .spelling import Correction, Speller
 
@@ -154,11 +155,13 @@ class Retrieval:
 class Retriever:
     """Searches one index. The embedding model is loaded on the first dense or hybrid search."""
 
-    def __init__(self, index: Index, embedder=None, settings: Settings | None = None):
+    def __init__(self, index: Index, embedder=None, settings: Settings | None = None, reader=None):
         self.index = index
         self.settings = settings or recorded_settings(index)
         self._embedder = embedder
+        self._reader = reader  # for settings.rerank; None: settings.reader, loaded on first use
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
+        self._position = {c.chunk_id: i for i, c in enumerate(index.chunks)}
         self._sentences = None
         self._speller: Speller | None = None
         self._tokens: dict[int, list[str]] = {}
@@ -275,8 +278,26 @@ class Retriever:
                 dense = self.dense(question, n, mask, q, filters)
             if mode != "bm25":
                 dense = self.with_sentences(q, dense)
-        hits = self.fuse(lexical, dense if mode != "bm25" else [], mode, fusion, k)
-        return Retrieval(hits, lexical, dense, signal, correction)
+        if s.rerank and self.reader is not None:
+            hits = self.fuse(lexical, dense if mode != "bm25" else [], mode, fusion, max(k, s.rerank))
+            if query_vector is None and mode == "bm25":
+                query_vector = self.embedder.encode_query(question)
+            q = np.asarray(query_vector if query_vector is not None else q, dtype=np.float32)
+            vectors = self.sentences.get([self._position[h.chunk_id] for h in hits[:s.rerank]])
+            hits = rerank(hits, question, self.reader, s.rerank, s.rerank_weight, sentence_vectors=vectors,
+                          query_vector=q)[:k]
+        else:
+            hits = self.fuse(lexical, dense if mode != "bm25" else [], mode, fusion, k)
+        return Retrieval(hits, lexical, dense, signal, correction=correction)
+
+    @property
+    def reader(self):
+        """The reader that reranks (settings.reader), loaded on first use."""
+        if self._reader is None:
+            from ..reader import get_reader
+
+            self._reader = get_reader(self.settings.reader) or False
+        return self._reader or None
 
     def fuse(self, lexical, dense, mode: str, fusion: str, k: int) -> list[Hit]:
         b_rank = {i: r for r, (i, _) in enumerate(lexical, start=1)}

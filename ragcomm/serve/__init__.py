@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", type=Path, help="corpus folder (default ./corpus)")
     p.add_argument("--concurrency", type=int, default=4, help="questions answered at once; others queue (default 4)")
     p.add_argument("--threshold", type=float, help="abstention threshold (default: eval/calibration.json)")
+    p.add_argument("--reader", default="default", help="the reader that reads the question and each candidate "
+                   "sentence together: default (the shipped one), none, or a reader or CrossEncoder folder")
     p.add_argument("--auth-file", type=Path, help="login credentials, one 'user:password' per line "
                    "(or set RAGCOMM_AUTH='user:password'); required to serve beyond this machine")
     p.add_argument("--exposed-without-login", action="store_true",
@@ -85,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus)
     try:
         service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True),
+                          reader=getattr(args, "reader", "default"),
                           reload_seconds=args.reload_seconds, llm=llm)
     except (IndexError_, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

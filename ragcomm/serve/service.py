@@ -137,12 +137,13 @@ def check_access(host: str, auth: list, exposed_without_login: bool) -> None:
                          "pass --auth-file FILE (or, knowingly, --exposed-without-login)")
 
 
-def load_answerer(settings: Settings, threshold: float | None = None, log=print) -> Answerer:
+def load_answerer(settings: Settings, threshold: float | None = None, log=print, reader="default") -> Answerer:
     """The index (built first when missing or stale), its answerer with the model loaded, and
     the passages' sentence vectors warming in the background."""
     index = open_index(settings, log=log)
     # the search settings the index recorded (`ragcomm index --fusion ...`), else the defaults
-    answerer = Answerer(Retriever(index, settings=recorded_settings(index, settings)), threshold=threshold)
+    answerer = Answerer(Retriever(index, settings=recorded_settings(index, settings)), threshold=threshold,
+                        reader=reader)
     answerer.embedder.encode_query("warm up")  # load the model before the first question
     answerer.retriever.speller.warm()  # and the spelling correction's word lists
     threading.Thread(target=warm, args=(answerer,), daemon=True, name="warm-sentences").start()
@@ -208,12 +209,12 @@ class Service:
     (checked every `reload_seconds`, and at once when a request notices a change; 0: never)."""
 
     def __init__(self, settings: Settings, threshold: float | None = None, log=print, reload_seconds: float = 1.0,
-                 llm=None):
+                 llm=None, reader="default"):
         self.settings = settings
         self.log = log
         self.llm = llm  # answer.generate.LLMConfig: enables generator="openai" (#17)
         identity = folder_identity(settings.index_dir)
-        self._current = Version(load_answerer(settings, threshold, log=log), identity)
+        self._current = Version(load_answerer(settings, threshold, log=log, reader=reader), identity)
         self._failed: tuple | None = None  # the identity of an index that did not load
         self.reload_error: str | None = None
         self._reloading = threading.Lock()
@@ -277,7 +278,8 @@ class Service:
                                                                    old.retriever.index.embed_backend)
             # the search settings the new index records (`ragcomm index --fusion ...`), as at start-up
             answerer = Answerer(Retriever(index, embedder=old.embedder if same_model else None,
-                                          settings=recorded_settings(index, self.settings)), threshold=old.threshold)
+                                          settings=recorded_settings(index, self.settings)), threshold=old.threshold,
+                                reader=old.reader)
             answerer.embedder.encode_query("warm up")
             answerer.retriever.speller.warm()
             answerer.reuse_sentences(old)
