@@ -160,7 +160,8 @@ def reference_line(ref: dict) -> str:
 def plain_text(turn: dict) -> str:
     """One answer with its numbered references, as plain text (the Copy button)."""
     refs, numbers = references(turn["answer"], turn.get("titles"))
-    lines = [answer_text(turn["answer"], numbers), ""]
+    caution = turn["answer"].get("caution") if not turn["answer"].get("abstained") else ""
+    lines = ([f"Check the sources: {caution}", ""] if caution else []) + [answer_text(turn["answer"], numbers), ""]
     for ref in refs:
         label = f"[{ref['n']}]" if ref["cited"] else f"(closest {ref['n']})"
         lines.append(f"{label} {reference_line(ref)}")
@@ -285,6 +286,8 @@ def turn_html(turn: dict, number: int, active: bool) -> str:
                          f'aria-controls="card-{number}-{n}" aria-label="Source {n}: {e(titles[n][:100])}">'
                          f'[{n}]</button>')
     body = " ".join(parts) if not answer.get("abstained") else e(answer.get("answer", ""))
+    if answer.get("caution") and not answer.get("abstained"):  # weak evidence: answered, with a caution (#24)
+        body = caution_html(answer["caution"]) + body
     g = answer.get("generated")
     answer_note = answer.get("note") or ""
     if g:  # how the language model's answer was checked, and the fallback said first (#17)
@@ -308,6 +311,15 @@ def turn_html(turn: dict, number: int, active: bool) -> str:
             f'aria-pressed="{"true" if active else "false"}">{e(show)}</button>'
             f'<button type="button" class="rc-copy" data-turn="{number}" data-copy="{e(plain_text(turn))}">'
             f'Copy answer</button><span class="rc-copied" role="status" aria-live="polite"></span></div></article>')
+
+
+def caution_html(caution: str) -> str:
+    """The caution above an answer whose evidence is weak.
+
+    >>> caution_html("The closest passages may not answer this: check them.")
+    '<p class="rc-caution" role="note"><strong>Check the sources:</strong> The closest passages may not answer this: check them.</p>'
+    """
+    return f'<p class="rc-caution" role="note"><strong>Check the sources:</strong> {e(caution)}</p>'
 
 
 # ---------------------------------------------------------------- generated answers (#17)
