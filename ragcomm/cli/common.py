@@ -28,7 +28,7 @@ def settings_from(args) -> Settings:
         fusion=getattr(args, "fusion", None), embed_backend=getattr(args, "embed_backend", None),
         vector_backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
         milvus_collection=getattr(args, "milvus_collection", None),
-        milvus_analyzer=getattr(args, "milvus_analyzer", None),
+        milvus_analyzer=getattr(args, "milvus_analyzer", None), **serve.read_limits(args),
     )
 
 

@@ -17,15 +17,16 @@ and readers always see a whole index, the one before or the one after.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..config import Settings
 from ..durable import pause_point, run_step
-from ..ingest import CorpusError, FileResult, plan_add, plan_remove
+from ..ingest import Budget, CorpusError, FileResult, plan_add, plan_remove
 from .build import build_index, keep_retrieval
 from .store import (REBUILD, Index, IndexError_, IndexMissing, begin_operation, indexed_documents, load_index,
                     pending_operation, read_manifest, recover_operation, recover_swap, settings_match,
-                    writer_lock)
+                    undo_operation, writer_lock)
 
 
 def update_index(settings: Settings, rebuild: bool = False, log=print, progress: bool = True,
@@ -50,7 +51,7 @@ def update_index(settings: Settings, rebuild: bool = False, log=print, progress:
                 pass
             except IndexError_ as exc:
                 log(f"the index cannot be used, so it is built afresh: {str(exc).replace(': ' + REBUILD, '')}")
-        return build_index(settings, embedder=embedder, log=log, progress=progress), True
+        return build_index(settings, embedder=embedder, log=log, progress=progress, fresh=rebuild), True
 
 
 def stage_add(files: list[Path], settings: Settings, replace: bool = False, log=print,
@@ -61,7 +62,7 @@ def stage_add(files: list[Path], settings: Settings, replace: bool = False, log=
     with writer_lock(settings.index_dir):
         recover_swap(settings.index_dir, log)
         recover_operation(settings.index_dir, log)
-        steps, results = plan_add(files, settings.corpus_dir, replace, log)
+        steps, results = plan_add(files, settings.corpus_dir, replace, log, Budget.from_settings(settings))
         refused = [r for r in results if not r.ok]
         if all_or_none and refused:
             raise CorpusError("; ".join(f"{Path(r.path).name}: {r.reason}" for r in refused))
@@ -101,7 +102,8 @@ def add_documents(files: list[Path], settings: Settings, replace: bool = False, 
     replaced, unchanged or refused and why). A refused file does not stop the others."""
     with writer_lock(settings.index_dir):
         results = stage_add(files, settings, replace, log)
-        index, _ = update_index(settings, log=log, progress=progress, embedder=embedder)
+        with undone_if_failed(settings, log):
+            index, _ = update_index(settings, log=log, progress=progress, embedder=embedder)
     return results, index
 
 
@@ -111,5 +113,18 @@ def remove_documents(targets: list[str], settings: Settings, log=print, progress
     is left; one result per target (removed, already removed, or refused and why)."""
     with writer_lock(settings.index_dir):
         results = stage_remove(targets, settings, log)
-        index, _ = update_index(settings, log=log, progress=progress, embedder=embedder)
+        with undone_if_failed(settings, log):
+            index, _ = update_index(settings, log=log, progress=progress, embedder=embedder)
     return results, index
+
+
+@contextmanager
+def undone_if_failed(settings: Settings, log=print):
+    """An add or remove whose index fails (an error, not a kill) is undone: its files are put
+    back as they were and the journal cleared, so that no later writer completes it."""
+    try:
+        yield
+    except Exception:
+        with writer_lock(settings.index_dir):
+            undo_operation(settings.index_dir, log)
+        raise

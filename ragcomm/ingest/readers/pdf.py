@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .base import PAGE_BREAK, Extracted, IngestError
+from .budget import DEFAULT, Budget, check_pdf_streams
 
 EXTENSIONS = (".pdf",)
 SEGMENT_GAP = 1.5  # a horizontal gap wider than this many font sizes ends a segment (cell, column)
@@ -78,9 +79,10 @@ class Page:
     ocr: dict | None = None  # {"confidence": mean word confidence} when read by OCR
 
 
-def read(path: Path, log=None) -> Extracted:
+def read(path: Path, log=None, budget: Budget = DEFAULT) -> Extracted:
     import pypdfium2 as pdfium
 
+    check_pdf_streams(path, budget)
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
@@ -89,22 +91,29 @@ def read(path: Path, log=None) -> Extracted:
                               "ask for a copy without one") from None
         raise IngestError(f"not a readable PDF ({exc})") from None
     try:
-        return extract(pdf, Path(path).name, log)
+        return extract(pdf, Path(path).name, log, budget)
     finally:
         pdf.close()
 
 
-def extract(pdf, name: str, log=None) -> Extracted:
+def extract(pdf, name: str, log=None, budget: Budget = DEFAULT) -> Extracted:
     from . import ocr
 
     n = len(pdf)
     if n == 0:
         raise IngestError("the PDF has no pages")
+    budget.check("pages", n)
     pages, need_ocr = [], []
+    chars = 0
     for i in range(n):
         page = pdf[i]
         width, height = page.get_size()
-        segments = page_segments(page, height)
+        textpage = page.get_textpage()
+        chars += textpage.count_chars()  # counted before they are read one by one
+        if chars > budget.text_chars:
+            textpage.close()
+            budget.check("text_chars", chars)
+        segments = page_segments(page, height, textpage)
         p = Page(i + 1, height, width, rows(segments))
         text = " ".join(s.text for s in segments)
         if unreadable(text):
@@ -149,11 +158,12 @@ def extract(pdf, name: str, log=None) -> Extracted:
 
 # ---------------------------------------------------------------- characters -> segments -> rows
 
-def page_segments(page, height: float) -> list[Segment]:
-    """The page's characters grouped into segments, in the order the PDF draws them."""
+def page_segments(page, height: float, textpage=None) -> list[Segment]:
+    """The page's characters grouped into segments, in the order the PDF draws them (from
+    `textpage`, which it closes, else the page's own)."""
     import pypdfium2.raw as raw
 
-    textpage = page.get_textpage()
+    textpage = textpage or page.get_textpage()
     tp = textpage.raw
     box = raw.FS_RECTF()
     ox, oy = ctypes.c_double(), ctypes.c_double()
