@@ -70,8 +70,7 @@ def stage_add(files: list[Path], settings: Settings, replace: bool = False, log=
             Path(settings.corpus_dir).mkdir(parents=True, exist_ok=True)
             begin_operation(settings.index_dir, "add", steps, files=[r.path for r in results if r.target])
             pause_point("add-planned")
-            for step in steps:
-                run_step(step)
+            run_steps(steps, settings, log)
             pause_point("add-copied")
     return results
 
@@ -90,10 +89,20 @@ def stage_remove(targets: list[str], settings: Settings, log=print,
         if steps:
             begin_operation(settings.index_dir, "remove", steps, targets=list(targets))
             pause_point("remove-planned")
-            for step in steps:
-                run_step(step)
+            run_steps(steps, settings, log)
             pause_point("remove-moved")
     return results
+
+
+def run_steps(steps: list[dict], settings: Settings, log=print) -> None:
+    """An operation's steps on files; one that fails (a full disk; not a kill) undoes those
+    done and clears the journal, so that no later writer completes what failed."""
+    try:
+        for step in steps:
+            run_step(step)
+    except Exception:
+        undo_operation(settings.index_dir, log)
+        raise
 
 
 def add_documents(files: list[Path], settings: Settings, replace: bool = False, log=print,

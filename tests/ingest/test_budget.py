@@ -115,15 +115,17 @@ def test_ragcomm_add_of_a_bomb_is_one_line_and_its_peak_memory_is_bounded(bombs,
     corpus.mkdir()
     (corpus / "note.txt").write_text("Integrated care boards commission most services.\n")
     env = {**os.environ, "RAGCOMM_HOME": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "ragcomm", "add", str(bombs["paragraphs.docx"]), "--corpus",
-                             str(corpus), "--index", str(index), "--no-progress"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd=tmp_path)
-    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
+    with open(tmp_path / "err", "w+") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "ragcomm", "add", str(bombs["paragraphs.docx"]), "--corpus",
+                                 str(corpus), "--index", str(index), "--no-progress"], stdout=subprocess.DEVNULL,
+                                stderr=log, env=env, cwd=tmp_path)
+        _, status, usage = os.wait4(proc.pid, 0)  # its peak, and that of every process it waited for
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    err = (tmp_path / "err").read_text()
     assert "Traceback" not in err, err
     line = next(line for line in err.splitlines() if line.startswith("refused "))
     assert "paragraphs.docx" in line and "more than 1,000,000 cells or paragraphs" in line, err
-    assert os.waitstatus_to_exitcode(status) == 1
+    assert proc.returncode == 1
     assert usage.ru_maxrss * 1024 < CEILING, usage.ru_maxrss
     assert [p.name for p in corpus.iterdir()] == ["note.txt"]  # nothing half-added
 
