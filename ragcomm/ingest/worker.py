@@ -171,7 +171,7 @@ def close_idle() -> None:
 def read_in_worker(path: Path, corpus_dir: Path, budget: Budget = DEFAULT, log=None) -> Read:
     """The documents of one file (`read_file` in a worker), within `budget`. IngestError
     (with `peak_rss`) when the file is refused, over budget, or the worker died on it."""
-    path, corpus_dir = Path(path).resolve(), Path(corpus_dir).resolve()
+    path, corpus_dir = Path(os.path.abspath(path)), Path(os.path.abspath(corpus_dir))  # a link keeps its own name
     for attempt in (1, 2):
         worker = _take(budget.memory_bytes)
         earlier = worker.files > 0
