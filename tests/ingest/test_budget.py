@@ -135,3 +135,27 @@ def test_plan_add_names_the_limit_for_each_refused_file(bombs, tmp_path):
     assert steps == []
     assert [r.status for r in results] == ["refused", "refused"]
     assert "expands to more than 256 MB" in results[0].reason and "more than 5,000 pages" in results[1].reason
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--max-pages", "0", "--max-pages must be at least 1"),
+    ("--max-read-memory-mb", "100", "--max-read-memory-mb must be at least 256"),
+])
+def test_limits_out_of_range_are_one_line(tmp_path, capsys, flag, value, message):
+    from ragcomm.cli import main
+
+    assert main(["add", str(tmp_path / "x.txt"), "--corpus", str(tmp_path), "--index", str(tmp_path / "i"),
+                 flag, value]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_flags_make_the_budget():
+    from ragcomm import Settings
+    from ragcomm.cli.common import settings_from
+    from ragcomm.cli.parser import parser
+
+    args = parser().parse_args(["add", "x.txt", "--max-pages", "7", "--max-cells", "8", "--max-text-chars", "9",
+                                "--max-expanded-mb", "10", "--max-read-seconds", "11", "--max-read-memory-mb", "512"])
+    assert Budget.from_settings(settings_from(args)) == Budget(pages=7, cells=8, text_chars=9, expanded_bytes=10 * 2**20,
+                                                               seconds=11, memory_bytes=512 * 2**20)
+    assert Budget.from_settings(Settings()) == Budget()
