@@ -6,8 +6,9 @@ removing files safely.
 
 Unreadable files are reported (a Problem each) and skipped, and so are links to files
 outside the folder. Each file is read in a worker process within a `Budget` (worker.py,
-readers/budget.py); every document gets an id unique in the corpus (ids.py). `plan_add` checks files (supported type, size, readable, a name that is
-safe, kept as the user wrote it when it is) and plans their copies; `plan_remove` plans
+readers/budget.py); every document gets an id unique in the corpus (ids.py). `plan_add`
+checks files (supported type, size, readable, a name that is safe, kept as the user wrote
+it when it is) and plans their copies; `plan_remove` plans
 moving files to corpus/.removed/ rather than deleting them. The plans are steps on files
 (ragcomm/durable.py) that index/update.py journals, runs and indexes; `add_files` and
 `remove_targets` run them directly, all or none.

@@ -259,8 +259,6 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
                 job = service.add_documents(paths, replace=replace)
             except CorpusError as exc:
                 raise HTTPException(409 if "already running" in str(exc) or "exists" in str(exc) else 422, str(exc))
-            except OSError as exc:  # a full disk, say: one line naming the file and the cause
-                raise HTTPException(507, str(exc))
         return json_response(job, 202)
 
     @app.delete("/api/documents/{target:path}", tags=["documents"], status_code=202)

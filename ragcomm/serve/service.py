@@ -1,6 +1,8 @@
 """What every front end shares (the Gradio chat and the REST API): one `Service` over the
-index: ask, search, the documents indexed (the access rules are access.py's). Front ends call the Service,
-never the index or the answerer directly, so that what they serve is the same everywhere.
+index: ask, search, the documents indexed (the access rules are access.py's, the checks of a
+request checks.py's). Front ends call the Service, never the index or the answerer directly,
+so that what they serve is the same everywhere. Restarted, it serves the last good index at
+once and brings it up to date in the background (`index_at_start`).
 
 The Service follows the index on disk: one function, `Service.reload`, loads a new index
 beside the one in use and swaps the two at once. A watcher calls it when the index folder
@@ -398,6 +400,8 @@ class Service:
                 results = stage_add(files, self.settings, replace=replace, log=self.log, all_or_none=True)
             except IndexBusy as exc:
                 raise CorpusError(f"an update is already running: {exc}") from None
+            except OSError as exc:  # a full disk: the line names the file and the cause; nothing was added
+                raise CorpusError(str(exc)) from None
             return self._start_job("add", [r.target.name for r in results if r.target is not None])
 
     def remove_documents(self, targets: list[str]) -> dict:
@@ -412,6 +416,8 @@ class Service:
                 results = stage_remove(targets, self.settings, log=self.log, all_or_none=True)
             except IndexBusy as exc:
                 raise CorpusError(f"an update is already running: {exc}") from None
+            except OSError as exc:
+                raise CorpusError(str(exc)) from None
             return self._start_job("remove", [r.path for r in results if r.status == "removed"])
 
     def status(self) -> dict:
