@@ -30,11 +30,12 @@ from .store import (REBUILD, Index, IndexError_, IndexMissing, begin_operation, 
 
 
 def update_index(settings: Settings, rebuild: bool = False, log=print, progress: bool = True,
-                 embedder=None, keep_search: bool = True) -> tuple[Index, bool]:
+                 embedder=None, keep_search: bool = True, fresh: bool = False) -> tuple[Index, bool]:
     """The index, built when it is missing, broken, stale, built with other settings, when an
     operation is unfinished, or when `rebuild`; (index, whether it was built). `keep_search`:
     the search settings the index recorded stay where `settings` has the defaults (an add or a
-    remove does not reset `ragcomm index --fusion ...`)."""
+    remove does not reset `ragcomm index --fusion ...`). `fresh` (`ragcomm index --rebuild`):
+    built from the corpus alone, reusing no stored documents or vectors."""
     with writer_lock(settings.index_dir):
         recover_swap(settings.index_dir, log)
         if keep_search:
@@ -42,7 +43,7 @@ def update_index(settings: Settings, rebuild: bool = False, log=print, progress:
                 settings = keep_retrieval(settings, read_manifest(settings.index_dir))
             except IndexError_:
                 pass  # no readable index: nothing recorded to keep
-        if not rebuild and pending_operation(settings.index_dir) is None:
+        if not rebuild and not fresh and pending_operation(settings.index_dir) is None:
             try:
                 index = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)
                 if not index.stale and not settings_match(index.manifest, settings):
@@ -51,7 +52,7 @@ def update_index(settings: Settings, rebuild: bool = False, log=print, progress:
                 pass
             except IndexError_ as exc:
                 log(f"the index cannot be used, so it is built afresh: {str(exc).replace(': ' + REBUILD, '')}")
-        return build_index(settings, embedder=embedder, log=log, progress=progress, fresh=rebuild), True
+        return build_index(settings, embedder=embedder, log=log, progress=progress, fresh=fresh), True
 
 
 def stage_add(files: list[Path], settings: Settings, replace: bool = False, log=print,

@@ -86,7 +86,7 @@ def test_same_stem_files_added_in_every_order_keep_their_own_ids(small_corpus, t
         assert {"animateurs-commissioning-managers-2012", "commissioners-use-of-information-findings"} <= set(
             index.documents)
         ids = {d["source"]: doc_id for doc_id, d in index.documents.items()}
-        rebuilt, _ = update_index(settings, rebuild=True, log=quiet, embedder=fake_embedder, progress=False)
+        rebuilt, _ = update_index(settings, fresh=True, log=quiet, embedder=fake_embedder, progress=False)
         assert {d["source"]: doc_id for doc_id, d in rebuilt.documents.items()} == ids  # the corpus alone decides
 
 
@@ -118,7 +118,7 @@ def test_rebuild_recovers_an_index_saved_with_clashing_ids(small_corpus, tmp_pat
     documents.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(IndexCorrupt):
         load_index(settings.index_dir)
-    index, built = update_index(settings, rebuild=True, log=quiet, embedder=fake_embedder, progress=False)
+    index, built = update_index(settings, fresh=True, log=quiet, embedder=fake_embedder, progress=False)
     assert built and {"control.txt", "control.md"} <= set(index.documents)
     check(load_index(settings.index_dir), fake_embedder, ["control.txt", "control.md"])
 
