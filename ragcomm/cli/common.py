@@ -29,6 +29,7 @@ def settings_from(args) -> Settings:
         vector_backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
         milvus_collection=getattr(args, "milvus_collection", None),
         milvus_analyzer=getattr(args, "milvus_analyzer", None), reader=getattr(args, "reader", None),
+        **serve.read_limits(args),
     )
 
 

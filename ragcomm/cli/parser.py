@@ -28,6 +28,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-actors", type=int, default=2, help="embedding actors (each loads the model once; default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_search_settings(p)
+    serve.add_read_limits(p)
 
     p = sub.add_parser("search", help="ranked passages for a question, or for a file of questions")
     add_paths(p, model=False)
@@ -61,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="replace a corpus file of the same name "
                    "(the old one is kept in corpus/.removed/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    serve.add_read_limits(p)
     p.epilog = "Exit status: 0 when every file is in the corpus, 1 when some were refused (the others are added)."
 
     p = sub.add_parser("remove", help="take documents out of the corpus and the index (files kept in corpus/.removed/)")

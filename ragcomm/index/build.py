@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections import Counter
 import time
 from datetime import datetime, timezone
 from functools import partial
@@ -19,7 +20,7 @@ from ..backends import build_lexical, build_vector
 from ..chunking import chunk_document, embed_text, sentence_spans
 from ..config import TOKENIZER_ENCODING, Settings
 from ..embed import canonical_model_id
-from ..ingest import INGEST_VERSION, load_corpus
+from ..ingest import INGEST_VERSION, Budget, load_corpus
 from ..types import Chunk, Document
 from ..version import __version__
 from .store import (DOCUMENT_SHAPE, FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, as_built,
@@ -42,9 +43,10 @@ def chunk_corpus(docs: list[Document], settings: Settings, fits_model=None) -> l
 
 
 def build_index(settings: Settings | None = None, embedder=None, log=print, progress: bool = True,
-                save: bool = True) -> Index:
+                save: bool = True, fresh: bool = False) -> Index:
     """Read the corpus, chunk, embed, index, and (by default) save to settings.index_dir.
-    Chunks whose text is unchanged since the index already there keep their vectors.
+    Files and chunks unchanged since the index already there keep their documents and
+    vectors, unless `fresh` (`ragcomm index --rebuild`: from the corpus alone).
     Saving takes the writer lock and first completes what a killed writer left half-done
     (an index swap, an add or a remove); the saved index ends that operation."""
     settings = settings or Settings()
@@ -53,17 +55,19 @@ def build_index(settings: Settings | None = None, embedder=None, log=print, prog
         with writer_lock(settings.index_dir):
             recover_swap(settings.index_dir, log)
             recover_operation(settings.index_dir, log)
-            index = _build_index(settings, embedder, log, progress, save)
+            index = _build_index(settings, embedder, log, progress, save, fresh)
             end_operation(settings.index_dir)
             return index
-    return _build_index(settings, embedder, log, progress, save)
+    return _build_index(settings, embedder, log, progress, save, fresh)
 
 
-def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) -> Index:
+def _build_index(settings: Settings, embedder, log, progress: bool, save: bool, fresh: bool = False) -> Index:
     t0 = time.perf_counter()
-    known = previous_documents(settings.index_dir) if save else {}
+    reuse_old = save and not fresh
+    known = previous_documents(settings.index_dir) if reuse_old else {}
     read_seconds: dict = {}
-    docs, problems = load_corpus(settings.corpus_dir, known=known, log=log, timings=read_seconds)
+    docs, problems = load_corpus(settings.corpus_dir, known=known, log=log, timings=read_seconds,
+                                 budget=Budget.from_settings(settings))
     for source, seconds in read_seconds.items():
         log(f"read {source} in {seconds:.2f} s")
     reused_files = len({d.source for d in docs} - set(read_seconds))
@@ -76,7 +80,7 @@ def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) 
     ingest_seconds = time.perf_counter() - t0
     reuse = previous_vectors(settings.index_dir, embedder.model_id if embedder is not None
                              else canonical_model_id(settings.model),
-                             embedder.backend if embedder is not None else settings.embed_backend) if save else {}
+                             embedder.backend if embedder is not None else settings.embed_backend) if reuse_old else {}
     index = build_from_documents(docs, settings, embedder=embedder, log=log, progress=progress, reuse=reuse,
                                  persistent=save)
     manifest = index.manifest
@@ -176,6 +180,9 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
     # unchanged file's documents without reading it again (and citations find their page).
     documents = {d.doc_id: {"title": d.title, "source": d.source, "metadata": d.metadata, "text": d.text,
                             "sections": d.sections, "pages": d.pages} for d in docs}
+    if len(documents) != len(docs):  # ingest.unique_ids gives every document its own id
+        twice = sorted(doc_id for doc_id, n in Counter(d.doc_id for d in docs).items() if n > 1)
+        raise ValueError(f"two documents have the same id ({', '.join(twice[:3])}): not indexed")
     texts = [embed_text(documents[c.doc_id]["title"], c.section, c.text) for c in chunks]
 
     t = time.perf_counter()
@@ -273,4 +280,4 @@ def open_index(settings: Settings | None = None, build: bool = True, rebuild: bo
                 raise
             log(f"the index in {folder} is unusable: rebuilding it")
             print(f"warning: {sys.exc_info()[1]}", file=sys.stderr)
-    return build_index(settings, embedder=embedder, log=log)
+    return build_index(settings, embedder=embedder, log=log, fresh=rebuild)
