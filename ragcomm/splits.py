@@ -32,6 +32,19 @@ def split_of(qid: str) -> str:
     return "heldout" if _digest(PARAPHRASE.sub("", qid)) % 2 else "tune"
 
 
+def tune_half(qid: str) -> str:
+    """The half of the tune split a question belongs to: 'train' (the reader may learn from it,
+    `ragcomm train-reader --in-domain`) or 'calibrate' (never learned from: it chooses how the
+    reader's score is weighed and calibrates abstention). A rewording goes with its original.
+
+    >>> sorted({tune_half(q) for q in ("q02", "q04", "q06", "q08", "q10", "q12")})
+    ['calibrate', 'train']
+    >>> tune_half("q02-p1") == tune_half("q02")
+    True
+    """
+    return "train" if _digest("half:" + PARAPHRASE.sub("", qid)) % 2 else "calibrate"
+
+
 # The SQuAD 2.0 articles held out for validation: the 8 of the 25 in ../shared/qa (and
 # train/qa) whose titles have the smallest SHA-256. Every other SQuAD article, including the
 # 13 that only the SQuAD 1.1 file holds, is for training. tests/reader/test_pairs.py checks

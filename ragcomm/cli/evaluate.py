@@ -267,5 +267,5 @@ def cmd_train_reader(args) -> int:
                          limit=args.limit, max_steps=args.max_steps, threads=args.threads, bf16=args.bf16,
                          checkpoints=tuple(int(x) for x in (args.checkpoints or "").split(",") if x.strip()))
     train_command(args.out, config, args.gold or home() / "eval" / "gold.jsonl", args.ship, gold=args.in_domain,
-                  per_source=args.per_source, log=log)
+                  per_source=args.per_source, log=log, repeat=args.in_domain_repeat)
     return 0

@@ -179,8 +179,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="train on this many groups only (a quick trial)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (a quick trial)")
     p.add_argument("--gold", type=Path, help="gold question file (default eval/gold.jsonl)")
-    p.add_argument("--in-domain", action="store_true", help="also train on groups from the gold tune split (off by "
-                   "default: the tune splits then stay unseen, for choosing the score's weights and calibrating)")
+    p.add_argument("--in-domain", action="store_true", help="also train on our own questions: the 'train' half of "
+                   "the tune split of eval/gold, outside and paraphrases (the 'calibrate' half and the held-out split "
+                   "are never learned from)")
+    p.add_argument("--in-domain-repeat", type=int, default=5, help="times each in-domain group is trained on")
     p.add_argument("--checkpoints", help="also save the model after these steps, comma-separated (out/step-N)")
     p.add_argument("--per-source", type=int, default=600, help="validation groups checked per public source")
     p.add_argument("--ship", action="store_true", help="install the result as the package's reader (ragcomm/reader/model)")

@@ -1,7 +1,8 @@
 """`ragcomm eval --calibrate`: fit the abstention model and choose where it declines and
 cautions, on questions written by the project and by other people (answer/operating.py).
 
-The question sets, their tune halves only (the held-out halves stay for the figures):
+The question sets, the 'calibrate' half of their tune split only (splits.tune_half: the
+reader may have learned from the other half; the held-out split stays for the figures):
 
     gold          eval/gold.jsonl: the project's own questions
     outside       eval/outside.jsonl: written by someone who never ran the system
@@ -23,7 +24,7 @@ from pathlib import Path
 from ..answer.abstention import SIGNALS
 from ..answer.calibration import L2
 from ..answer.operating import MAX_DECLINED, fit_pooled
-from ..splits import SQUAD_VALIDATION, split_of
+from ..splits import SQUAD_VALIDATION, split_of, tune_half
 
 SETS = ("gold", "outside", "paraphrases")
 CALIBRATION_ARTICLES = SQUAD_VALIDATION[:4]
@@ -46,8 +47,9 @@ def signals_of(answerer, questions: dict, k: int = 5) -> dict:
         answerer.threshold = saved
 
 
-def commissioning_sets(answerer, docs: list, root: Path, split: str = "tune", log=lambda _m: None) -> dict:
-    """name -> (signals by qid, answerable qids) for the project's question files."""
+def commissioning_sets(answerer, docs: list, root: Path, split: str = "calibrate", log=lambda _m: None) -> dict:
+    """name -> (signals by qid, answerable qids) for the project's question files: the tune
+    split's `split` half (splits.tune_half; 'all' for every question)."""
     from .datasets import gold_set, load_gold
 
     out = {}
@@ -56,7 +58,8 @@ def commissioning_sets(answerer, docs: list, root: Path, split: str = "tune", lo
         if not path.exists():
             continue
         gold = gold_set(load_gold(path), docs)
-        questions = {q: text for q, text in gold.questions.items() if split == "all" or split_of(q) == split}
+        questions = {q: text for q, text in gold.questions.items()
+                     if split == "all" or (split_of(q) == "tune" and tune_half(q) == split)}
         log(f"{name}: {len(questions)} questions of the {split} split")
         out[name] = (signals_of(answerer, questions), gold.answerable & set(questions))
     return out
@@ -79,7 +82,7 @@ def squad_set(settings, path: Path, articles=CALIBRATION_ARTICLES, reader="defau
 def calibrate_pooled(answerer, docs: list, settings, root: Path, squad_path: Path | None = None,
                      features=SIGNALS, l2: float = L2, reader="default", log=lambda _m: None):
     """The model fitted on every set, and its report (answer/operating.py)."""
-    sets = commissioning_sets(answerer, docs, root, "tune", log)
+    sets = commissioning_sets(answerer, docs, root, "calibrate", log)
     if squad_path is not None:
         sets["squad"] = squad_set(settings, squad_path, reader=reader, log=log)
     return fit_pooled(sets, features, l2, max_declined=MAX_DECLINED, targets={n: TARGETS[n] for n in sets})

@@ -4,11 +4,14 @@
     ragcomm train-reader --ship                   # ... and installs it as the package's reader
     ragcomm train-reader --limit 200 --max-steps 5 --out /tmp/r   # a quick trial
 
-In-domain groups come from the gold set's tune split, asked through the normal retrieval:
-each question's candidate sentences (the answerer's, over the top k passages) are labelled
-by whether they hold the evidence (the rule of `ragcomm eval --answers`). A candidate that
-holds the evidence of a held-out question (gold, eval/outside.jsonl, eval/paraphrases.jsonl)
-is never a positive, so held-out figures are not learned by heart.
+With --in-domain, groups also come from our own question sets (eval/gold.jsonl,
+outside.jsonl, paraphrases.jsonl): the 'train' half of their tune split (splits.tune_half; the
+'calibrate' half is left to choose the reader's weight and to calibrate abstention), asked
+through the normal retrieval, each question's candidate sentences (the answerer's, over the
+top k passages) labelled by whether they hold the evidence (the rule of `ragcomm eval
+--answers`), repeated so that they weigh among the public groups. A candidate that holds the
+evidence of a held-out question is never a positive, so held-out figures are not learned by
+heart.
 
 The validation figures: top-1 and AUROC on the public validation groups (SQuAD 2.0 articles
 held out by title, COVID-QA dev, PubMedQA and MedQuAD held out by abstract and topic), and
@@ -28,12 +31,12 @@ import numpy as np
 
 from ..answer.coverage import question_years
 from ..answer.extractive import WORD, question_kind, select_sentences
-from ..answer.reading import read_candidates
 from ..config import home
 from ..reader import SHIPPED
 from ..reader.figures import auroc, group_figures
 from ..reader.pairs import Group, public_groups
-from ..splits import split_of
+from ..answer.reading import quote, read_candidates
+from ..splits import split_of, tune_half
 from .answers import covers
 from .datasets import gold_set, load_gold
 
@@ -78,16 +81,17 @@ def held_out_spans(docs, root: Path) -> list:
     return out
 
 
-def domain_groups(answerer, docs, gold_path: Path, split: str = "tune", k: int = 5, negatives: int = 7,
+def domain_groups(answerer, docs, gold_path: Path, k: int = 5, negatives: int = 7,
                   protect: list | None = None) -> list[Group]:
-    """Groups from the answerer's candidates for one split of a gold file: the candidates
-    holding the evidence are positive (unless they hold a `protect`ed held-out evidence too:
-    then the question is left out), the best-scored others negative."""
+    """Groups from the answerer's candidates for the questions of a gold file in the tune
+    split's 'train' half (splits.tune_half): the candidates holding the evidence are positive
+    (unless they hold a `protect`ed held-out evidence too: then the question is left out), the
+    best-scored others negative."""
     gold = gold_set(load_gold(gold_path), docs)
     protect = protect or []
     out = []
     for qid, question in gold.questions.items():
-        if split != "all" and split_of(qid) != split:
+        if split_of(qid) != "tune" or tune_half(qid) != "train":
             continue
         candidates = scored_candidates(answerer, question, k)
         if not candidates:
@@ -101,8 +105,8 @@ def domain_groups(answerer, docs, gold_path: Path, split: str = "tune", k: int =
                for c in positives for doc, s, e in protect):
             continue
         chosen = positives[:2] + [c for c, y in zip(candidates, labels) if not y][:negatives]
-        out.append(Group("gold", qid, question, [c.text for c in chosen], [int(c in positives) for c in chosen],
-                         "train" if split_of(qid) == "tune" else "validation", qid))
+        out.append(Group(Path(gold_path).stem, qid, question, [quote(c) for c in chosen],
+                         [int(c in positives) for c in chosen], "train", qid))
     return out
 
 
@@ -147,8 +151,8 @@ def validation_figures(score, groups: list[Group], per_source: int = 600, seed: 
     return out
 
 
-def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: bool = True, k: int = 5,
-                  per_source: int = 600, log=print) -> dict:
+def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: bool = False, k: int = 5,
+                  per_source: int = 600, log=print, repeat: int = 5) -> dict:
     """Build the groups, train, export to ONNX int8, validate the exported reader, and (with
     `ship`) install it in the package with its card. Returns the record (also training.json)."""
     from ..reader.onnx import OnnxReader, export_reader
@@ -170,11 +174,13 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
         prebuilt = None
     gold_set_, docs, answerer = gold_answerer(gold_path, settings, prebuilt, log=log, reader="none")
     answerer.reader = None  # candidates for training and today's figures come without a reader
-    if gold:
+    if gold:  # --in-domain: the 'train' half of each question set's tune split, repeated
         protect = held_out_spans(list(docs.values()), root)
-        own = domain_groups(answerer, list(docs.values()), gold_path, "tune", k, protect=protect)
-        log(f"in-domain groups from the gold tune split: {len(own)}")
-        groups += own
+        own = [g for name in QUESTION_SETS if (root / "eval" / name).exists()
+               for g in domain_groups(answerer, list(docs.values()), root / "eval" / name, k, protect=protect)]
+        log(f"in-domain groups (tune split, 'train' half of {', '.join(QUESTION_SETS)}): {len(own)}, "
+            f"each {repeat} times")
+        groups += own * repeat
     trained = out / "torch"
     record = train_reader(groups, trained, config, log=log)
     folder = out / "onnx"
