@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends import build_lexical, build_vector
-from ..chunking import chunk_document, embed_text, sentence_spans
+from ..chunking import SENTENCE_SPLITTER, chunk_document, embed_text, sentence_spans
 from ..config import TOKENIZER_ENCODING, Settings
 from ..embed import canonical_model_id
 from ..ingest import INGEST_VERSION, load_corpus
@@ -168,9 +168,9 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
     if chunks is None:
         chunks = chunk_corpus(docs, settings, embedder.fits)
         chunking = {"tokenizer": TOKENIZER_ENCODING, "size": settings.chunk_size, "overlap": settings.chunk_overlap,
-                    "embedded_text": "title | section + newline + text"}
+                    "embedded_text": "title | section + newline + text", "sentences": SENTENCE_SPLITTER}
     else:
-        chunking = {"given": True, "embedded_text": "title | section + newline + text"}
+        chunking = {"given": True, "embedded_text": "title | section + newline + text", "sentences": SENTENCE_SPLITTER}
     timings["chunking"] = time.perf_counter() - t0
     # The cleaned text, sections and page map are kept so that a later build reuses an
     # unchanged file's documents without reading it again (and citations find their page).
@@ -231,7 +231,7 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     if sentence_vectors is not None:
-        manifest["sentences"] = {"count": len(sentence_vectors), "split": "chunking.sentence_spans",
+        manifest["sentences"] = {"count": len(sentence_vectors), "split": SENTENCE_SPLITTER,
                                  "embedded": embedded, "reused": len(sentence_vectors) - embedded}
     return Index(manifest, documents, chunks, vectors, lexical, dense,
                  sentence_vectors=sentence_vectors, sentence_chunks=sentence_chunks)
