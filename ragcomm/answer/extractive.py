@@ -34,6 +34,7 @@ from ..types import Answer, Citation, Hit, page_at
 from .abstention import SIGNALS, CorpusProfile, agreement, corpus_signals, question_names, question_years, reason
 from .calibration import load_model
 from .followup import WORD, standalone_queries, standalone_query
+from .hygiene import label_end, unquotable
 
 ABSTAIN_TEXT = ("The documents do not appear to answer this question. "
                 "The closest passages are shown instead; check them before relying on them.")
@@ -185,9 +186,9 @@ def is_answer_sentence(text: str) -> bool:
     >>> is_answer_sentence("Case study – Brighton and Hove PCT"), is_answer_sentence("Fifty-one learners and ten supervisors took part.")
     (False, True)
     """
-    end = text.rstrip()[-1:]
-    words = len(WORD.findall(text))
-    if words < MIN_WORDS or end in (":", "?"):
+    text = text[label_end(text):]  # judged without a section label ("RESULTS: "); hygiene.py
+    end, words = text.rstrip()[-1:], len(WORD.findall(text))
+    if words < MIN_WORDS or end in (":", "?") or unquotable(text):
         return False
     return words >= HEADING_WORDS or end in ".!;)\"'”’"
 
@@ -221,15 +222,14 @@ def passage_sentences(text: str, analyzer: str = "english", common=lambda word: 
     [('Managers acted as animateurs in four PCTs.', False, ()), ('This approach involved managing groups of people.', True, ((0, False),))]
     """
     spans = sentence_spans(text)
-    ends = {a: b for a, b in spans}
-    out = []
+    ends, out = {a + label_end(text[a:b]): b for a, b in spans}, []
     for j, (a, b) in enumerate(spans):
         sentence = text[a:b]
         if is_answer_sentence(sentence):
             leans, before = leans_back(sentence), preceding(text, spans, j)
             before_terms = tuple(frozenset(analyze(text[start:ends[start]], analyzer)) for start, _ in before) \
                 if leans else ()
-            out.append(Sentence(a, b, sentence, None, frozenset(analyze(sentence, analyzer)),
+            out.append(Sentence(a + label_end(sentence), b, sentence[label_end(sentence):], None, frozenset(analyze(sentence, analyzer)),
                                 fact_kinds(sentence, common), leans, before, frames(sentence), before_terms))
     return out
 
@@ -240,7 +240,7 @@ def preceding(text: str, spans: list, j: int) -> tuple:
     for a, b in reversed(spans[max(0, j - MAX_CONTEXT):j]):
         if len(WORD.findall(text[a:b])) < MIN_WORDS or text[a:b].rstrip().endswith(":"):
             break  # a heading or label: what comes before it is another topic
-        out.append((a, leans_back(text[a:b])))
+        out.append((a + label_end(text[a:b]), leans_back(text[a:b])))
     return tuple(out)
 
 
@@ -465,9 +465,9 @@ class Answerer:
                 if len(vectors) != len(spans):  # stored by a version that split sentences otherwise
                     with self._lock:
                         vectors = self.embedder.encode([chunks[i].text[a:b] for a, b in spans])
-                row = {span: j for j, span in enumerate(spans)}
+                row = {b: j for j, (_, b) in enumerate(spans)}  # by end: a quote may leave out a label
                 for sentence in sentences:
-                    sentence.vector = vectors[row[(sentence.a, sentence.b)]]
+                    sentence.vector = vectors[row[sentence.b]]
                 self._sentences[i] = sentences
         return {i: self._sentences[i] for i in chunk_ids}
 
