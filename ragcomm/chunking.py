@@ -41,9 +41,16 @@ BLOCK_BREAK = re.compile(r"\s*\n\s*|(?<!\S)\|(?:\s*\|)*(?!\S)|\s+(?=[•●▪�
 # space and a capital, digit, quote or bracket.
 SENTENCE_BREAK = re.compile(r"[.!?][”’\"')\]]*(\s+)(?=[A-Z0-9‘“\"'(•])")
 ABBREVIATION = re.compile(r"\b(e\.g|i\.e|et al|etc|vs|cf|Dr|Mr|Mrs|Ms|Prof|St|No|p|pp|Fig|approx|Oxf)\.$", re.I)
+# Not sentence ends either: a list number ("1. Service name"), dot leaders before a page number,
+# initials ("Dr A. Patel", "J. K. Rowling"), and, before them, a citation's year and month or Epub
+# ("J Health Serv Res Policy. 2012 Jan;17(1):11-7.").
+LIST_NUMBER = re.compile(r"(?:\d+(?:\.\d+)*|[a-z]|[ivx]+)\.", re.I)
+NOT_AN_END = re.compile(r"(?:\.\s?){3,}$|\b(?:Dr|Mr|Mrs|Ms|Prof)\.? [A-Z]\.$|\b[A-Z]\.\s?[A-Z]\.$")
+CITATION_NEXT = re.compile(r"(?:19|20)\d{2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b|"
+                           r"(?:19|20)\d{2}\s*;|Epub\b")
 # Recorded in the index manifest: an index split otherwise is rebuilt (chunks and sentence vectors
 # follow the split). Change it whenever sentence_spans splits differently.
-SENTENCE_SPLITTER = "blocks+regex/2"
+SENTENCE_SPLITTER = "blocks+regex/3"
 
 
 def block_spans(text: str) -> list[tuple[int, int]]:
@@ -70,7 +77,9 @@ def regex_sentences(text: str) -> list[tuple[int, int]]:
     """
     spans, start = [], 0
     for m in SENTENCE_BREAK.finditer(text):
-        if ABBREVIATION.search(text[start:m.start(1)]):
+        before = text[start:m.start(1)]
+        if (ABBREVIATION.search(before) or LIST_NUMBER.fullmatch(before.strip()) or NOT_AN_END.search(before)
+                or CITATION_NEXT.match(text, m.end(1))):
             continue
         _add_span(text, start, m.start(1), spans)
         start = m.end(1)
