@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
 import time
 from contextlib import contextmanager
@@ -299,7 +300,7 @@ def hygiene_counts(docs: dict) -> dict:
                 sentences += 1
                 text = d.text[a:b]
                 body = text[label_end(text):]
-                if not prose(body):
+                if not prose(text):
                     continue
                 labels += body != text
                 rule = unquotable(body)
@@ -325,6 +326,12 @@ def downstream(name: str, splitter, out_dir: Path) -> dict:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     index, realdocs_index = out_dir / "index", out_dir / "index-realdocs"
+    # Seeded with an index built already (the default one, another splitter's): its vectors are
+    # reused by content hash, so only the sentences this splitter cuts otherwise are embedded.
+    for folder, seeds in ((index, [ROOT / "index"]), (realdocs_index, sorted(out_dir.parent.glob("*/index-realdocs")))):
+        seed = next((s for s in seeds if (s / "manifest.json").exists()), None)
+        if seed is not None and not folder.exists():
+            shutil.copytree(seed, folder)
     figures = {}
     with swapped(name, splitter):
         run(main, ["index", "--index", str(index)])

@@ -186,9 +186,8 @@ def is_answer_sentence(text: str) -> bool:
     >>> is_answer_sentence("Case study – Brighton and Hove PCT"), is_answer_sentence("Fifty-one learners and ten supervisors took part.")
     (False, True)
     """
-    text = text[label_end(text):]  # judged without a section label ("RESULTS: "); hygiene.py
     end, words = text.rstrip()[-1:], len(WORD.findall(text))
-    if words < MIN_WORDS or end in (":", "?") or unquotable(text):
+    if words < MIN_WORDS or end in (":", "?") or unquotable(text[label_end(text):]):  # hygiene.py
         return False
     return words >= HEADING_WORDS or end in ".!;)\"'”’"
 
