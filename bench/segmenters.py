@@ -4,6 +4,7 @@ hygiene rules keep out of answers, and the answer and retrieval figures downstre
     .venv/bin/python bench/segmenters.py                       # boundaries, speed, hygiene (~1 min)
     .venv/bin/python bench/segmenters.py --downstream          # + every eval per splitter (~10 min each)
     .venv/bin/python bench/segmenters.py --json reports/segmenters.json
+    .venv/bin/python bench/segmenters.py --audit reports/before-tune.json reports/after-tune.json
 
 Splitters (`pip install -e '.[segmenters]'` for the maintained ones; a missing one is skipped):
 
@@ -36,6 +37,9 @@ Downstream (--downstream): for each splitter, in this process with chunking's sp
 swapped, the commands of eval/README.md into reports/segmenters/NAME/: `ragcomm index`,
 `eval --answers --split tune` and `--split heldout`, `eval --documents` over realdocs, and
 `ragcomm eval` (retrieval on the gold set; the default hybrid's nDCG@10).
+
+Audit (--audit): in the quotes of saved answer reports (`eval --answers --json`, e.g. of an
+older version), how many start with a section label and how many a hygiene rule keeps out.
 """
 from __future__ import annotations
 
@@ -401,14 +405,41 @@ def markdown(result: dict) -> str:
 RULE_NAMES = ("citation", "contact", "contents", "spliced", "spaced")
 
 
+def audit(reports: list[str], docs: dict) -> str:
+    """What the answers of saved `ragcomm eval --answers --json` reports quoted: how many quotes
+    start with a section label, and how many a hygiene rule would keep out (by rule)."""
+    from ragcomm.answer.hygiene import label_end, unquotable
+
+    texts = {d.doc_id: d.text for group in docs.values() for d in group}
+    lines = ["| answers | quotes | starting with a label | " + " | ".join(RULE_NAMES) + " |",
+             "|---|---|---|" + "---|" * len(RULE_NAMES)]
+    for report in reports:
+        quotes, labelled, rules = 0, 0, dict.fromkeys(RULE_NAMES, 0)
+        for row in json.loads(Path(report).read_text())["answerers"][0]["per_question"].values():
+            for c in row.get("citations") or []:
+                quote = texts[c["doc_id"]][c["start"]:c["end"]]
+                quotes += 1
+                labelled += bool(label_end(quote))
+                rule = unquotable(quote[label_end(quote):])
+                if rule:
+                    rules[rule] += 1
+        lines.append(f"| {report} | {quotes} | {labelled} | " + " | ".join(str(rules[r]) for r in RULE_NAMES) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--downstream", action="store_true", help="also run every eval per splitter (slow)")
     parser.add_argument("--splitters", help="comma-separated names (default: all)")
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--audit", nargs="+", metavar="REPORT", help="only count labels and hygiene misses in the "
+                        "quotes of saved `ragcomm eval --answers --json` reports (over corpus/)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    if args.audit:
+        print(audit(args.audit, documents()))
+        return 0
 
     records = json.loads(GOLD.read_text())
     check_gold(records)
