@@ -78,3 +78,40 @@ def test_an_index_split_otherwise_is_rebuilt(small_corpus, tmp_path, fake_embedd
     assert not any("sentence splitter" in d for d in settings_match(manifest, settings))
     older = {**manifest, "chunking": {k: v for k, v in manifest["chunking"].items() if k != "sentences"}}
     assert any(d.startswith("sentence splitter: built None") for d in settings_match(older, settings))
+
+
+def test_a_rebuild_with_another_splitter_reuses_no_misplaced_sentence_vector(small_corpus, tmp_path, fake_embedder,
+                                                                              monkeypatch):
+    """The old index's sentence rows are found by splitting its chunks again; split otherwise, they
+    would be paired with the wrong sentences (or run past the end): they are not reused then."""
+    import re
+
+    import numpy as np
+
+    from ragcomm import chunking, load_index
+    from ragcomm.index import build, store
+
+    settings = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", model="fake-hash-embedder")
+    build_index(settings, embedder=fake_embedder, log=lambda *_: None, progress=False)
+
+    def commas_too(text):  # more sentences than the regex: the rows would shift and overflow
+        spans = []
+        for a, b in chunking.regex_sentences(text):
+            start = a
+            for m in re.finditer(r",\s+", text[a:b]):
+                spans.append((start, a + m.start() + 1))
+                start = a + m.end()
+            spans.append((start, b))
+        return spans
+
+    monkeypatch.setattr(chunking, "prose_sentences", commas_too)
+    for module in (build, store):
+        monkeypatch.setattr(module, "SENTENCE_SPLITTER", "test/commas")
+    messages = []
+    build_index(settings, embedder=fake_embedder, log=messages.append, progress=False)
+    index = load_index(settings.index_dir)
+    assert index.manifest["chunking"]["sentences"] == "test/commas"
+    texts = [c.text[a:b] for c in index.chunks for a, b in sentence_spans(c.text)]
+    assert len(texts) == len(index.sentence_vectors)
+    assert np.allclose(index.sentence_vectors, fake_embedder.encode(texts))
+    assert not any(m.startswith("embedding 0 sentences") for m in messages)

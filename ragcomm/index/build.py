@@ -124,9 +124,10 @@ def previous_vectors(folder: Path, model_id: str, backend: str = "torch") -> dic
     if old.model_id != model_id or old.embed_backend != backend:
         return {}
     reuse = {text_key(old.chunk_text_for_index(i)): old.vectors[i] for i in range(len(old.chunks))}
-    if old.sentence_vectors is not None:
-        texts = [text for _, text in chunk_sentences(old.chunks)]
-        reuse.update((text_key(t), old.sentence_vectors[row]) for row, t in enumerate(texts))
+    # A sentence's row is known only by splitting its chunk again: with the splitter that cut it.
+    pairs = chunk_sentences(old.chunks) if old.sentence_vectors is not None else []
+    if old.manifest["chunking"].get("sentences") == SENTENCE_SPLITTER and len(pairs) == len(old.sentence_vectors):
+        reuse.update((text_key(t), old.sentence_vectors[row]) for row, (_, t) in enumerate(pairs))
     return reuse
 
 
