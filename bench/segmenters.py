@@ -385,7 +385,7 @@ def markdown(result: dict) -> str:
                  f"{g['located']} of {g['drawn']} drawn excerpts still stand in their document.")
     if any(r and r.get("downstream") for r in result["splitters"].values()):
         lines += ["", "| splitter | tune cited | tune first | held-out cited | held-out first | held-out words | "
-                  "realdocs cited | realdocs top 5 | gold nDCG@10 | verbatim |", "|---|---|---|---|---|---|---|---|---|---|"]
+                  "realdocs cited | realdocs top 5 | gold nDCG@10 | verbatim |", "|---" * 10 + "|"]
         for name, r in result["splitters"].items():
             d = r and r.get("downstream")
             if d:

@@ -228,7 +228,8 @@ def passage_sentences(text: str, analyzer: str = "english", common=lambda word: 
             leans, before = leans_back(sentence), preceding(text, spans, j)
             before_terms = tuple(frozenset(analyze(text[start:ends[start]], analyzer)) for start, _ in before) \
                 if leans else ()
-            out.append(Sentence(a + label_end(sentence), b, sentence[label_end(sentence):], None, frozenset(analyze(sentence, analyzer)),
+            cut = a + label_end(sentence)  # a section label is left out of the quote, offsets verbatim
+            out.append(Sentence(cut, b, text[cut:b], None, frozenset(analyze(sentence, analyzer)),
                                 fact_kinds(sentence, common), leans, before, frames(sentence), before_terms))
     return out
 

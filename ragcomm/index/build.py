@@ -126,7 +126,8 @@ def previous_vectors(folder: Path, model_id: str, backend: str = "torch") -> dic
     reuse = {text_key(old.chunk_text_for_index(i)): old.vectors[i] for i in range(len(old.chunks))}
     # A sentence's row is known only by splitting its chunk again: with the splitter that cut it.
     pairs = chunk_sentences(old.chunks) if old.sentence_vectors is not None else []
-    if old.manifest["chunking"].get("sentences") == SENTENCE_SPLITTER and len(pairs) == len(old.sentence_vectors):
+    same_split = old.manifest["chunking"].get("sentences") == SENTENCE_SPLITTER
+    if pairs and same_split and len(pairs) == len(old.sentence_vectors):
         reuse.update((text_key(t), old.sentence_vectors[row]) for row, (_, t) in enumerate(pairs))
     return reuse
 
@@ -171,7 +172,8 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
         chunking = {"tokenizer": TOKENIZER_ENCODING, "size": settings.chunk_size, "overlap": settings.chunk_overlap,
                     "embedded_text": "title | section + newline + text", "sentences": SENTENCE_SPLITTER}
     else:
-        chunking = {"given": True, "embedded_text": "title | section + newline + text", "sentences": SENTENCE_SPLITTER}
+        chunking = {"given": True, "embedded_text": "title | section + newline + text",
+                    "sentences": SENTENCE_SPLITTER}
     timings["chunking"] = time.perf_counter() - t0
     # The cleaned text, sections and page map are kept so that a later build reuses an
     # unchanged file's documents without reading it again (and citations find their page).
