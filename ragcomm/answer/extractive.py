@@ -40,6 +40,7 @@ from .calibration import load_model
 from .closest import marked_sentences
 from .followup import WORD, follow_up, standalone_queries, standalone_query
 from .reading import read_candidates
+from .hygiene import label_end, unquotable
 
 ABSTAIN_TEXT = ("The documents do not appear to answer this question. "
                 "The closest passages are shown instead; check them before relying on them.")
@@ -177,9 +178,8 @@ def is_answer_sentence(text: str) -> bool:
     >>> is_answer_sentence("Case study – Brighton and Hove PCT"), is_answer_sentence("Fifty-one learners and ten supervisors took part.")
     (False, True)
     """
-    end = text.rstrip()[-1:]
-    words = len(WORD.findall(text))
-    if words < MIN_WORDS or end in (":", "?"):
+    end, words = text.rstrip()[-1:], len(WORD.findall(text))
+    if words < MIN_WORDS or end in (":", "?") or unquotable(text[label_end(text):]):  # hygiene.py
         return False
     return words >= HEADING_WORDS or end in ".!;)\"'”’"
 
@@ -213,15 +213,15 @@ def passage_sentences(text: str, analyzer: str = "english", common=lambda word: 
     [('Managers acted as animateurs in four PCTs.', False, ()), ('This approach involved managing groups of people.', True, ((0, False),))]
     """
     spans = sentence_spans(text)
-    ends = {a: b for a, b in spans}
-    out = []
+    ends, out = {a + label_end(text[a:b]): b for a, b in spans}, []
     for j, (a, b) in enumerate(spans):
         sentence = text[a:b]
         if is_answer_sentence(sentence):
             leans, before = leans_back(sentence), preceding(text, spans, j)
             before_terms = tuple(frozenset(analyze(text[start:ends[start]], analyzer)) for start, _ in before) \
                 if leans else ()
-            out.append(Sentence(a, b, sentence, None, frozenset(analyze(sentence, analyzer)),
+            cut = a + label_end(sentence)  # a section label is left out of the quote, offsets verbatim
+            out.append(Sentence(cut, b, text[cut:b], None, frozenset(analyze(sentence, analyzer)),
                                 fact_kinds(sentence, common), leans, before, frames(sentence), before_terms))
     return out
 
@@ -232,7 +232,7 @@ def preceding(text: str, spans: list, j: int) -> tuple:
     for a, b in reversed(spans[max(0, j - MAX_CONTEXT):j]):
         if len(WORD.findall(text[a:b])) < MIN_WORDS or text[a:b].rstrip().endswith(":"):
             break  # a heading or label: what comes before it is another topic
-        out.append((a, leans_back(text[a:b])))
+        out.append((a + label_end(text[a:b]), leans_back(text[a:b])))
     return tuple(out)
 
 
@@ -463,9 +463,9 @@ class Answerer:
                 if len(vectors) != len(spans):  # stored by a version that split sentences otherwise
                     with self._lock:
                         vectors = self.embedder.encode([chunks[i].text[a:b] for a, b in spans])
-                row = {span: j for j, span in enumerate(spans)}
+                row = {b: j for j, (_, b) in enumerate(spans)}  # by end: a quote may leave out a label
                 for sentence in sentences:
-                    sentence.vector = vectors[row[(sentence.a, sentence.b)]]
+                    sentence.vector = vectors[row[sentence.b]]
                 self._sentences[i] = sentences
         return {i: self._sentences[i] for i in chunk_ids}
 

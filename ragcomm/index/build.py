@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends import build_lexical, build_vector
-from ..chunking import chunk_document, embed_text, sentence_spans
+from ..chunking import SENTENCE_SPLITTER, chunk_document, embed_text, sentence_spans
 from ..config import TOKENIZER_ENCODING, Settings
 from ..embed import canonical_model_id
 from ..ingest import INGEST_VERSION, Budget, load_corpus
@@ -128,9 +128,11 @@ def previous_vectors(folder: Path, model_id: str, backend: str = "torch") -> dic
     if old.model_id != model_id or old.embed_backend != backend:
         return {}
     reuse = {text_key(old.chunk_text_for_index(i)): old.vectors[i] for i in range(len(old.chunks))}
-    if old.sentence_vectors is not None:
-        texts = [text for _, text in chunk_sentences(old.chunks)]
-        reuse.update((text_key(t), old.sentence_vectors[row]) for row, t in enumerate(texts))
+    # A sentence's row is known only by splitting its chunk again: with the splitter that cut it.
+    pairs = chunk_sentences(old.chunks) if old.sentence_vectors is not None else []
+    same_split = old.manifest["chunking"].get("sentences") == SENTENCE_SPLITTER
+    if pairs and same_split and len(pairs) == len(old.sentence_vectors):
+        reuse.update((text_key(t), old.sentence_vectors[row]) for row, (_, t) in enumerate(pairs))
     return reuse
 
 
@@ -172,9 +174,10 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
     if chunks is None:
         chunks = chunk_corpus(docs, settings, embedder.fits)
         chunking = {"tokenizer": TOKENIZER_ENCODING, "size": settings.chunk_size, "overlap": settings.chunk_overlap,
-                    "embedded_text": "title | section + newline + text"}
+                    "embedded_text": "title | section + newline + text", "sentences": SENTENCE_SPLITTER}
     else:
-        chunking = {"given": True, "embedded_text": "title | section + newline + text"}
+        chunking = {"given": True, "embedded_text": "title | section + newline + text",
+                    "sentences": SENTENCE_SPLITTER}
     timings["chunking"] = time.perf_counter() - t0
     # The cleaned text, sections and page map are kept so that a later build reuses an
     # unchanged file's documents without reading it again (and citations find their page).
@@ -238,7 +241,7 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     if sentence_vectors is not None:
-        manifest["sentences"] = {"count": len(sentence_vectors), "split": "chunking.sentence_spans",
+        manifest["sentences"] = {"count": len(sentence_vectors), "split": SENTENCE_SPLITTER,
                                  "embedded": embedded, "reused": len(sentence_vectors) - embedded}
     return Index(manifest, documents, chunks, vectors, lexical, dense,
                  sentence_vectors=sentence_vectors, sentence_chunks=sentence_chunks)

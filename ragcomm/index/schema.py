@@ -16,7 +16,7 @@ EACH = "*"  # in a shape: every key of an object of any keys
 MANIFEST_SHAPE = {
     "format": INT, "ragcomm_version?": TEXT, "generation?": INT, "built_at": TEXT,
     "model": {"id": TEXT, "dim": INT, "max_seq_length?": OPTIONAL_INT, "backend?": TEXT},
-    "chunking": {"size?": INT, "overlap?": INT},
+    "chunking": {"size?": INT, "overlap?": INT, "sentences?": TEXT},
     "bm25": {"backend": TEXT, "analyzer": TEXT, "k1": NUMBER, "b": NUMBER},
     "dense": {"backend?": TEXT, "kind": TEXT, "ef_search?": INT, "nprobe?": INT},
     "corpus": {"files": {EACH: TEXT}, "skipped?": [{"path": TEXT, "reason": TEXT}]},

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends import BackendUnavailable, LexicalBackend, VectorBackend, load_lexical, vector_class
-from ..chunking import embed_text
+from ..chunking import SENTENCE_SPLITTER, embed_text
 from ..config import Settings
 from ..durable import (exchange, fsync_dir, move_durably, pause_point, remove_path, sha256_file, write_atomic,
                        write_error)
@@ -448,12 +448,14 @@ def settings_match(manifest: dict, settings: Settings) -> list[str]:
         "model": canonical_model_id(settings.model),
         "embedding backend": settings.embed_backend if backend in BACKENDS else backend,
         "chunk size": settings.chunk_size, "chunk overlap": settings.chunk_overlap,
+        "sentence splitter": SENTENCE_SPLITTER,  # chunks and sentence vectors follow the split
         "BM25 backend": settings.bm25_backend, "BM25 analyzer": settings.bm25_analyzer,
         "BM25 k1": settings.bm25_k1, "BM25 b": settings.bm25_b, "vector backend": settings.vector_backend,
     }
     built = {
         "model": manifest["model"]["id"], "embedding backend": backend,
         "chunk size": manifest["chunking"].get("size"), "chunk overlap": manifest["chunking"].get("overlap"),
+        "sentence splitter": manifest["chunking"].get("sentences"),
         "BM25 backend": manifest["bm25"]["backend"], "BM25 analyzer": manifest["bm25"]["analyzer"],
         "BM25 k1": manifest["bm25"]["k1"], "BM25 b": manifest["bm25"]["b"], "vector backend": vector_backend(manifest),
     }
