@@ -146,8 +146,8 @@ def parser() -> argparse.ArgumentParser:
     # Answer-level evaluation (eval/answers.py).
     p.add_argument("--answers", action="store_true", help="answer-level evaluation on the gold set (or --gold FILE): "
                    "evidence cited / first, words, abstention")
-    p.add_argument("--split", default="all", help="--answers: tune, heldout or all (default all; "
-                   "a question is held out when the SHA-256 of its id is odd)")
+    p.add_argument("--split", default="all", help="--answers: tune, heldout, all, or calibrate (the half of tune "
+                   "no reader learns from) (default all; a question is held out when the SHA-256 of its id is odd)")
     p.add_argument("--answer-grid", help="--answers: variants to compare, NAME=V1,V2;NAME=... (see eval/README.md)")
     p.add_argument("--baseline", type=Path, help="--answers: the --json of an earlier run to test against (paired)")
     p.add_argument("--answers-file", type=Path, help="--answers: score these saved answers instead of answering "

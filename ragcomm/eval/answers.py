@@ -35,11 +35,11 @@ import numpy as np
 from ..answer.calibration import auroc
 from ..answer.extractive import SELECTION_PARAMETERS
 from ..config import home
-from ..splits import split_of  # noqa: F401  (re-exported: eval code and tests import it from here)
+from ..splits import split_of, tune_half  # noqa: F401  (split_of re-exported: eval code and tests import it from here)
 from .datasets import GoldSet
 from .stats import proportion_interval, randomisation_test
 
-SPLITS = ("tune", "heldout", "all")
+SPLITS = ("tune", "heldout", "all", "calibrate")  # calibrate: the half of tune no reader learns from
 GRID_PARAMETERS = SELECTION_PARAMETERS  # what a grid may vary: fields of answer.extractive.Selection
 MARKER = re.compile(r"\s*\[\d+\]")
 WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
@@ -51,6 +51,8 @@ PAIRED = {"evidence_cited": "answerable", "evidence_first": "answerable", "corre
 def in_split(qids, split: str) -> list:
     if split not in SPLITS:
         raise ValueError(f"unknown split '{split}' (choose from {', '.join(SPLITS)})")
+    if split == "calibrate":
+        return [q for q in qids if split_of(q) == "tune" and tune_half(q) == "calibrate"]
     return [q for q in qids if split == "all" or split_of(q) == split]
 
 

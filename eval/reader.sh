@@ -1,0 +1,29 @@
+#!/bin/sh
+# Issue 22 and 24: the figures of the reader and the three outcomes in eval/README.md, rerun.
+# Reports go to reports/reader-eval/ (git-ignored).
+#   sh eval/reader.sh              # everything (about 40 minutes on 2 cores)
+#   READER=DIR sh eval/reader.sh   # another exported reader (ragcomm train-reader --out DIR: DIR/onnx)
+set -e
+cd "$(dirname "$0")/.."
+RAGCOMM=${RAGCOMM:-.venv/bin/ragcomm}
+READER=${READER:-default}
+SQUAD=train/qa/squad2_dev_part.json.gz
+OUT=reports/reader-eval
+mkdir -p $OUT
+# 1. The reader's weight, on the 'calibrate' half of the tune split (no reader learned from it).
+for set in gold outside paraphrases; do
+  $RAGCOMM eval --answers --gold eval/$set.jsonl --split calibrate --reader "$READER" \
+    --answer-grid "reader=0,0.5,2" --json $OUT/weight-$set.json > $OUT/weight-$set.md
+done
+# 2. The abstention model and its operating point (writes eval/calibration.json).
+$RAGCOMM eval --calibrate --reader "$READER" > $OUT/calibrate.md
+# 3. Held-out figures: each set with the reader and without it (reader=0 keeps its signal for abstention).
+for set in gold outside paraphrases; do
+  $RAGCOMM eval --answers --gold eval/$set.jsonl --split heldout --reader "$READER" \
+    --answer-grid "reader=0" --json $OUT/heldout-$set.json > $OUT/heldout-$set.md
+done
+# 4. SQuAD 2.0: the 4 report articles (never calibrated on), and all 8 validation articles.
+$RAGCOMM eval --answers --squad $SQUAD --articles "$(.venv/bin/python -c 'from ragcomm.eval.calibrate import REPORT_ARTICLES; print(",".join(REPORT_ARTICLES))')" \
+  --reader "$READER" --json $OUT/squad-report.json > $OUT/squad-report.md
+$RAGCOMM eval --answers --squad $SQUAD --articles validation --reader "$READER" \
+  --json $OUT/squad-all.json > $OUT/squad-all.md

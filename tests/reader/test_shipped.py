@@ -1,0 +1,57 @@
+"""The reader that ships in the package (ragcomm/reader/model/): it loads from the package alone
+(no hub, no network), reads the question and the sentence together (the sentence that answers
+scores above a near miss that shares its words), its card says what it learned from, and the
+default answerer uses it."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ragcomm.reader import SHIPPED, get_reader, shipped_available
+
+QUESTION = "How many PCTs were studied in the animateurs research?"
+SENTENCES = [
+    "Qualitative case studies were undertaken in four PCTs in England.",  # answers
+    "The animateurs research was funded by the NIHR Service Delivery and Organisation programme.",  # shares words
+    "PCTs were abolished in 2013 and replaced by clinical commissioning groups.",  # shares words
+    "The weather in July was warm and dry.",
+]
+
+
+def test_the_shipped_reader_loads_offline_and_is_small(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    assert shipped_available()
+    files = {p.name: p.stat().st_size for p in SHIPPED.iterdir()}
+    assert {"model-int8.onnx", "tokenizer.json", "meta.json", "training.json", "MODEL_CARD.md"} <= set(files)
+    assert sum(files.values()) < 30 * 2 ** 20
+    reader = get_reader("default")
+    assert reader is not None and reader.backend == "onnx-int8"
+    logits = np.asarray(reader.score(QUESTION, SENTENCES))
+    assert logits.shape == (4,) and np.isfinite(logits).all()
+    assert int(np.argmax(logits)) == 0 and logits[0] > 0 > logits[3]
+
+
+def test_the_reader_reads_the_pair_not_the_sentence_alone():
+    """The same sentence scores high for the question it answers and low for one it does not:
+    a model of the sentence alone could not do both."""
+    reader = get_reader("default")
+    sentence = ["Qualitative case studies were undertaken in four PCTs in England."]
+    asked = float(reader.score(QUESTION, sentence)[0])
+    other = float(reader.score("Who funded the animateurs research?", sentence)[0])
+    assert asked > other + 1.0
+
+
+def test_the_card_names_its_data_licences_and_command():
+    card = (SHIPPED / "MODEL_CARD.md").read_text()
+    record = json.loads((SHIPPED / "training.json").read_text())
+    assert "ragcomm train-reader" in card and "CC BY-SA" in card
+    assert record["config"]["layers"] == json.loads((SHIPPED / "meta.json").read_text()).get("layers", 3)
+    assert record["validation"] and all(v["top1"] > 0.5 for v in record["validation"].values())
+
+
+def test_the_default_answerer_reads_with_it(real_answerer):
+    assert real_answerer.reader is not None
+    answer = real_answerer.ask("What is practice based commissioning?")
+    assert "reader" in answer.signals and answer.citations
