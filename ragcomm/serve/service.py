@@ -484,8 +484,10 @@ class Service:
         if not renderable(path):
             raise LookupError(f"{d['source']} has no pages to show (only PDF pages are rendered)")
         text = d.get("text") or self.document_text(doc_id) or ""
+        starts = [offset for offset, p in d.get("pages") or [] if p == page]
+        top = starts[0] if starts else 0  # the page's indexed text before a sentence tells its copies apart
         try:
-            return page_image(path, page, [text[a:b] for a, b in spans])
+            return page_image(path, page, [(text[a:b], text[top:a] if a >= top else "") for a, b in spans])
         except IngestError as exc:
             raise LookupError(str(exc)) from None
 
