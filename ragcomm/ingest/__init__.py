@@ -14,7 +14,7 @@ from .records import is_listing, split_records
 
 # Bumped when reading or cleaning changes what a file becomes: an index built by another
 # version reads every file again instead of reusing its stored documents.
-INGEST_VERSION = 1
+INGEST_VERSION = 2
 
 __all__ = ["INGEST_VERSION", "Document", "Cleaned", "clean_text", "reflow", "CorpusError", "Problem", "add_files",
            "corpus_files", "load_corpus", "load_file", "remove_targets", "safe_name", "FileResult", "plan_add",

@@ -426,19 +426,22 @@ class Service:
         return "".join(text)
 
     def titles(self, doc_ids) -> dict:
-        """{doc_id: the title to show}: the document's title, or for a record of a result listing
-        that carries no article title ("BMJ Open 2019 (PMID ...)"), the opening of its abstract."""
+        """{doc_id: the title to show}: the document's title, the same everywhere (ingest chooses
+        it: a record of a result listing is titled by its article, else its abstract's opening).
+        An index read by an older version titled such a record "BMJ Open 2019 (PMID ...)": the
+        opening of its abstract instead."""
+        from ..ingest.records import headline
+
         out = {}
         for doc_id in dict.fromkeys(doc_ids):
             d = self.index.documents.get(doc_id)
             if d is None:
                 continue
-            meta = d["metadata"]
-            title = meta.get("article_title") or d["title"]
-            if "record" in meta and not meta.get("article_title"):
+            meta, title = d["metadata"], d["title"]
+            if "record" in meta and OLD_RECORD_TITLE.search(title) and not meta.get("article_title"):
                 first = next((c for c in self.index.chunks if c.doc_id == doc_id and c.start == 0), None)
                 title = headline(first.text) if first else title
-            out[doc_id] = title
+            out[doc_id] = meta.get("article_title") or title
         return out
 
     def source_path(self, source: str) -> Path | None:
@@ -615,19 +618,7 @@ def describe_filters(filters: dict, total: int, searched: int, excluded: dict, u
     return line
 
 
-LABEL = re.compile(r"^(?:ABSTRACT\s*)?(?:[A-Z][A-Z /&-]{2,40}:\s*)?")
-
-
-def headline(text: str, limit: int = 110) -> str:
-    """The opening sentence of an abstract, without its ABSTRACT/BACKGROUND: labels, cut to a
-    headline.
-
-    >>> headline("ABSTRACT\\n\\nBACKGROUND: GPs are leaving. We asked why.")
-    'GPs are leaving.'
-    """
-    text = LABEL.sub("", " ".join(text.split()))
-    sentence = re.split(r"(?<=[.?!])\s+(?=[A-Z])", text, maxsplit=1)[0]
-    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+OLD_RECORD_TITLE = re.compile(r"\((PMID \d+|record \d+)\)$")  # how records were titled before ingest version 2
 
 
 def check_years(filters: dict) -> tuple[dict, str]:
