@@ -364,8 +364,9 @@ class Service:
         return self._version().answerer.retriever.search(question, k=k, mode=mode, filters=filters)
 
     def documents(self) -> list[dict]:
-        """Each indexed document: doc_id, title, source, year, kind, pages (where known),
-        added (when its file arrived in the corpus) (sorted by title)."""
+        """Each indexed document: doc_id, title, source, year, updated (a later revision's
+        year), kind, pages (where known), added (when its file arrived in the corpus), and for
+        a record of a result listing its record number, journal, pmid and doi (sorted by title)."""
         index = self.index
         pages = {}
         for c in index.chunks:
@@ -377,10 +378,24 @@ class Service:
             source = d["source"]
             if source not in added:
                 added[source] = file_date(Path(self.settings.corpus_dir) / source)
-            docs.append({"doc_id": doc_id, "title": d["title"], "source": source, "year": d["metadata"].get("year"),
-                         "kind": d["metadata"].get("kind"), "pages": d["metadata"].get("pages") or pages.get(doc_id),
-                         "added": added[source]})
+            meta = d["metadata"]
+            docs.append({"doc_id": doc_id, "title": d["title"], "source": source, "year": meta.get("year"),
+                         "updated": meta.get("updated"), "kind": meta.get("kind"),
+                         "pages": meta.get("pages") or pages.get(doc_id), "added": added[source],
+                         "record": meta.get("record"), "journal": meta.get("journal"), "pmid": meta.get("pmid"),
+                         "doi": meta.get("doi")})
         return sorted(docs, key=lambda d: d["title"].lower())
+
+    def coverage(self) -> dict:
+        """What the index can answer from: documents and abstracts, years, eras of commissioning
+        named (serve/documents.py), worked out once per version of the index."""
+        from .documents import coverage
+
+        index = self.index
+        if getattr(self, "_coverage", (None,))[0] is not index:
+            self._coverage = (index, coverage(self.documents(), {k: d.get("text") or "" for k, d in
+                                                                 index.documents.items()}))
+        return self._coverage[1]
 
     # ------------------------------------------------------------ filters, in words (#15)
 
