@@ -16,6 +16,7 @@ from ragcomm.ingest.viewer import PageText, render_page
 ROOT = Path(__file__).resolve().parents[2]
 REALDOCS = Path(os.environ.get("RAGCOMM_SHARED", ROOT.parent / "shared")) / "realdocs"
 SPEC = REALDOCS / "cardiac-surgery-service-specification.pdf"
+ARTIFACTS = ROOT / "tests" / "artifacts"  # screenshots, git-ignored
 pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="../shared/realdocs not beside the repository")
 DPI = 110
 
@@ -100,6 +101,9 @@ def test_page_11_marks_cover_exactly_each_cited_sentence(spec):
             height = pdf[page - 1].get_size()[1]
             boxes = [(x0 / scale, height - y1 / scale, x1 / scale, height - y0 / scale) for x0, y0, x1, y1 in pixels]
             got += marked(words[page], boxes)
+            if sentence.startswith("Removal of unnecessary") and page == first == last:  # a repeated cell: seen by eye
+                ARTIFACTS.mkdir(exist_ok=True)
+                (ARTIFACTS / "cardiac-spec-page-11-marked.png").write_bytes(png)
         assert "".join(got) == "".join(letters(sentence)), sentence  # joined: "7.6Inter-dependant" is one PDF word
 
 
