@@ -360,12 +360,14 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
             return f"**Not added:** {view.e(exc)}", gr.skip(), gr.Timer(active=False)
         return status_text(service), None, gr.Timer(active=True)
 
-    def remove(source):
+    def remove(source, confirmed):
         if not manage_documents:
             return "**Removing documents needs a login when the app is served beyond this machine.**", \
                 gr.Timer(active=False)
         if not source:
             return "**Choose a file to remove first.**", gr.Timer(active=False)
+        if confirmed != "yes":  # the browser's confirmation was cancelled
+            return f"**Nothing removed:** {view.e(source)} stays in the index.", gr.Timer(active=False)
         from ..ingest import CorpusError
 
         try:
@@ -460,6 +462,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                     to_remove = gr.Dropdown([], label="Remove a file from the index (it is kept in corpus/.removed/)",
                                             elem_id="remove-choice", scale=4)
                     remove_button = gr.Button("Remove", variant="stop", elem_id="remove-document", scale=1)
+                    remove_confirmed = gr.Textbox(visible=False)  # 'yes' once the browser's confirmation is accepted
                 timer = gr.Timer(1.0, active=False)
         gr.Markdown("For developers: the same answers through a [REST API](docs) (OpenAPI documentation).",
                     elem_id="footer")
@@ -508,9 +511,9 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         documents_tab.select(documents_view, None, [index_status, table, to_remove], api_visibility="private")
         if manage_documents:
             add_button.click(upload, [files], [index_status, files, timer], api_visibility="private")
-        remove_button.click(remove, [to_remove], [index_status, timer], api_visibility="private",
-                            js="(f) => [f && confirm('Remove ' + f + ' from the index? The file is kept in "
-                               "corpus/.removed/.') ? f : null]")
+        remove_button.click(remove, [to_remove, remove_confirmed], [index_status, timer], api_visibility="private",
+                            js="(f) => [f, f && confirm('Remove ' + f + ' from the index? The file is kept in "
+                               "corpus/.removed/.') ? 'yes' : 'no']")
         timer.tick(poll, None, [index_status, table, to_remove, timer, title], api_visibility="private", queue=False)
         gr.api(ask, api_name="ask")
     # Questions answered at once (each takes milliseconds); the rest wait in a queue of

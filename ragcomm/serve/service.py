@@ -397,6 +397,15 @@ class Service:
                                                                  index.documents.items()}))
         return self._coverage[1]
 
+    def removed(self, doc_id: str) -> dict | None:
+        """For a document no longer indexed whose file was removed (kept in corpus/.removed/):
+        {"file", "removed": datetime}, the latest removal; else None."""
+        from ..ingest.corpus import removed_file
+
+        if doc_id in self.index.documents:
+            return None
+        return removed_file(Path(self.settings.corpus_dir), doc_id)
+
     # ------------------------------------------------------------ filters, in words (#15)
 
     def filter_summary(self, filters: dict | None) -> dict:
