@@ -19,6 +19,7 @@ RECORD_ID_LINE = re.compile(r"\|\s*(MEDLINE|LILACS|IBECS|BDENF|WPRIM|PubMed|[A-Z
 DOI = re.compile(r"\b(10\.\d{4,9}/[^\s;,]+[^\s;,.])")
 YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 PMID = re.compile(r"\bPMID:?\s*(\d{5,9})\b")
+COVER_LINES = 12  # the lines of a document without pages that stand for its cover
 HEAD_LINES = 6  # a record's number, then up to this many lines (title, authors, citation) before its ID line
 AUTHORS = re.compile(r"^[^\W\d][\w'’. -]*,\s*[\w'’. -]+(\s*;\s*[^\W\d][\w'’. -]*,\s*[\w'’. -]+)*\s*\.?$")
 CITATION = re.compile(r"\s;\s|\b(19|20)\d\d\b.*[:;(]|\d+\(\d+\)")
@@ -141,7 +142,9 @@ def _single_document(text: str, source: str, stem: str, web: bool = False,
             and first.lower() not in GENERIC_TITLES and "\n" not in first:
         title = first
     pages = text.split(PAGE_BREAK)
-    cover = next((p for p in pages if p.strip()), "") if extracted.paged else text[:1500]
+    # the cover: the first page with text, or the first lines of a document without pages
+    cover = next((p for p in pages if p.strip()), "") if extracted.paged else \
+        "\n".join([ln for ln in text[:2000].split("\n") if ln.strip()][:COVER_LINES])
     title = recased(title_from_form(title, cover), cleaned.text) if title else humanise(stem.rsplit("/", 1)[-1])
     # A citation line near the top (journal. year ... doi: ...).
     for block in cleaned.text.split("\n\n")[:4]:
