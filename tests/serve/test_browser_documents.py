@@ -148,6 +148,11 @@ def test_an_older_answer_after_its_document_was_removed(browser, managed_app):
            "Dental access note\n\nIntegrated care boards commission NHS dentistry and publish where patients can "
            "find an NHS dentist taking on new patients. The board reviews dental access every quarter.\n")
     page, errors = open_chat(browser, url)
+    # the line above the tabs follows the documents users add: this one names integrated care boards
+    icb = re.compile(r"(\d+) names? integrated care boards, the commissioners since July 2022")
+    header = page.locator("#title")
+    expect(header).to_contain_text(icb)
+    named = int(icb.search(header.inner_text()).group(1))
     ask(page, "How often does the board review dental access?")
     card = page.locator("#sources .rc-sources:not([hidden]) .rc-card").filter(has_text="Dental access note")
     expect(card).to_have_count(1)
@@ -171,6 +176,7 @@ def test_an_older_answer_after_its_document_was_removed(browser, managed_app):
     removed = sorted((corpus / ".removed").glob("*-dental-access-note.txt"))[-1]
     when = time.strptime(removed.name[:15], "%Y%m%d-%H%M%S")
 
+    expect(header).to_contain_text("none names integrated care boards" if named == 1 else f"{named - 1} name")
     page.get_by_role("tab", name="Ask").click()
     with page.context.expect_page() as new:
         link.click()
