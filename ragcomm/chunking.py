@@ -34,23 +34,68 @@ def count_tokens(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
 
 
-# A sentence ends at . ! ? (optionally closed by a quote or bracket) before white space and
-# a capital, digit, quote or bullet; list items and paragraphs always end one.
-SENTENCE_BREAK = re.compile(r"[.!?][”’\"')\]]*(\s+)(?=[A-Z0-9‘“\"'(•])|(\n+)")
+# Blocks that no sentence crosses: lines (paragraphs, list items, headings), table cells (readers
+# join a row's cells with " | ") and list items run together on one line ("... ● A summary").
+BLOCK_BREAK = re.compile(r"\s*\n\s*|(?<!\S)\|(?:\s*\|)*(?!\S)|\s+(?=[•●▪■]\s)")
+# Within a block, a sentence ends at . ! ? (optionally closed by a quote or bracket) before white
+# space and a capital, digit, quote or bracket.
+SENTENCE_BREAK = re.compile(r"[.!?][”’\"')\]]*(\s+)(?=[A-Z0-9‘“\"'(•])")
 ABBREVIATION = re.compile(r"\b(e\.g|i\.e|et al|etc|vs|cf|Dr|Mr|Mrs|Ms|Prof|St|No|p|pp|Fig|approx|Oxf)\.$", re.I)
+# Not sentence ends either: a list number ("1. Service name"), dot leaders before a page number,
+# initials ("Dr A. Patel", "J. K. Rowling"), and, before them, a citation's year and month or Epub
+# ("J Health Serv Res Policy. 2012 Jan;17(1):11-7.").
+LIST_NUMBER = re.compile(r"(?:\d+(?:\.\d+)*|[a-z]|[ivx]+)\.", re.I)
+NOT_AN_END = re.compile(r"(?:\.\s?){3,}$|\b(?:Dr|Mr|Mrs|Ms|Prof)\.? [A-Z]\.$|\b[A-Z]\.\s?[A-Z]\.$")
+CITATION_NEXT = re.compile(r"(?:19|20)\d{2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b|"
+                           r"(?:19|20)\d{2}\s*;|Epub\b")
+# Recorded in the index manifest: an index split otherwise is rebuilt (chunks and sentence vectors
+# follow the split). Change it whenever sentence_spans splits differently.
+SENTENCE_SPLITTER = "blocks+regex/3"
+
+
+def block_spans(text: str) -> list[tuple[int, int]]:
+    r"""(start, end) of each line, table cell or run-in list item: no sentence crosses one.
+
+    >>> text = "Service name | Cardiac Surgery\nIt must: ● Be safe ● Be open"
+    >>> [text[a:b] for a, b in block_spans(text)]
+    ['Service name', 'Cardiac Surgery', 'It must:', '● Be safe', '● Be open']
+    """
+    spans, start = [], 0
+    for m in BLOCK_BREAK.finditer(text):
+        _add_span(text, start, m.start(), spans)
+        start = m.end()
+    _add_span(text, start, len(text), spans)
+    return spans
+
+
+def regex_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of one block (no line breaks), by SENTENCE_BREAK.
+
+    >>> text = "Dr Smith met 41 GPs (n = 41), e.g. in Leeds. They agreed."
+    >>> [text[a:b] for a, b in regex_sentences(text)]
+    ['Dr Smith met 41 GPs (n = 41), e.g. in Leeds.', 'They agreed.']
+    """
+    spans, start = [], 0
+    for m in SENTENCE_BREAK.finditer(text):
+        before = text[start:m.start(1)]
+        if (ABBREVIATION.search(before) or LIST_NUMBER.fullmatch(before.strip()) or NOT_AN_END.search(before)
+                or CITATION_NEXT.match(text, m.end(1))):
+            continue
+        _add_span(text, start, m.start(1), spans)
+        start = m.end(1)
+    _add_span(text, start, len(text), spans)
+    return spans
+
+
+# How a block is split into sentences (bench/segmenters.py measures others in its place).
+prose_sentences = regex_sentences
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or list item, white space excluded."""
-    spans, start = [], 0
-    for m in SENTENCE_BREAK.finditer(text):
-        gap = 1 if m.group(1) is not None else 2  # the white space between two sentences
-        candidate = text[start:m.start(gap)].rstrip()
-        if "\n" not in m.group(0) and ABBREVIATION.search(candidate):
-            continue
-        _add_span(text, start, m.start(gap), spans)
-        start = m.end(gap)
-    _add_span(text, start, len(text), spans)
+    """(start, end) of each sentence, list item or table cell, white space excluded."""
+    spans = []
+    for a, b in block_spans(text):
+        spans.extend((a + s, a + e) for s, e in prose_sentences(text[a:b]))
     return spans
 
 

@@ -84,6 +84,19 @@ class Settings:
     # off | max | mean: a passage's cosine combined with its best sentence's. Not "off": the
     # index stores sentence vectors (~5x the passage vectors on disk; `--sentences off` to save it).
     dense_sentences: str = "max"
+    # The reader (ragcomm/reader/) rereading the top `rerank` passages (0 = off; search/rerank.py):
+    # measured in eval/README.md ("Reranking with the reader"), an option, not recorded in the index.
+    rerank: int = 0
+    rerank_weight: float = 1.0
+    reader: str = "default"  # default (the shipped reader), none, or a reader or CrossEncoder folder
+    # Reading one file (ingest/readers/budget.py, in a worker process: ingest/worker.py): a file
+    # over any of these is refused with a line naming the limit and its flag (docs/RELIABILITY.md).
+    max_expanded_mb: int = 256  # what a DOCX/XLSX/PPTX/ODT or a PDF's streams inflate to
+    max_pages: int = 5_000
+    max_cells: int = 1_000_000  # spreadsheet and table cells, paragraphs
+    max_text_chars: int = 10_000_000
+    max_read_seconds: float = 300.0
+    max_read_memory_mb: int = 1024
 
     def __post_init__(self):
         self.corpus_dir = Path(self.corpus_dir)

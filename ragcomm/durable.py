@@ -13,6 +13,7 @@ is fsynced, then renamed; the folder is fsynced so that the rename itself surviv
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import os
 import shutil
@@ -37,6 +38,22 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def write_error(exc: OSError, path: Path, after: str = "") -> OSError:
+    """An OSError met while writing `path`, as one line that names the file and the cause
+    (a full disk says so); `after`: what that leaves, in words. Its errno is kept.
+
+    >>> str(write_error(OSError(errno.ENOSPC, "No space left on device"), Path("/c/a.pdf")))
+    'cannot write /c/a.pdf: no space left on device (the disk is full)'
+    """
+    cause = (exc.strerror or str(exc)).rstrip(".")
+    cause = cause[:1].lower() + cause[1:]
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        cause += " (the disk is full)" if exc.errno == errno.ENOSPC else " (over the disk quota)"
+    error = OSError(f"cannot write {exc.filename or path}: {cause}" + (f"; {after}" if after else ""))
+    error.errno = exc.errno
+    return error
+
+
 def temp_name(path: Path, tag: str = "part") -> Path:
     """A hidden temporary name beside `path`, owned by this process."""
     path = Path(path)
@@ -47,10 +64,14 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     """Write a whole file under a temporary name, fsync it, rename it into place."""
     path = Path(path)
     tmp = temp_name(path)
-    with open(tmp, "wb") as fh:
-        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        remove_path(tmp)
+        raise write_error(exc, path, f"{path} is as it was") from None
     os.replace(tmp, path)
     fsync_dir(path.parent)
 
@@ -87,6 +108,11 @@ def copy_atomic(src: Path, dst: Path, expected_sha256: str | None = None, progre
             raise ValueError(f"{src} changed while it was being copied")
         pause_point("copy-written")
         os.replace(tmp, dst)
+    except OSError as exc:
+        remove_path(tmp)
+        if exc.errno in (errno.ENOENT, errno.EACCES, errno.EISDIR) and exc.filename == str(src):
+            raise
+        raise write_error(exc, dst, "nothing was added") from None
     except BaseException:
         remove_path(tmp)
         raise
@@ -170,15 +196,26 @@ def recover_steps(steps: list[dict]) -> tuple[str, list[str]]:
                 notes.append(f"{'copied' if step['do'] == 'copy' else 'moved'} {step['src']} to {step['dst']}")
         return "completed", notes
     notes.append(f"{blocked[0]['src']} is gone or changed")
+    return "rolled back", notes + undo_steps(steps)
+
+
+def undo_steps(steps: list[dict]) -> list[str]:
+    """Undo the steps of an operation that were done, last first (a copy taken out, a move
+    put back); what was undone, in words."""
+    notes = []
     for step in reversed(steps):
-        if step["do"] == "copy" and _hash_is(step["dst"], step["sha256"]):
-            Path(step["dst"]).unlink()
-            fsync_dir(Path(step["dst"]).parent)
-            notes.append(f"took out {step['dst']}")
+        if step["do"] == "copy":
+            dst = Path(step["dst"])
+            for part in dst.parent.glob(f".{dst.name}.part-*"):
+                remove_path(part)
+            if _hash_is(dst, step["sha256"]):
+                dst.unlink()
+                fsync_dir(dst.parent)
+                notes.append(f"took out {step['dst']}")
         elif step["do"] == "move" and os.path.lexists(step["dst"]) and not os.path.lexists(step["src"]):
             move_durably(step["dst"], step["src"])
             notes.append(f"put back {step['src']}")
-    return "rolled back", notes
+    return notes
 
 
 _renameat2 = None

@@ -87,6 +87,7 @@ class Hit:
     fused_score: float | None = None
     page_start: int | None = None  # pages of the original file (1-based), where known
     page_end: int | None = None
+    reader: float | None = None  # the reader's best logit for the passage, when it reranked it (search/rerank.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -160,7 +161,7 @@ class Generation:
 @dataclass
 class Answer:
     question: str
-    query: str  # what was actually searched (differs for follow-ups)
+    query: str  # what was actually searched (differs for follow-ups and corrected slips)
     text: str
     abstained: bool
     citations: list = field(default_factory=list)  # [Citation]
@@ -177,6 +178,10 @@ class Answer:
     more: list = field(default_factory=list)  # [Citation]: further sentences, "more from the sources"
     more_sources: list = field(default_factory=list)  # [Hit]: passages cited only in `more`
     generated: Generation | None = None  # set when a language model was asked (answer/generate.py)
+    corrected: list = field(default_factory=list)  # [(typed, corrected)]: the question's slips (search/spelling.py)
+    marked: dict = field(default_factory=dict)  # chunk_id -> [(start, end)]: a declined answer's closest sentences
+    outcome: str = ""  # "answer", "caution" (answered, evidence weak) or "decline" (answer/abstention.py)
+    caution: str = ""  # for outcome "caution": what to check, in words, shown above the answer
 
     def markers(self) -> dict:
         """chunk_id -> marker number of each cited passage."""
@@ -186,13 +191,17 @@ class Answer:
         markers = self.markers()
         sources = []
         for hit in self.sources:
-            spans = [[c.passage_start, c.passage_end] for c in self.citations if c.chunk_id == hit.chunk_id]
+            spans = [[c.passage_start, c.passage_end] for c in self.citations if c.chunk_id == hit.chunk_id] \
+                or [list(span) for span in self.marked.get(hit.chunk_id, [])]
             sources.append({**hit.to_dict(), "marker": markers.get(hit.chunk_id), "highlights": spans})
         more_markers = {c.chunk_id: c.marker for c in self.more}
         more_sources = [{**hit.to_dict(), "marker": more_markers.get(hit.chunk_id),
                          "highlights": [[c.passage_start, c.passage_end] for c in self.more if c.chunk_id == hit.chunk_id]}
                         for hit in self.more_sources]
-        row = {"question": self.question, "query": self.query, "answer": self.text, "abstained": self.abstained,
+        outcome = self.outcome or ("decline" if self.abstained else "answer")
+        row = {"question": self.question, "query": self.query,
+               "corrected": [{"from": a, "to": b} for a, b in self.corrected],
+               "answer": self.text, "abstained": self.abstained, "outcome": outcome, "caution": self.caution,
                 "citations": [asdict(c) for c in self.citations], "sources": sources,
                 "evidence": {"signal": "answerability" if self.confidence is not None else "max_dense_score",
                              "value": round(self.confidence if self.confidence is not None else self.evidence, 4),

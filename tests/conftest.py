@@ -193,3 +193,170 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+# ---------------------------------------------------------------- hostile files, made small on disk (#23)
+# Each expands, when read, to far more than it takes on disk: zip bombs (DOCX, XLSX), a PDF
+# whose stream inflates to hundreds of MB, PDFs of 100,000 pages or a million references to
+# one page, pages of 14,400 and 1,000,000 points, a CSV of a million rows.
+
+def write_pdf(path: Path, objects: list, root: int = 1) -> Path:
+    """A PDF of the given object bodies (object n is objects[n-1]), with its cross-reference table."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref)
+    Path(path).write_bytes(bytes(out))
+    return Path(path)
+
+
+def stream(data: bytes, compress: bool = False) -> bytes:
+    if compress:
+        data = zlib_compress(data)
+        return b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"
+    return b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream"
+
+
+def zlib_compress(data) -> bytes:
+    import zlib
+
+    if isinstance(data, bytes):
+        return zlib.compress(data, 6)
+    packer = zlib.compressobj(6)  # an iterable of pieces: never all in memory
+    return b"".join(packer.compress(piece) for piece in data) + packer.flush()
+
+
+FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+
+
+def text_pdf(path: Path, lines: list[str], width: float = 612, height: float = 792) -> Path:
+    """One page of `width` x `height` points with lines of Helvetica text near its top left."""
+    size = max(12.0, height / 60)
+    ops = b"BT /F1 %.1f Tf %.1f %.1f Td %.1f TL " % (size, width * 0.05, height * 0.9, size * 1.4)
+    ops += b"".join(b"(%s) ' " % line.encode("latin-1") for line in lines) + b"ET"
+    return write_pdf(path, [b"<< /Type /Catalog /Pages 2 0 R >>",
+                            b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>", FONT,
+                            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.1f %.1f] /Contents 5 0 R "
+                            b"/Resources << /Font << /F1 3 0 R >> >> >>" % (width, height), stream(ops)])
+
+
+def pdf_of_pages(path: Path, pages: int) -> Path:
+    """`pages` distinct pages sharing one content stream (about 70 bytes a page on disk)."""
+    first = 5
+    kids = b" ".join(b"%d 0 R" % (first + i) for i in range(pages))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> >>"
+               % (kids, pages), FONT, stream(b"BT /F1 12 Tf 72 720 Td (Page text.) Tj ET")]
+    objects += [b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>"] * pages
+    return write_pdf(path, objects)
+
+
+def pdf_of_references(path: Path, fanout: int = 10, depth: int = 6) -> Path:
+    """fanout**depth references to one page: a tree of page-tree nodes, each listing the node
+    below it `fanout` times (a million with the defaults, in a file of a few KB)."""
+    # objects: 1 catalog, 2 font, 3 content, 4 the page, 5.. the nodes from the leaf's parent up
+    objects = [b"<< /Type /Catalog /Pages %d 0 R >>" % (4 + depth), FONT,
+               stream(b"BT /F1 12 Tf 72 720 Td (One page, many times.) Tj ET"),
+               b"<< /Type /Page /Parent 5 0 R /Contents 3 0 R /Resources << /Font << /F1 2 0 R >> >> >>"]
+    child = 4
+    for level in range(1, depth + 1):
+        number = 4 + level
+        parent = b" /Parent %d 0 R" % (number + 1) if level < depth else b""
+        objects.append(b"<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 612 792]%s >>"
+                       % (b" ".join([b"%d 0 R" % child] * fanout), fanout ** level, parent))
+        child = number
+    return write_pdf(path, objects)
+
+
+def pdf_inflating(path: Path, megabytes: int = 300) -> Path:
+    """One page whose content stream (drawing text again and again) inflates to `megabytes` MB."""
+    line = b"BT /F1 12 Tf 72 700 Td (commissioning) Tj ET\n"
+    piece = line * ((1 << 20) // len(line))
+    data = zlib_compress(piece for _ in range(megabytes))
+    content = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"
+    return write_pdf(path, [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+                            FONT, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R "
+                                  b"/Resources << /Font << /F1 3 0 R >> >> >>", content])
+
+
+def zip_parts(path: Path, parts: dict) -> Path:
+    """A zip file of {name: bytes, or an iterable of bytes written piece by piece}."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name, data in parts.items():
+            with archive.open(name, "w", force_zip64=True) as fh:
+                for piece in ([data] if isinstance(data, bytes) else data):
+                    fh.write(piece)
+    return Path(path)
+
+
+W = b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+DOCX_TYPES = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+              b'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+              b'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/'
+              b'document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main'
+              b'+xml"/></Types>')
+DOCX_RELS = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+             b'2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+             b'relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+
+
+def docx_of_paragraphs(path: Path, paragraphs: int, text: str = "x") -> Path:
+    """A DOCX of `paragraphs` paragraphs of `text` (three million of one letter: 330 KB on disk)."""
+    para = b"<w:p><w:r><w:t>%s</w:t></w:r></w:p>" % text.encode()
+
+    def body():
+        yield b'<?xml version="1.0" encoding="UTF-8"?><w:document %s><w:body>' % W
+        for _ in range(paragraphs // 100_000):
+            yield para * 100_000
+        yield para * (paragraphs % 100_000) + b"</w:body></w:document>"
+
+    return zip_parts(path, {"[Content_Types].xml": DOCX_TYPES, "_rels/.rels": DOCX_RELS, "word/document.xml": body()})
+
+
+def xlsx_with_one_cell(path: Path, megabytes: int) -> Path:
+    """An XLSX whose one cell holds `megabytes` MB of text (about 1 KB on disk per MB)."""
+    main = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+    def shared():
+        yield b'<?xml version="1.0" encoding="UTF-8"?><sst %s count="1" uniqueCount="1"><si><t>' % main
+        for _ in range(megabytes):
+            yield b"a" * (1 << 20)
+        yield b"</t></si></sst>"
+
+    return zip_parts(path, {
+        "[Content_Types].xml": b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+        b'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        b'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook'
+        b'.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
+        b'PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+        b'worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+        b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        "_rels/.rels": b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+        b'package/2006/relationships"><Relationship Id="rId1" Type="%s/officeDocument" Target="xl/workbook.xml"/>'
+        b'</Relationships>' % rel,
+        "xl/workbook.xml": b'<?xml version="1.0" encoding="UTF-8"?><workbook %s xmlns:r="%s"><sheets><sheet name="S" '
+        b'sheetId="1" r:id="rId1"/></sheets></workbook>' % (main, rel),
+        "xl/_rels/workbook.xml.rels": b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        b'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="%s/worksheet" Target="worksheets/'
+        b'sheet1.xml"/><Relationship Id="rId2" Type="%s/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+        % (rel, rel),
+        "xl/worksheets/sheet1.xml": b'<?xml version="1.0" encoding="UTF-8"?><worksheet %s><sheetData><row r="1"><c '
+        b'r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>' % main,
+        "xl/sharedStrings.xml": shared(),
+    })
+
+
+def csv_of_rows(path: Path, rows: int) -> Path:
+    with open(path, "w") as fh:
+        fh.write("Practice,Region,Patients\n")
+        for block in range(0, rows, 100_000):
+            fh.write("".join(f"P{i % 1000},N,{i % 9}\n" for i in range(block, min(rows, block + 100_000))))
+    return Path(path)

@@ -1,11 +1,8 @@
-"""The abstention model: fitted on the gold set's tune split, stored in eval/calibration.json
-by `ragcomm eval --calibrate`, read by the answerer.
-
-The model is a logistic regression over the signals of abstention.py (standardised, L2);
-its threshold is the operating point that maximises balanced accuracy (answerable questions
-answered + unanswerable ones abstained, each as a rate) while answering at least
-`target` of the answerable ones, chosen on leave-one-out probabilities so that it is not
-set on the very questions each probability was fitted on.
+"""The abstention model: stored in eval/calibration.json by `ragcomm eval --calibrate`, read
+by the answerer; the logistic regression it is (standardised signals, L2, each weight kept to
+its expected sign) and the threshold rule of retrieval-only evaluations (`choose_threshold`).
+Fitting on several question sets and choosing the decline and caution thresholds is
+operating.py's.
 
     >>> auroc([0.9, 0.8], [0.3, 0.85])
     0.75
@@ -19,16 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from ..config import home
-from .abstention import SIGNALS, AbstentionModel, standardise
+from .abstention import AbstentionModel
 
 DEFAULT_THRESHOLD = 0.35  # max dense cosine, without a calibration file: out-of-domain questions score < 0.3
 SIGNAL = "max_dense_score"  # the single-signal format of earlier calibration files
 MODEL = "abstention_model"
-TARGET_ANSWERED = 0.98  # refuse at most 1 answerable question in 50
 L2 = 10.0  # chosen on the tune split's leave-one-out figures (eval/README.md)
 # The way each signal should push: +1 the higher the more answerable, -1 the less.
 DIRECTION = {"dense": 1, "similarity": 1, "support": 1, "agreement": 1, "unknown_names": -1, "unknown_titles": -1,
-             "unseen_years": -1}
+             "unseen_years": -1, "reader": 1}
 
 
 def calibration_path(path=None) -> Path:
@@ -46,7 +42,7 @@ def load_model(path: Path | None = None) -> AbstentionModel:
             m = data["model"]
             return AbstentionModel(list(m["features"]), [float(x) for x in m["mean"]], [float(x) for x in m["scale"]],
                                    [float(x) for x in m["coef"]], float(m["intercept"]), float(m["threshold"]),
-                                   str(path))
+                                   str(path), float(m["caution"]) if m.get("caution") is not None else None)
         if data.get("signal") == SIGNAL and isinstance(data.get("threshold"), (int, float)):
             return AbstentionModel.single("dense", float(data["threshold"]), str(path))
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
@@ -99,16 +95,19 @@ def choose_threshold(signals: dict, answerable: set, signal: str = SIGNAL, targe
             "answerable_mean": round(float(np.mean(pos)), 4), "unanswerable_mean": round(float(np.mean(neg)), 4)}
 
 
-def logistic(z: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 100) -> tuple[np.ndarray, float]:
-    """Weights and intercept of an L2-penalised logistic regression (Newton's method)."""
+def logistic(z: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 100,
+             weights: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Weights and intercept of an L2-penalised logistic regression (Newton's method), each
+    row counted `weights` times (1 by default)."""
     x = np.hstack([z, np.ones((len(z), 1))])
+    r = np.ones(len(z)) if weights is None else np.asarray(weights, dtype=float)
     w = np.zeros(x.shape[1])
     penalty = np.full(x.shape[1], l2)
     penalty[-1] = 0.0  # the intercept is not shrunk
     for _ in range(iterations):
         p = 1 / (1 + np.exp(-np.clip(x @ w, -50, 50)))
-        gradient = x.T @ (p - y) + penalty * w
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(len(w))
+        gradient = x.T @ (r * (p - y)) + penalty * w
+        hessian = (x * (r * p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(len(w))
         step = np.linalg.solve(hessian, gradient)
         w -= step
         if np.max(np.abs(step)) < 1e-8:
@@ -116,62 +115,21 @@ def logistic(z: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 100
     return w[:-1], float(w[-1])
 
 
-def signed_logistic(z: np.ndarray, y: np.ndarray, signs: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
+def signed_logistic(z: np.ndarray, y: np.ndarray, signs: np.ndarray, l2: float = L2,
+                    weights: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """`logistic`, with each weight kept to its expected sign (0: either): a feature whose
     fitted weight points the wrong way (rewarding a question for naming what the corpus
     never mentions, say) is left out and the rest refitted. With few questions, collinear
     signals otherwise trade places on noise."""
     active = np.ones(z.shape[1], dtype=bool)
     while True:
-        w_active, b = logistic(z[:, active], y, l2)
+        w_active, b = logistic(z[:, active], y, l2, weights=weights)
         w = np.zeros(z.shape[1])
         w[active] = w_active
         wrong = active & (signs * w < 0)
         if not wrong.any():
             return w, b
         active &= ~wrong
-
-
-def fit_model(signals: dict, answerable: set, features=SIGNALS, l2: float = L2,
-              target: float = TARGET_ANSWERED) -> tuple[AbstentionModel, dict]:
-    """The model fitted on every question's signals (qid -> {signal: value}), its threshold
-    chosen on leave-one-out probabilities, and the report of that operating point."""
-    qids = sorted(signals)
-    x = np.array([[float(signals[q].get(f, 0.0)) for f in features] for q in qids])
-    y = np.array([1.0 if q in answerable else 0.0 for q in qids])
-    if len(set(y)) < 2:
-        raise ValueError("calibration needs answerable and unanswerable questions")
-    mean, scale = standardise(x)
-    z = (x - mean) / scale
-    signs = np.array([DIRECTION.get(f, 0) for f in features])
-    held_out = {}
-    for i, q in enumerate(qids):  # leave one out: each probability from a model that never saw it
-        keep = np.arange(len(qids)) != i
-        w, b = signed_logistic(z[keep], y[keep], signs, l2)
-        held_out[q] = float(1 / (1 + np.exp(-(z[i] @ w + b))))
-    w, b = signed_logistic(z, y, signs, l2)
-    report = choose_threshold(held_out, answerable, "answerability (leave-one-out)", target)
-    model = AbstentionModel(list(features), [round(float(v), 6) for v in mean], [round(float(v), 6) for v in scale],
-                            [round(float(v), 6) for v in w], round(b, 6), report["threshold"])
-    report["coefficients"] = dict(zip(features, model.coef))
-    return model, report
-
-
-def fit_grid(signals: dict, answerable: set, feature_sets=(SIGNALS,), l2s=(L2,),
-             target: float = TARGET_ANSWERED) -> tuple[AbstentionModel, dict, list]:
-    """`fit_model` for every set of signals and L2 weight; the best by leave-one-out balanced
-    accuracy (then AUROC; the first listed on a tie) is returned with its report, and every
-    report (with its "features" and "l2") for the table."""
-    rows = []
-    for features in feature_sets:
-        unknown = [f for f in features if f not in SIGNALS]
-        if unknown:
-            raise ValueError(f"unknown abstention signal(s) {', '.join(unknown)} (choose from {', '.join(SIGNALS)})")
-        for l2 in l2s:
-            model, report = fit_model(signals, answerable, features, float(l2), target)
-            rows.append((model, {**report, "features": list(features), "l2": float(l2)}))
-    model, report = max(rows, key=lambda r: (r[1]["balanced_accuracy"], r[1]["auroc"]))
-    return model, report, [r for _, r in rows]
 
 
 def write_calibration(path, report: dict, configuration: str, model: str, measured_on: str,
@@ -187,8 +145,9 @@ def write_calibration(path, report: dict, configuration: str, model: str, measur
                 "description": "highest dense (cosine) score among the retrieved candidates; "
                                "below the threshold the question is treated as not answerable from the corpus"}
     data.update({"measured_on": measured_on, "configuration": configuration, "model_id": model,
-                 **{k: report[k] for k in ("auroc", "threshold", "answerable_answered", "unanswerable_abstained",
-                                           "balanced_accuracy", "answerable", "unanswerable", "l2") if k in report},
+                 **{k: report[k] for k in ("auroc", "threshold", "caution", "answerable_answered",
+                                           "unanswerable_abstained", "balanced_accuracy", "answerable", "unanswerable",
+                                           "l2", "max_declined", "targets", "sets") if k in report},
                  "created": datetime.now(timezone.utc).date().isoformat()})
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(data, indent=2) + "\n")

@@ -29,11 +29,18 @@ import numpy as np
 
 from ..backends import analyze
 from ..chunking import sentence_spans
+from ..reader import DEFAULT_READER, get_reader
+from ..reader.context import LABEL, leans_back
 from ..search import check_options, check_question
+from ..search.spelling import Correction
 from ..types import Answer, Citation, Hit, page_at
-from .abstention import SIGNALS, CorpusProfile, agreement, corpus_signals, question_names, question_years, reason
+from .abstention import CAUTION_TEXT, SIGNALS, agreement, reason, used_signals
+from .coverage import CorpusProfile, corpus_signals, question_names, question_years
 from .calibration import load_model
-from .followup import WORD, standalone_queries, standalone_query
+from .closest import marked_sentences
+from .followup import WORD, follow_up, standalone_queries, standalone_query
+from .reading import read_candidates
+from .hygiene import label_end, unquotable
 
 ABSTAIN_TEXT = ("The documents do not appear to answer this question. "
                 "The closest passages are shown instead; check them before relying on them.")
@@ -49,6 +56,15 @@ def abstain_text(why: str = "") -> str:
         return ABSTAIN_TEXT
     why = why.replace("the documents ", "they ", 1) if why.startswith("the documents ") else why
     return ABSTAIN_TEXT.replace("this question.", f"this question: {why}.", 1)
+
+
+def caution_text(why: str = "") -> str:
+    """The caution shown above an answer whose evidence is weak, with the reason.
+
+    >>> caution_text("keyword and meaning search disagree about the closest passages")
+    'The closest passages may not answer this: check them (keyword and meaning search disagree about the closest passages).'
+    """
+    return CAUTION_TEXT.replace("check them.", f"check them ({why}).") if why else CAUTION_TEXT
 
 
 NO_SENTENCE_TEXT = ("The closest passages hold no sentence that reads as an answer (only headings, lists or "
@@ -76,6 +92,8 @@ class Selection:
     min_gain: float = 0.0  # a further sentence must add this share of the question's term weight (or the kind)
     relative_floor: float = 0.4  # ... and score at least this share of the best sentence's score
     more: int = 4  # sentences kept for "more from the sources"
+    read: int = 12  # how many of the best-scored candidates the reader reads (answer/reading.py)
+    reader: float = 1.0  # weight of the reader's probability that a sentence answers
 
 
 SELECTION_PARAMETERS = tuple(f.name for f in fields(Selection))
@@ -90,12 +108,6 @@ MONTHS = {"january", "february", "march", "april", "may", "june", "july", "augus
           "november", "december"}
 NUMBER = re.compile(r"\d")
 LETTER = re.compile(r"[^\W\d_]")
-LABEL = re.compile(r"^\s*(?:[A-Z][A-Z/ ]+:\s*)+")  # "RESULTS: ", "DESIGN AND SETTING: "
-# Words that open a sentence whose subject is in the sentence before ("This approach...", "They...").
-# A connective ("However, ...", "Moreover, ...") relates a sentence to the one before but leaves it
-# readable alone, so it is not leaning: quoting the sentence before would only spend the word budget.
-LEANING = {"this", "these", "those", "they", "them", "their", "it", "its", "such", "he", "she", "his", "her",
-           "both", "here", "there"}
 KIND_PATTERNS = (
     ("number", re.compile(r"\bhow (many|much|long|big|large|often)\b|\bwhat (percentage|proportion|share|number|"
                           r"size|fraction|amount)\b|\bnumber of\b", re.I)),
@@ -140,25 +152,6 @@ def fact_kinds(text: str, common=lambda word: False) -> dict:
     return {"number": numbers, "date": dates, "name": names}
 
 
-# "This study...", "This paper...": the document itself, not the sentence before.
-SELF_REFERENCE = re.compile(r"^\W*(?:this|these|our) (?:\w+ )?(?:study|studies|paper|article|review|report|research|"
-                            r"evaluation|survey|analysis|project)\b", re.I)
-
-
-def leans_back(text: str) -> bool:
-    """Whether a sentence opens by pointing back ("This approach...", "They..."); a connective
-    ("However, ...") or the document naming itself ("This study...") reads alone.
-
-    >>> leans_back("This approach involved active management."), leans_back("RESULTS: They were paid.")
-    (True, True)
-    >>> leans_back("Managers adopted many behaviours."), leans_back("CONCLUSIONS: This study drew out elements.")
-    (False, False)
-    """
-    body = LABEL.sub("", text)
-    first = WORD.search(body)
-    return bool(first) and first.group(0).lower() in LEANING and not SELF_REFERENCE.match(body)
-
-
 FRAMING = re.compile(
     r"^\s*(?:(?:OBJECTIVES?|AIMS?|PURPOSE|BACKGROUND|INTRODUCTION|CONTEXT)\b[^:]*:|To (?:\w+ )?(?:explore|examine|"
     r"identify|determine|investigate|assess|describe|review|analy[sz]e|evaluate|understand|ascertain|apply)\b|"
@@ -185,9 +178,8 @@ def is_answer_sentence(text: str) -> bool:
     >>> is_answer_sentence("Case study – Brighton and Hove PCT"), is_answer_sentence("Fifty-one learners and ten supervisors took part.")
     (False, True)
     """
-    end = text.rstrip()[-1:]
-    words = len(WORD.findall(text))
-    if words < MIN_WORDS or end in (":", "?"):
+    end, words = text.rstrip()[-1:], len(WORD.findall(text))
+    if words < MIN_WORDS or end in (":", "?") or unquotable(text[label_end(text):]):  # hygiene.py
         return False
     return words >= HEADING_WORDS or end in ".!;)\"'”’"
 
@@ -221,15 +213,15 @@ def passage_sentences(text: str, analyzer: str = "english", common=lambda word: 
     [('Managers acted as animateurs in four PCTs.', False, ()), ('This approach involved managing groups of people.', True, ((0, False),))]
     """
     spans = sentence_spans(text)
-    ends = {a: b for a, b in spans}
-    out = []
+    ends, out = {a + label_end(text[a:b]): b for a, b in spans}, []
     for j, (a, b) in enumerate(spans):
         sentence = text[a:b]
         if is_answer_sentence(sentence):
             leans, before = leans_back(sentence), preceding(text, spans, j)
             before_terms = tuple(frozenset(analyze(text[start:ends[start]], analyzer)) for start, _ in before) \
                 if leans else ()
-            out.append(Sentence(a, b, sentence, None, frozenset(analyze(sentence, analyzer)),
+            cut = a + label_end(sentence)  # a section label is left out of the quote, offsets verbatim
+            out.append(Sentence(cut, b, text[cut:b], None, frozenset(analyze(sentence, analyzer)),
                                 fact_kinds(sentence, common), leans, before, frames(sentence), before_terms))
     return out
 
@@ -240,7 +232,7 @@ def preceding(text: str, spans: list, j: int) -> tuple:
     for a, b in reversed(spans[max(0, j - MAX_CONTEXT):j]):
         if len(WORD.findall(text[a:b])) < MIN_WORDS or text[a:b].rstrip().endswith(":"):
             break  # a heading or label: what comes before it is another topic
-        out.append((a, leans_back(text[a:b])))
+        out.append((a + label_end(text[a:b]), leans_back(text[a:b])))
     return tuple(out)
 
 
@@ -261,6 +253,7 @@ class Candidate:
     kind_match: bool = False
     framing: bool = False
     before_terms: tuple = ()
+    reader: float | None = None  # the reader's logit, when it read this candidate
 
     @classmethod
     def of(cls, hit: Hit, s: Sentence) -> "Candidate":
@@ -329,18 +322,21 @@ def with_context(c: Candidate, depth: int) -> Candidate:
 
 def select_sentences(candidates: list[Candidate], query_vector: np.ndarray, query_terms, kind: str = "",
                      selection: Selection = Selection(), asked: set = frozenset(),
-                     top_score: float | None = None) -> tuple[list[Candidate], list[Candidate]]:
+                     top_score: float | None = None, rescore=None) -> tuple[list[Candidate], list[Candidate]]:
     """The answer's quotes, best first, and the next best ones for "more from the sources".
 
     `query_terms` maps each of the question's terms to its weight (IDF); a plain set weighs
     them equally. The best candidate always leads. A further one is added when it scores at
     least `relative_floor` of the best, is not a near-duplicate, adds at least `min_gain`
     of the term weight the answer lacks (or the asked-for kind of fact it lacks), and keeps
-    the answer within `max_words`."""
+    the answer within `max_words`. `rescore(candidates)` may change their scores (in place)
+    before they are ranked."""
     weights = query_terms if isinstance(query_terms, dict) else {t: 1.0 for t in query_terms}
     if top_score is None:
         top_score = max((c.hit.score for c in candidates), default=0.0)
     score_candidates(candidates, query_vector, weights, kind, asked, selection, top_score)
+    if rescore is not None:  # the reader, say (answer/reading.py), on top of the scores above
+        rescore(candidates)
     ranked = sorted(candidates, key=lambda c: (-c.score, c.hit.rank, c.a))
     total = sum(weights.values()) or 1.0
     chosen: list[Candidate] = []
@@ -423,8 +419,10 @@ class Answerer:
     search, and a few dot products."""
 
     def __init__(self, retriever, threshold: float | None = None, calibration: Path | None = None,
-                 selection: Selection | None = None):
+                 selection: Selection | None = None, reader=DEFAULT_READER):
         self.retriever = retriever
+        # a Reader (ragcomm/reader/), or a name for get_reader: "default" (shipped), "none", a folder
+        self.reader = get_reader(reader) if isinstance(reader, str) else reader
         self.model = load_model(calibration)
         self.threshold = self.model.threshold if threshold is None else float(threshold)
         self.selection = selection or Selection()
@@ -465,9 +463,9 @@ class Answerer:
                 if len(vectors) != len(spans):  # stored by a version that split sentences otherwise
                     with self._lock:
                         vectors = self.embedder.encode([chunks[i].text[a:b] for a, b in spans])
-                row = {span: j for j, span in enumerate(spans)}
+                row = {b: j for j, (_, b) in enumerate(spans)}  # by end: a quote may leave out a label
                 for sentence in sentences:
-                    sentence.vector = vectors[row[(sentence.a, sentence.b)]]
+                    sentence.vector = vectors[row[sentence.b]]
                 self._sentences[i] = sentences
         return {i: self._sentences[i] for i in chunk_ids}
 
@@ -501,52 +499,84 @@ class Answerer:
 
     def ask(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
             fusion: str | None = None, history: list[str] | None = None, max_sentences: int | None = None,
-            selection: Selection | dict | None = None) -> Answer:
+            selection: Selection | dict | None = None, spelling: bool = True) -> Answer:
         """Retrieve k passages for the question (resolved against `history`, the previous
-        questions, oldest first) and answer from them, or abstain."""
+        questions, oldest first; slips corrected unless `spelling=False`) and answer from them,
+        or abstain."""
         question = check_question(question)
         r = self.retriever
         check_options(r.settings, mode, fusion, k)
         selection = self._selection(selection, max_sentences)
-        previous = standalone_queries([check_question(h) for h in history or [] if h and h.strip()])
-        query = standalone_query(question, previous)
+        # Slips corrected against the corpus vocabulary (search/spelling.py), earlier turns too.
+        correct = r.correct if spelling else Correction
+        previous = standalone_queries([correct(check_question(h)).query for h in history or [] if h and h.strip()])
+        correction = correct(question)
+        query = standalone_query(correction.query, previous)
+        focus = follow_up(correction.query, previous)  # a follow-up: its ask and the earlier topic
         profile = self.profile
 
         # One query vector serves dense retrieval, the abstention signals and sentence scoring.
         query_vector = self.embedder.encode_query(query)
-        retrieval = r.retrieve(query, k, mode, filters, fusion, query_vector=query_vector, dense_signal=True)
+        retrieval = r.retrieve(query, k, mode, filters, fusion, query_vector=query_vector, dense_signal=True,
+                               spelling=False)
         hits = retrieval.hits
         answer = Answer(question, query, "", True, hits=hits, evidence=float(retrieval.max_dense),
-                        threshold=self.threshold)
+                        threshold=self.threshold, corrected=list(correction.changes))
         terms = profile.content_terms(query)
         numbers_only = bool(terms) and not any(LETTER.search(t) for t in terms)
         signals, found = corpus_signals(query, profile)
         signals["dense"] = float(retrieval.max_dense)
         signals["agreement"] = agreement(retrieval.lexical, retrieval.dense)
-        chosen, extra = [], []
+        chosen, extra, candidates, off_topic = [], [], [], False
         if hits and terms and not numbers_only:
             candidates = self._candidates(hits)
             asked = {w.lower() for w in WORD.findall(query)} | {str(y) for y in question_years(query)}
             weights = {t: profile.idf(t) for t in terms}
             kind = question_kind(query)
+            best_read = []
+
+            def rescore(cands):
+                best_read.append(read_candidates(self.reader, query, cands, selection.read, selection.reader))
+
             chosen, extra = select_sentences(candidates, query_vector, weights, kind, selection, asked,
-                                             top_score=max(h.score for h in hits))
+                                             top_score=max(h.score for h in hits),
+                                             rescore=rescore if self.reader is not None else None)
+            if best_read and best_read[0] is not None:
+                signals["reader"] = best_read[0]
             signals["similarity"] = max((c.similarity for c in candidates), default=0.0)
             # The best share of the question's term weight in a sentence that holds the asked-for fact.
             signals["support"] = max((c.overlap for c in candidates if c.kind_match or not kind), default=0.0)
-        signals = {name: round(float(signals.get(name, 0.0)), 4) for name in SIGNALS}
+            if focus:  # a follow-up is answered from sentences on both its ask and the earlier topic
+                on_topic = focus.keep(candidates, r.index.lexical.analyzer, profile, selection.context)
+                off_topic = not on_topic
+                chosen, extra = select_sentences(on_topic, query_vector, weights, kind, selection, asked,
+                                                 top_score=max(h.score for h in hits),
+                                                 rescore=rescore if self.reader is not None else None) \
+                    if on_topic else ([], [])
+        # every signal, 0 when it could not be measured; the reader's only when a reader read
+        signals = {name: round(float(signals.get(name, 0.0)), 4) for name in SIGNALS
+                   if name != "reader" or name in signals}
         answer.signals = signals
-        answer.confidence = round(self.model.probability(signals), 4)
-        answerable = bool(chosen) and answer.confidence >= self.threshold
-        answer.decided_by = self.model.decided_by(signals, abstained=not answerable)
-        if answerable:
+        used = used_signals(signals, mode or r.settings.mode)
+        outcome, answer.decided_by, confidence = self.model.decide(used, self.threshold)
+        answer.confidence = round(confidence, 4)
+        answer.outcome = outcome if chosen else "decline"
+        if answer.outcome != "decline":
             markers: dict = {}
             answer.text, answer.citations, answer.sources = cite(chosen, markers, self.page_at)
             answer.abstained = not answer.citations
             if not answer.abstained:
                 more_text, answer.more, answer.more_sources = cite(extra, markers, self.page_at)
+                if outcome == "caution":
+                    answer.reason = reason(answer.decided_by, found)
+                    answer.caution = caution_text(answer.reason)
+            else:
+                answer.outcome = "decline"
         if answer.abstained:
             answer.sources = hits[:3]
+            # the closest passages' best sentences, marked (answer/closest.py)
+            answer.marked = marked_sentences(answer.sources, sorted(candidates, key=lambda c: (-c.score, c.hit.rank)),
+                                             weights={t: profile.idf(t) for t in terms}, analyzer=profile.analyzer)
             if not hits:
                 answer.text, answer.decided_by = "No passages matched (check the filters).", "no passages"
             elif not terms:
@@ -555,6 +585,9 @@ class Answerer:
             elif numbers_only:
                 answer.text, answer.decided_by = ("The question is only numbers: say what you want to know about "
                                                   "them."), "numbers only"
+            elif off_topic:
+                answer.reason, answer.decided_by = focus.nothing_found(), "follow-up not covered"
+                answer.text = abstain_text(answer.reason)
             elif not chosen:
                 answer.text, answer.decided_by = NO_SENTENCE_TEXT, "no answer sentence"
             else:

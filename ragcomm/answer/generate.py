@@ -336,4 +336,4 @@ class OpenAIGenerator:
                                       hit.start + b, a, b, s.similarity, s.similarity, s.coverage))
         return Answer(extractive.question, extractive.query, " ".join(parts), False, citations, sources=list(hits),
                       hits=hits, evidence=extractive.evidence, threshold=extractive.threshold, note=extractive.note,
-                      generated=generation)
+                      generated=generation, corrected=extractive.corrected)

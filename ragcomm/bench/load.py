@@ -27,7 +27,7 @@ import uuid
 import numpy as np
 
 from ..extras import require
-from ..serve.service import is_loopback
+from ..serve.access import is_loopback
 from .launch import launch_app, stop_app
 from .perf import gold_questions
 

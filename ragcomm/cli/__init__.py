@@ -10,7 +10,7 @@ import sys
 from .. import serve
 from .bench import cmd_bench, cmd_load
 from .common import UsageError
-from .evaluate import cmd_choose, cmd_eval
+from .evaluate import cmd_choose, cmd_eval, cmd_train_reader
 from .index import cmd_add, cmd_index, cmd_remove, cmd_status
 from .parser import parser
 from .query import cmd_ask, cmd_search
@@ -37,4 +37,4 @@ def cmd_serve(args) -> int:
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "bench": cmd_bench, "load": cmd_load, "add": cmd_add,
             "remove": cmd_remove, "status": cmd_status, "eval": cmd_eval, "ask": cmd_ask, "serve": cmd_serve,
-            "choose": cmd_choose}
+            "choose": cmd_choose, "train-reader": cmd_train_reader}

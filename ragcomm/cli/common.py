@@ -28,7 +28,8 @@ def settings_from(args) -> Settings:
         fusion=getattr(args, "fusion", None), embed_backend=getattr(args, "embed_backend", None),
         vector_backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
         milvus_collection=getattr(args, "milvus_collection", None),
-        milvus_analyzer=getattr(args, "milvus_analyzer", None),
+        milvus_analyzer=getattr(args, "milvus_analyzer", None), reader=getattr(args, "reader", None),
+        **serve.read_limits(args),
     )
 
 
@@ -51,7 +52,8 @@ def add_paths(p, model=True):
 
 
 SEARCH_FLAGS = {"mode": "mode", "fusion": "fusion", "dense_weight": "dense_weight", "rrf_k": "rrf_k",
-                "weighting": "weighting", "prf": "prf", "dense_prf": "dense_prf", "sentences": "dense_sentences"}
+                "weighting": "weighting", "prf": "prf", "dense_prf": "dense_prf", "sentences": "dense_sentences",
+                "rerank": "rerank", "rerank_weight": "rerank_weight"}
 
 
 def add_search_settings(p):
@@ -73,6 +75,10 @@ def search_flags(args) -> dict:
 
 def add_retrieval_options(p):
     """Search settings and filters: the same for search and ask."""
+    p.add_argument("--rerank", type=int, help="the reader rereads the top N passages and reorders them "
+                   "(search/rerank.py; default 0, off)")
+    p.add_argument("--rerank-weight", type=float, help="weight of the reader's probability against the fused score "
+                   "(default 1)")
     add_search_settings(p)
     p.add_argument("--doc", action="append", help="only this document id (repeatable)")
     p.add_argument("--source", action="append", help="only this corpus file (repeatable)")
@@ -81,6 +87,12 @@ def add_retrieval_options(p):
     p.add_argument("--exclude-undated", action="store_true",
                    help="with a year range, also leave out documents whose year is unknown")
     p.add_argument("--kind", action="append", help="only this kind of document: abstract, report, paper, web page")
+
+
+def add_reader_option(p):
+    p.add_argument("--reader", default="default", help="the reader that reads the question and each candidate "
+                   "sentence together: default (the shipped one), none, or a reader folder (ragcomm train-reader) "
+                   "or a sentence-transformers CrossEncoder folder")
 
 
 def add_generator_options(p, stream: bool = True):

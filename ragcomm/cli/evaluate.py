@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from .common import UsageError, llm_config, settings_from, write_report
+from ..config import home
+from .common import UsageError, llm_config, log, settings_from, write_report
 
 
 def cmd_eval(args) -> int:
@@ -17,7 +18,7 @@ def cmd_eval(args) -> int:
         return [x.strip() for x in value.split(",") if x.strip()] if value else None
 
     settings = settings_from(argparse.Namespace(**{k: v for k, v in vars(args).items() if k not in (
-        "chunk_size", "chunk_overlap", "bm25_backend", "fusion", "dense_weight", "rrf_k")}))
+        "chunk_size", "chunk_overlap", "bm25_backend", "fusion", "dense_weight", "rrf_k", "rerank")}))
     if args.candidates is not None:
         if args.candidates < 1:
             raise UsageError("--candidates must be at least 1")
@@ -41,14 +42,14 @@ def cmd_eval(args) -> int:
                 rrf_ks=[int(x) for x in split(args.rrf_k) or []], chunk_sizes=split(args.chunk_size),
                 chunk_overlaps=split(args.chunk_overlap), bm25=split(args.bm25_backend),
                 weightings=split(args.weighting), prfs=split(args.prf), dense_prfs=split(args.dense_prf),
-                sentences=split(args.sentences))
+                sentences=split(args.sentences), reranks=[int(x) for x in split(args.rerank) or []])
         evaluate.check_metric(args.primary)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     log = evaluate.log_stderr
     if args.documents:
         return eval_documents(args, settings)
-    if args.answers or args.calibrate:
+    if args.answers or args.calibrate or args.squad:
         return eval_answers(args, settings, log)
     if args.dataset:
         result = evaluate.evaluate_beir(args.dataset, configs, primary=args.primary, log=log)
@@ -91,6 +92,8 @@ def eval_answers(args, settings, log) -> int:
     from ..config import home
     from ..eval import answers
 
+    if args.squad:
+        return eval_squad(args, settings, log)
     if args.dataset:
         raise UsageError("--answers works on a gold question file (--gold), not a BEIR folder")
     gold = args.gold or home() / "eval" / "gold.jsonl"
@@ -107,12 +110,7 @@ def eval_answers(args, settings, log) -> int:
         check_signals(feature_sets or [])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    baseline = None
-    if args.baseline:
-        try:
-            baseline = json.loads(args.baseline.read_text())["answerers"][0]["per_question"]
-        except (OSError, ValueError, KeyError, IndexError) as exc:
-            raise UsageError(f"--baseline {args.baseline}: not the --json of `ragcomm eval --answers` ({exc})")
+    baseline = read_baseline(args.baseline)
     if args.answers_file:
         if args.calibrate or args.answer_grid:
             raise UsageError("--answers-file scores saved answers: it cannot be combined with --calibrate or --answer-grid")
@@ -155,19 +153,56 @@ def eval_answers(args, settings, log) -> int:
     try:
         result = answers.evaluate_gold_answers(gold, settings, split=args.split, grid=grid, prebuilt=prebuilt,
                                                baseline=baseline, log=log, calibration=calibration,
-                                               feature_sets=feature_sets, l2s=l2s, generator=generator)
+                                               feature_sets=feature_sets, l2s=l2s, generator=generator,
+                                               reader=args.reader)
     finally:
         if local is not None:
             local.stop()
-    if len(result.calibrations) > 1:
-        print("Abstention fits tried (tune split, leave-one-out):\n\n" + answers.calibration_table(result.calibrations)
-              + "\n")
     if result.calibration:
-        c = result.calibration
-        print(f"abstention model written to {calibration}: on the tune split (leave-one-out) AUROC {c['auroc']:.3f}; "
-              f"threshold {c['threshold']:.3f} answers {c['answerable_answered']:.0%} of answerable and abstains on "
-              f"{c['unanswerable_abstained']:.0%} of unanswerable questions\n")
+        from ..eval.calibrate import operating_table
+
+        print(f"abstention model written to {calibration}; cross-validated on the sets it was fitted on:\n\n"
+              + operating_table(result.calibration) + "\n")
     return report_answers(args, result, gold, baseline)
+
+
+def read_baseline(path):
+    """The per-question records of an earlier `eval --answers --json` (None without a path)."""
+    if not path:
+        return None
+    try:
+        return json.loads(path.read_text())["answerers"][0]["per_question"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise UsageError(f"--baseline {path}: not the --json of `ragcomm eval --answers` ({exc})") from None
+
+
+def eval_squad(args, settings, log) -> int:
+    """`ragcomm eval --answers --squad FILE`: the answerer on a SQuAD-format file (eval/squad.py)."""
+    from ..eval import squad
+
+    other = [flag for flag, given in (("--gold", args.gold), ("--dataset", args.dataset), ("--corpus", args.corpus),
+                                      ("--index", args.index), ("--calibrate", args.calibrate),
+                                      ("--answer-grid", args.answer_grid), ("--answers-file", args.answers_file),
+                                      ("--generator", args.generator != "extractive"), ("--llm-url", args.llm_url),
+                                      ("--local-llm", args.local_llm)) if given]
+    if other:
+        raise UsageError(f"--squad builds its own corpus and index from the file: {', '.join(other)} cannot be used "
+                         "with it (it takes --articles, --sample, --seed, --baseline, --calibration, --json)")
+    if args.sample is not None and args.sample < 1:
+        raise UsageError("--sample must be at least 1")
+    if args.calibration and not args.calibration.is_file():
+        raise UsageError(f"--calibration {args.calibration}: no such file")
+    baseline = read_baseline(args.baseline)
+    try:
+        result = squad.evaluate_squad(args.squad, settings, articles=args.articles, sample=args.sample,
+                                      seed=args.seed, calibration=args.calibration, baseline=baseline, log=log,
+                                      reader=args.reader)
+    except squad.SquadError as exc:
+        raise UsageError(str(exc)) from None
+    text = squad.squad_report(result)
+    print(text)
+    write_report(args, result.to_json(), text)
+    return 0
 
 
 def report_answers(args, result, gold, baseline) -> int:
@@ -217,4 +252,20 @@ def cmd_choose(args) -> int:
     text = choose.markdown(scores, latency, choice, loo, tests, rows)
     print(text)
     write_report(args, {"choice": choice, "leave_one_out": loo, "significance": tests, "summary": rows}, text)
+    return 0
+
+
+def cmd_train_reader(args) -> int:
+    from ..eval.reader import train_command
+    from ..reader.train import TrainConfig
+
+    if not 1 <= args.layers <= 6:
+        raise UsageError("--layers must be 1-6 (MiniLM has 6)")
+    if args.max_length < 16:
+        raise UsageError("--max-length must be at least 16")
+    config = TrainConfig(layers=args.layers, max_length=args.max_length, epochs=args.epochs, seed=args.seed,
+                         limit=args.limit, max_steps=args.max_steps, threads=args.threads, bf16=args.bf16,
+                         checkpoints=tuple(int(x) for x in (args.checkpoints or "").split(",") if x.strip()))
+    train_command(args.out, config, args.gold or home() / "eval" / "gold.jsonl", args.ship, gold=args.in_domain,
+                  per_source=args.per_source, log=log, repeat=args.in_domain_repeat)
     return 0

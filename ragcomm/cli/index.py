@@ -38,10 +38,10 @@ def cmd_index(args) -> int:
         with ray_cluster(args.ray or None, actors=args.ray_actors, log=log):
             embedder = RayEmbedder(settings.model, settings.embed_backend, actors=args.ray_actors)
             index, built = update_index(settings, rebuild=rebuild, log=log, progress=not args.no_progress,
-                                        embedder=embedder, keep_search=False)
+                                        embedder=embedder, keep_search=False, fresh=args.rebuild)
     else:  # the search settings were decided above (recorded, then the flags)
         index, built = update_index(settings, rebuild=rebuild, log=log, progress=not args.no_progress,
-                                    keep_search=False)
+                                    keep_search=False, fresh=args.rebuild)
     if not built:
         c = index.manifest["counts"]
         print(f"index in {settings.index_dir} is up to date: {c['documents']} documents, "

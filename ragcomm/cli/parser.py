@@ -5,7 +5,8 @@ import argparse
 from pathlib import Path
 
 from .. import serve
-from .common import add_backend_options, add_generator_options, add_paths, add_retrieval_options, add_search_settings
+from .common import (add_backend_options, add_generator_options, add_paths, add_reader_option, add_retrieval_options,
+                     add_search_settings)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,6 +28,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-actors", type=int, default=2, help="embedding actors (each loads the model once; default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_search_settings(p)
+    serve.add_read_limits(p)
 
     p = sub.add_parser("search", help="ranked passages for a question, or for a file of questions")
     add_paths(p, model=False)
@@ -34,6 +36,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", type=Path, help="JSONL file: one {id, question} (or BEIR {_id, text}) per line")
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
     add_retrieval_options(p)
+    add_reader_option(p)
     p.add_argument("--json", action="store_true", help="JSON output")
 
     p = sub.add_parser("ask", help="an extractive, cited answer to a question, or to a file of questions")
@@ -46,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="abstain when the answerability (0-1) is below this "
                    "(default: eval/calibration.json)")
     p.add_argument("--more", action="store_true", help="also print the further sentences (\"more from the sources\")")
+    add_reader_option(p)
     p.add_argument("--json", action="store_true", help="JSON output")
     add_generator_options(p)
 
@@ -58,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="replace a corpus file of the same name "
                    "(the old one is kept in corpus/.removed/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    serve.add_read_limits(p)
     p.epilog = "Exit status: 0 when every file is in the corpus, 1 when some were refused (the others are added)."
 
     p = sub.add_parser("remove", help="take documents out of the corpus and the index (files kept in corpus/.removed/)")
@@ -120,6 +125,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--prf", help="BM25 feedback, comma-separated: none,rm3")
     p.add_argument("--dense-prf", help="dense feedback, comma-separated: none,rocchio")
     p.add_argument("--sentences", help="best-sentence dense scoring, comma-separated: off,max,mean")
+    p.add_argument("--rerank", help="passages the reader rereads, comma-separated: 0 (off), 20, ...")
     p.add_argument("--grid", type=Path, help="JSON file: a list of configurations (objects of settings) to run "
                    "instead of the flags' combinations, e.g. eval/candidates.json")
     p.add_argument("--candidates", type=int, help="candidates per retriever and run depth (default 100)")
@@ -130,7 +136,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, help="write a PNG of Recall@k (k = 1..100) per configuration")
     p.add_argument("--calibrate", action="store_true", help="gold set: fit the abstention model on the tune split "
                    "and store it (implies --answers)")
-    p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json)")
+    p.add_argument("--calibration", type=Path, help="where --calibrate writes (default: eval/calibration.json); "
+                   "with --squad, the abstention model the answerer reads")
     p.add_argument("--documents", action="store_true",
                    help="ingestion of real documents: right passage, evidence cited, page right, header/footer "
                         "text in chunks, contents in top 5 (with --gold eval/realdocs.jsonl --corpus ../shared/realdocs)")
@@ -145,13 +152,40 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", type=Path, help="--answers: the --json of an earlier run to test against (paired)")
     p.add_argument("--answers-file", type=Path, help="--answers: score these saved answers instead of answering "
                    "(the output of `ragcomm ask --queries GOLD --json`, e.g. from an older version)")
+    p.add_argument("--squad", type=Path, help="--answers on a SQuAD 1.1/2.0-format JSON file (gzipped or not): one "
+                   "document per article, indexed with the defaults (cached), every question asked (eval/README.md)")
+    p.add_argument("--articles", help="--squad: validation (default: the 8 held-out SQuAD 2.0 articles), train, all, "
+                   "or titles separated by commas")
+    p.add_argument("--sample", type=int, help="--squad: ask a random sample of this many questions")
+    p.add_argument("--seed", type=int, default=0, help="--squad: seed of --sample (default 0)")
     p.add_argument("--abstention-signals", help="--calibrate: sets of signals to try, SIGNAL,SIGNAL;SIGNAL,... "
                    "(default: all of answer/abstention.py SIGNALS)")
     p.add_argument("--abstention-l2", help="--calibrate: L2 weights to try, comma-separated (default 3)")
     # --answers with a language model beside the extractive answerer (#17)
     add_generator_options(p, stream=False)
+    add_reader_option(p)
     p.add_argument("--local-llm", action="store_true", help="--answers: start the bundled SmolLM2-135M server "
                    "on 127.0.0.1 for this run and use it as --generator openai (extra ragcomm[llm])")
+
+    p = sub.add_parser("train-reader", help="train the reader (a cross-encoder) on train/qa/ and the gold tune split, "
+                                            "export it to ONNX int8, print its validation figures")
+    p.add_argument("--out", type=Path, help="where the trained model and its export go (default reports/reader)")
+    p.add_argument("--layers", type=int, default=3, help="transformer layers of MiniLM kept (1-6, default 3)")
+    p.add_argument("--max-length", type=int, default=96, help="wordpieces of question + sentence (default 96)")
+    p.add_argument("--epochs", type=float, default=2.0, help="passes over the training groups (default 2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPUs with AVX-512 BF16)")
+    p.add_argument("--limit", type=int, default=0, help="train on this many groups only (a quick trial)")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (a quick trial)")
+    p.add_argument("--gold", type=Path, help="gold question file (default eval/gold.jsonl)")
+    p.add_argument("--in-domain", action="store_true", help="also train on our own questions: the 'train' half of "
+                   "the tune split of eval/gold, outside and paraphrases (the 'calibrate' half and the held-out split "
+                   "are never learned from)")
+    p.add_argument("--in-domain-repeat", type=int, default=5, help="times each in-domain group is trained on")
+    p.add_argument("--checkpoints", help="also save the model after these steps, comma-separated (out/step-N)")
+    p.add_argument("--per-source", type=int, default=600, help="validation groups checked per public source")
+    p.add_argument("--ship", action="store_true", help="install the result as the package's reader (ragcomm/reader/model)")
 
     p = sub.add_parser("choose", help="the default by the rule of eval/README.md over `ragcomm eval --grid` reports")
     p.add_argument("reports", nargs="+", type=Path, help="one `ragcomm eval --json` report per collection")

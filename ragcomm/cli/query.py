@@ -10,9 +10,10 @@ def cmd_search(args) -> int:
     queries = questions_from(args)
     retriever = open_retriever(args)
     filters = filters_from(args)
-    return run_batch(args, queries, lambda q: retriever.search(q, k=args.k, mode=args.mode, filters=filters),
-                     lambda q, hits: {"question": q, "results": [h.to_dict() for h in hits]}, print_hits,
-                     {"results": []})
+    return run_batch(args, queries, lambda q: (retriever.correct(q), retriever.search(q, k=args.k, mode=args.mode,
+                                                                                       filters=filters)),
+                     lambda q, found: {"question": q, **found[0].to_dict(), "results": [h.to_dict() for h in found[1]]},
+                     lambda found: print_hits(found[1], found[0]), {"results": []})
 
 
 def evidence(h) -> list[str]:
@@ -32,7 +33,10 @@ def pages_label(h) -> str:
     return f" p. {h.page_start}" if h.page_end in (None, h.page_start) else f" pp. {h.page_start}-{h.page_end}"
 
 
-def print_hits(hits) -> None:
+def print_hits(hits, correction=None) -> None:
+    if correction is not None and correction.changes:
+        print(f"Searched as: {correction.query} (spelling corrected: "
+              + ", ".join(f"{a} -> {b}" for a, b in correction.changes) + ")\n")
     if not hits:
         print("no passages found")
     for h in hits:
@@ -53,9 +57,7 @@ def cmd_ask(args) -> int:
     from ..answer import Answerer
     from ..answer.generators import get_generator
 
-    generator = get_generator(args.generator, Answerer(open_retriever(args), threshold=args.threshold), llm)
-    filters = filters_from(args)
-    answerer = Answerer(open_retriever(args), threshold=args.threshold)
+    answerer = Answerer(open_retriever(args), threshold=args.threshold, reader=args.reader)
     generator = get_generator(args.generator, answerer, llm)
     filters = filters_from(args)
     options = dict(k=args.k, mode=args.mode, fusion=args.fusion, filters=filters, history=args.history)
@@ -85,6 +87,8 @@ def print_answer(answer, more: bool = False) -> None:
     print(f"Question: {answer.question}")
     if answer.query != answer.question:
         print(f"Searched: {answer.query}")
+    if answer.corrected:
+        print("Spelling corrected: " + ", ".join(f"{a} -> {b}" for a, b in answer.corrected))
     print()
     print(textwrap.fill(answer.text, width=100))
     if answer.note:

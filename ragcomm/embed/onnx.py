@@ -51,10 +51,7 @@ def export_onnx(model: str, folder: Path) -> Path:
     """Export a sentence-transformers model (transformer + pooling + normalise, one graph) to
     `folder`: model.onnx (fp32, BERT ops fused), model-int8.onnx, tokenizer.json, meta.json.
     Written to a sibling folder and renamed into place, so readers never see half an export."""
-    import onnx
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -84,20 +81,8 @@ def export_onnx(model: str, folder: Path) -> Path:
                               output_names=["sentence_embedding"], opset_version=17, dynamo=False,
                               dynamic_axes={**axes, "sentence_embedding": {0: "batch"}})
         config = st[0].auto_model.config
-        fused = optimize_model(str(tmp / "raw.onnx"), model_type="bert", opt_level=1,
-                               num_heads=int(getattr(config, "num_attention_heads", 0)),
-                               hidden_size=int(getattr(config, "hidden_size", 0)))
-        fused.save_model_to_file(str(tmp / "model.onnx"))
-        (tmp / "raw.onnx").unlink()
-        # int8 weights, per output channel. MatMuls fed by a GELU stay fp32: their inputs
-        # have outliers that one uint8 activation scale cannot hold (cosine to torch drops
-        # from ~0.995 to ~0.989 when they are quantised too).
-        graph = onnx.load(str(tmp / "model.onnx"), load_external_data=False).graph
-        gelu_outputs = {o for n in graph.node if "Gelu" in n.op_type for o in n.output}
-        keep_fp32 = [n.name for n in graph.node if n.op_type == "MatMul" and n.input[0] in gelu_outputs]
-        quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model-int8.onnx"), weight_type=QuantType.QInt8,
-                         per_channel=True, nodes_to_exclude=keep_fp32,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        fuse_and_quantize(tmp / "raw.onnx", tmp / "model.onnx", tmp / "model-int8.onnx",
+                          int(getattr(config, "num_attention_heads", 0)), int(getattr(config, "hidden_size", 0)))
         tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
         meta = {"model_id": canonical_model_id(model), "dim": int(st.get_embedding_dimension()
                                                                   if hasattr(st, "get_embedding_dimension")
@@ -113,6 +98,27 @@ def export_onnx(model: str, folder: Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def fuse_and_quantize(raw: Path, fp32: Path, int8: Path, num_heads: int, hidden_size: int,
+                      gelu_fp32: bool = True) -> None:
+    """A traced BERT graph (`raw`, deleted after) with onnxruntime's BERT ops fused (`fp32`)
+    and its weights quantised to int8 per output channel (`int8`). With `gelu_fp32`, MatMuls
+    fed by a GELU stay fp32: their inputs have outliers that one uint8 activation scale cannot
+    hold (the embedder's cosine to torch drops from ~0.995 to ~0.989 when they are quantised)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fused = optimize_model(str(raw), model_type="bert", opt_level=1, num_heads=num_heads, hidden_size=hidden_size)
+    fused.save_model_to_file(str(fp32))
+    Path(raw).unlink()
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    gelu_outputs = {o for n in graph.node if "Gelu" in n.op_type for o in n.output}
+    keep_fp32 = [n.name for n in graph.node if n.op_type == "MatMul" and n.input[0] in gelu_outputs] if gelu_fp32 \
+        else []
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep_fp32,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
 def onnx_folder(model: str, cache_dir: Path | None = None) -> Path:

@@ -21,7 +21,6 @@ the evidence located in the cleaned text as for retrieval (datasets.py). Per que
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -36,6 +35,7 @@ import numpy as np
 from ..answer.calibration import auroc
 from ..answer.extractive import SELECTION_PARAMETERS
 from ..config import home
+from ..splits import split_of  # noqa: F401  (re-exported: eval code and tests import it from here)
 from .datasets import GoldSet
 from .stats import proportion_interval, randomisation_test
 
@@ -46,16 +46,6 @@ WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 # Paired tests: metric -> which questions it is compared on.
 PAIRED = {"evidence_cited": "answerable", "evidence_first": "answerable", "correct": "all",
           "words": "answered by both"}
-
-
-def split_of(qid: str) -> str:
-    """'tune' or 'heldout', fixed by the question's id alone (held out when the SHA-256 of the id
-    is odd), so that a question keeps its split when others are added.
-
-    >>> split_of("q01"), split_of("q02")
-    ('heldout', 'tune')
-    """
-    return "heldout" if int(hashlib.sha256(qid.encode()).hexdigest(), 16) % 2 else "tune"
 
 
 def in_split(qids, split: str) -> list:
@@ -77,14 +67,20 @@ def answer_words(text: str) -> int:
 
 def score_answer(answer, qid: str, gold: GoldSet, docs: dict | None = None) -> dict:
     """One question's record: answered, evidence cited / first, words, verbatim, score."""
-    answerable = qid in gold.answerable
-    answered = not answer.abstained
     doc_id, spans = gold.spans.get(qid, (None, []))
-    hits = [covers(c, doc_id, spans) for c in answer.citations] if answerable and answered else []
+    return answer_row(answer, qid in gold.answerable, lambda c: covers(c, doc_id, spans), docs,
+                      split=split_of(qid))
+
+
+def answer_row(answer, answerable: bool, cites, docs: dict | None = None, **extra) -> dict:
+    """The record of one answer, whatever the test bed: `cites(citation)` says whether a
+    citation holds the evidence; `extra` fields follow the question."""
+    answered = not answer.abstained
+    hits = [cites(c) for c in answer.citations] if answerable and answered else []
     verbatim = [docs[c.doc_id].text[c.start:c.end] == c.sentence if docs and c.doc_id in docs else None
                 for c in answer.citations]
     confidence = getattr(answer, "confidence", None)
-    row = {"question": answer.question, "split": split_of(qid), "answerable": answerable, "answered": answered,
+    row = {"question": answer.question, **extra, "answerable": answerable, "answered": answered,
            "evidence_cited": float(any(hits)), "evidence_first": float(bool(hits) and hits[0]),
            "words": answer_words(answer.text) if answered else 0, "sentences": len(answer.citations),
            "verbatim": [v for v in verbatim if v is not None],
@@ -92,6 +88,7 @@ def score_answer(answer, qid: str, gold: GoldSet, docs: dict | None = None) -> d
            "answer": answer.text,
            "citations": [{"marker": c.marker, "doc_id": c.doc_id, "start": c.start, "end": c.end}
                          for c in answer.citations]}
+    row["outcome"] = getattr(answer, "outcome", "") or ("decline" if answer.abstained else "answer")
     decided = getattr(answer, "decided_by", None)
     if decided:
         row["decided_by"] = decided
@@ -131,6 +128,12 @@ def summarise(rows: dict, latencies: list | None = None) -> dict:
            else None,
            "auroc": None if math.isnan(area) else round(area, 4),
            "verbatim": _mean(verbatim)}
+    # three outcomes (answer/abstention.py): answered, answered with a caution, declined
+    out["outcomes"] = {side: {o: sum(r.get("outcome", "answer" if r["answered"] else "decline") == o for r in group)
+                              for o in ("answer", "caution", "decline")} for side, group in (("answerable", pos),
+                                                                                            ("unanswerable", neg))}
+    out["cautioned_or_declined_when_not"] = _mean(r.get("outcome", "answer" if r["answered"] else "decline") != "answer"
+                                                  for r in neg)
     out["interval95"] = {name: [round(x, 4) for x in ci] for name, ci in (
         ("evidence_cited", proportion_interval(sum(r["evidence_cited"] for r in pos), len(pos))),
         ("evidence_first", proportion_interval(sum(r["evidence_first"] for r in pos), len(pos))),
@@ -190,10 +193,10 @@ def paired_values(run: dict, reference: dict, metric: str) -> tuple[list, list]:
     return [float(run[q][metric]) for q in common], [float(reference[q][metric]) for q in common]
 
 
-def compare(run: AnswerRun, reference_rows: dict, against: str, trials: int = 10_000) -> dict:
+def compare(run: AnswerRun, reference_rows: dict, against: str, trials: int = 10_000, metrics=PAIRED) -> dict:
     """Paired randomisation tests (as for retrieval, stats.py) of each metric against a reference."""
     out = {}
-    for metric in PAIRED:
+    for metric in metrics:
         a, b = paired_values(run.rows, reference_rows, metric)
         out[metric] = {"against": against, "questions": len(a),
                        "difference": round(float(np.mean(a) - np.mean(b)), 4) if a else 0.0,
@@ -280,16 +283,6 @@ def answers_table(runs: list[AnswerRun], title: str = "", against: str = "") -> 
     return "\n".join(lines)
 
 
-def calibration_table(reports: list) -> str:
-    """The abstention fits tried, as Markdown: leave-one-out figures on the tune split."""
-    lines = ["| signals | L2 | AUROC | threshold | answerable answered | unanswerable abstained | balanced accuracy |",
-             "|---|---|---|---|---|---|---|"]
-    for r in reports:
-        lines.append(f"| {', '.join(r['features'])} | {r['l2']:g} | {r['auroc']:.3f} | {r['threshold']:.3f} | "
-                     f"{r['answerable_answered']:.3f} | {r['unanswerable_abstained']:.3f} | {r['balanced_accuracy']:.3f} |")
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------- the gold set, end to end
 
 @dataclass
@@ -306,7 +299,7 @@ class AnswerEvaluation:
                 "calibrations_tried": self.calibrations, "answerers": [r.to_json() for r in self.runs]}
 
 
-def gold_answerer(gold_path, settings, prebuilt=None, embedder=None, log=None):
+def gold_answerer(gold_path, settings, prebuilt=None, embedder=None, log=None, reader="default"):
     """The gold set located in the corpus, the documents, and an Answerer over the default
     retrieval (the prebuilt index when it matches the settings, else one built in memory)."""
     from ..answer import Answerer
@@ -325,22 +318,10 @@ def gold_answerer(gold_path, settings, prebuilt=None, embedder=None, log=None):
         embedder = embedder or get_embedder(settings.model, settings.embed_backend)
         log(f"indexing {len(docs)} documents in memory ...")
         index = build_from_documents(docs, settings, embedder=embedder, log=lambda _m: None)
-    answerer = Answerer(Retriever(index, embedder=embedder if index is not prebuilt else None, settings=settings))
+    answerer = Answerer(Retriever(index, embedder=embedder if index is not prebuilt else None, settings=settings),
+                        reader=reader)
     answerer.warm()
     return gold, {d.doc_id: d for d in docs}, answerer
-
-
-def calibrate(answerer, gold: GoldSet, qids: list, k: int = 5, feature_sets=None, l2s=None):
-    """Fit the abstention model on these questions' signals (asked without abstaining):
-    (model, report of the chosen fit, reports of every fit tried)."""
-    from ..answer.calibration import L2, SIGNALS, fit_grid
-
-    saved, answerer.threshold = answerer.threshold, 0.0
-    try:
-        signals = {q: answerer.ask(gold.questions[q], k=k).signals for q in qids}
-    finally:
-        answerer.threshold = saved
-    return fit_grid(signals, gold.answerable & set(qids), feature_sets or [SIGNALS], l2s or [L2])
 
 
 def saved_answer(row: dict) -> SimpleNamespace:
@@ -393,7 +374,8 @@ def evaluate_saved_answers(gold_path, settings, answers_path, split: str = "held
 
 def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: list | None = None, k: int = 5,
                           prebuilt=None, embedder=None, baseline: dict | None = None, log=None,
-                          calibration=None, feature_sets=None, l2s=None, generator=None) -> AnswerEvaluation:
+                          calibration=None, feature_sets=None, l2s=None, generator=None,
+                          reader="default") -> AnswerEvaluation:
     """The default answerer, and each variant of `grid` (changes to its `Selection`), on
     one split of the gold set, each tested against the first (and against `baseline`, the
     per-question records of an earlier run, when given). With `calibration` (a path), the
@@ -401,21 +383,23 @@ def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: lis
     and written there. `generator(answerer)`, when given, makes a generator (answer/generators.py)
     whose answers are scored too, as one more run tested against the default."""
     log = log or (lambda _m: None)
-    gold, docs, answerer = gold_answerer(gold_path, settings, prebuilt, embedder, log)
+    gold, docs, answerer = gold_answerer(gold_path, settings, prebuilt, embedder, log, reader)
     report, tried = None, []
     if calibration is not None:
-        from ..answer.calibration import write_calibration
+        from ..answer.calibration import L2, SIGNALS, write_calibration
+        from .calibrate import calibrate_pooled, operating_table
 
-        tune = in_split(list(gold.questions), "tune")
-        log(f"calibrating the abstention model on {len(tune)} questions of the tune split ...")
-        model, report, tried = calibrate(answerer, gold, tune, k, feature_sets, l2s)
-        gold_file = Path(gold_path).resolve()
-        shown = gold_file.relative_to(home()) if gold_file.is_relative_to(home()) else gold_file
-        pos = len(gold.answerable & set(tune))
+        log("calibrating the abstention model on the tune splits of eval/gold, outside and paraphrases and on "
+            "SQuAD 2.0 calibration articles ...")
+        model, report = calibrate_pooled(answerer, list(docs.values()), settings, home(),
+                                         home() / "train" / "qa" / "squad2_dev_part.json.gz",
+                                         (feature_sets or [SIGNALS])[0], (l2s or [L2])[0], reader, log)
+        log(operating_table(report))
+        sizes = ", ".join(f"{n} {s['questions']}" for n, s in report["sets"].items())
         write_calibration(calibration, report, f"{settings.mode} {settings.fusion} (defaults), k={k}",
-                          settings.model, f"{shown}, tune split ({pos} answerable, {len(tune) - pos} unanswerable)",
-                          model)
+                          settings.model, f"tune splits and SQuAD calibration articles ({sizes})", model)
         answerer.model, answerer.threshold = model, model.threshold
+        tried = [report]
     qids = in_split(list(gold.questions), split)
     notes = [f"evidence not found in the cleaned text for {', '.join(gold.missing)} (scored as not cited)"] \
         if gold.missing else []

@@ -74,6 +74,9 @@ class Config:
                     parts[0] += extra
                 else:
                     parts.append("dense" + extra)
+        if s.rerank:
+            parts.append(f"rerank{s.rerank}" + _params(s, default, ("rerank_weight",)) +
+                         ("" if s.reader == default.reader else f"({s.reader})"))
         return " ".join(parts)
 
     def describe(self) -> dict:
@@ -90,6 +93,8 @@ class Config:
             out["dense_prf"], out["dense_sentences"] = s.dense_prf, s.dense_sentences
             if s.dense_prf != "none":
                 out.update(rocchio_docs=s.rocchio_docs, rocchio_beta=s.rocchio_beta)
+        if s.rerank:
+            out.update(rerank=s.rerank, rerank_weight=s.rerank_weight, reader=s.reader)
         if self.mode == "hybrid":
             out["fusion"] = s.fusion
             out["rrf_k" if s.fusion == "rrf" else "dense_weight"] = s.rrf_k if s.fusion == "rrf" else s.dense_weight
@@ -112,7 +117,7 @@ def parse_bm25(spec: str) -> tuple[str, str | None]:
 
 def configurations(base: Settings, modes=("bm25", "dense", "hybrid"), fusions=None, dense_weights=None,
                    rrf_ks=None, chunk_sizes=None, chunk_overlaps=None, bm25=None, weightings=None, prfs=None,
-                   dense_prfs=None, sentences=None) -> list[Config]:
+                   dense_prfs=None, sentences=None, reranks=None) -> list[Config]:
     """The grid of configurations to compare, without duplicates (a dense run does not depend on
     the BM25 settings, a single retriever not on fusion)."""
     for m in modes:
@@ -143,7 +148,7 @@ def configurations(base: Settings, modes=("bm25", "dense", "hybrid"), fusions=No
             for spec in (bm25[:1] if mode == "dense" else bm25):
                 backend, analyzer = parse_bm25(spec)
                 for fusion, rrf_k, weight in (fusion_variants if mode == "hybrid" else fusion_variants[:1]):
-                    for options in _option_grid(base, weightings, prfs, dense_prfs, sentences):
+                    for options in _option_grid(base, weightings, prfs, dense_prfs, sentences, reranks):
                         settings = base.replace(mode=mode, chunk_size=size, chunk_overlap=overlap,
                                                 bm25_backend=backend, bm25_analyzer=analyzer or "english",
                                                 fusion=fusion, rrf_k=rrf_k, dense_weight=weight, **options)
@@ -155,10 +160,11 @@ def configurations(base: Settings, modes=("bm25", "dense", "hybrid"), fusions=No
     return out
 
 
-def _option_grid(base: Settings, weightings, prfs, dense_prfs, sentences) -> list[dict]:
-    return [dict(weighting=w, prf=p, dense_prf=d, dense_sentences=s)
+def _option_grid(base: Settings, weightings, prfs, dense_prfs, sentences, reranks=None) -> list[dict]:
+    return [dict(weighting=w, prf=p, dense_prf=d, dense_sentences=s, rerank=int(r))
             for w in weightings or [base.weighting] for p in prfs or [base.prf]
-            for d in dense_prfs or [base.dense_prf] for s in sentences or [base.dense_sentences]]
+            for d in dense_prfs or [base.dense_prf] for s in sentences or [base.dense_sentences]
+            for r in reranks or [base.rerank]]
 
 
 def _check(settings: Settings) -> None:

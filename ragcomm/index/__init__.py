@@ -8,7 +8,8 @@ from .build import build_from_documents, build_index, chunk_corpus, open_index, 
 from .store import (FORMAT_VERSION, Index, IndexBusy, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing,
                     build_lock, check_compatible, embed_backend, load_index, read_manifest, save_index,
                     settings_match, stale_files, vector_backend)
-from .store import begin_operation, describe, end_operation, pending_operation, recover_operation, writer_lock
+from .store import (begin_operation, describe, end_operation, pending_operation, recover_operation, undo_operation,
+                    writer_lock)
 from .update import add_documents, remove_documents, stage_add, stage_remove, update_index
 
 __all__ = ["FORMAT_VERSION", "Index", "IndexBusy", "IndexCorrupt", "IndexError_", "IndexMismatch", "IndexMissing",
@@ -16,4 +17,5 @@ __all__ = ["FORMAT_VERSION", "Index", "IndexBusy", "IndexCorrupt", "IndexError_"
            "embed_backend", "load_index", "open_index", "previous_vectors", "read_manifest", "save_index",
            "settings_match", "stale_files", "text_key", "vector_backend",
            "add_documents", "begin_operation", "describe", "end_operation", "pending_operation",
-           "recover_operation", "remove_documents", "stage_add", "stage_remove", "update_index", "writer_lock"]
+           "recover_operation", "remove_documents", "stage_add", "stage_remove", "undo_operation", "update_index",
+           "writer_lock"]

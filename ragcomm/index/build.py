@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections import Counter
 import time
 from datetime import datetime, timezone
 from functools import partial
@@ -16,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from ..backends import build_lexical, build_vector
-from ..chunking import chunk_document, embed_text, sentence_spans
+from ..chunking import SENTENCE_SPLITTER, chunk_document, embed_text, sentence_spans
 from ..config import TOKENIZER_ENCODING, Settings
 from ..embed import canonical_model_id
-from ..ingest import INGEST_VERSION, load_corpus
+from ..ingest import INGEST_VERSION, Budget, load_corpus
 from ..types import Chunk, Document
 from ..version import __version__
 from .store import (DOCUMENT_SHAPE, FORMAT_VERSION, Index, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, as_built,
@@ -42,9 +43,10 @@ def chunk_corpus(docs: list[Document], settings: Settings, fits_model=None) -> l
 
 
 def build_index(settings: Settings | None = None, embedder=None, log=print, progress: bool = True,
-                save: bool = True) -> Index:
+                save: bool = True, fresh: bool = False) -> Index:
     """Read the corpus, chunk, embed, index, and (by default) save to settings.index_dir.
-    Chunks whose text is unchanged since the index already there keep their vectors.
+    Files and chunks unchanged since the index already there keep their documents and
+    vectors, unless `fresh` (`ragcomm index --rebuild`: from the corpus alone).
     Saving takes the writer lock and first completes what a killed writer left half-done
     (an index swap, an add or a remove); the saved index ends that operation."""
     settings = settings or Settings()
@@ -53,17 +55,19 @@ def build_index(settings: Settings | None = None, embedder=None, log=print, prog
         with writer_lock(settings.index_dir):
             recover_swap(settings.index_dir, log)
             recover_operation(settings.index_dir, log)
-            index = _build_index(settings, embedder, log, progress, save)
+            index = _build_index(settings, embedder, log, progress, save, fresh)
             end_operation(settings.index_dir)
             return index
-    return _build_index(settings, embedder, log, progress, save)
+    return _build_index(settings, embedder, log, progress, save, fresh)
 
 
-def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) -> Index:
+def _build_index(settings: Settings, embedder, log, progress: bool, save: bool, fresh: bool = False) -> Index:
     t0 = time.perf_counter()
-    known = previous_documents(settings.index_dir) if save else {}
+    reuse_old = save and not fresh
+    known = previous_documents(settings.index_dir) if reuse_old else {}
     read_seconds: dict = {}
-    docs, problems = load_corpus(settings.corpus_dir, known=known, log=log, timings=read_seconds)
+    docs, problems = load_corpus(settings.corpus_dir, known=known, log=log, timings=read_seconds,
+                                 budget=Budget.from_settings(settings))
     for source, seconds in read_seconds.items():
         log(f"read {source} in {seconds:.2f} s")
     reused_files = len({d.source for d in docs} - set(read_seconds))
@@ -76,7 +80,7 @@ def _build_index(settings: Settings, embedder, log, progress: bool, save: bool) 
     ingest_seconds = time.perf_counter() - t0
     reuse = previous_vectors(settings.index_dir, embedder.model_id if embedder is not None
                              else canonical_model_id(settings.model),
-                             embedder.backend if embedder is not None else settings.embed_backend) if save else {}
+                             embedder.backend if embedder is not None else settings.embed_backend) if reuse_old else {}
     index = build_from_documents(docs, settings, embedder=embedder, log=log, progress=progress, reuse=reuse,
                                  persistent=save)
     manifest = index.manifest
@@ -124,9 +128,11 @@ def previous_vectors(folder: Path, model_id: str, backend: str = "torch") -> dic
     if old.model_id != model_id or old.embed_backend != backend:
         return {}
     reuse = {text_key(old.chunk_text_for_index(i)): old.vectors[i] for i in range(len(old.chunks))}
-    if old.sentence_vectors is not None:
-        texts = [text for _, text in chunk_sentences(old.chunks)]
-        reuse.update((text_key(t), old.sentence_vectors[row]) for row, t in enumerate(texts))
+    # A sentence's row is known only by splitting its chunk again: with the splitter that cut it.
+    pairs = chunk_sentences(old.chunks) if old.sentence_vectors is not None else []
+    same_split = old.manifest["chunking"].get("sentences") == SENTENCE_SPLITTER
+    if pairs and same_split and len(pairs) == len(old.sentence_vectors):
+        reuse.update((text_key(t), old.sentence_vectors[row]) for row, (_, t) in enumerate(pairs))
     return reuse
 
 
@@ -168,14 +174,18 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
     if chunks is None:
         chunks = chunk_corpus(docs, settings, embedder.fits)
         chunking = {"tokenizer": TOKENIZER_ENCODING, "size": settings.chunk_size, "overlap": settings.chunk_overlap,
-                    "embedded_text": "title | section + newline + text"}
+                    "embedded_text": "title | section + newline + text", "sentences": SENTENCE_SPLITTER}
     else:
-        chunking = {"given": True, "embedded_text": "title | section + newline + text"}
+        chunking = {"given": True, "embedded_text": "title | section + newline + text",
+                    "sentences": SENTENCE_SPLITTER}
     timings["chunking"] = time.perf_counter() - t0
     # The cleaned text, sections and page map are kept so that a later build reuses an
     # unchanged file's documents without reading it again (and citations find their page).
     documents = {d.doc_id: {"title": d.title, "source": d.source, "metadata": d.metadata, "text": d.text,
                             "sections": d.sections, "pages": d.pages} for d in docs}
+    if len(documents) != len(docs):  # ingest.unique_ids gives every document its own id
+        twice = sorted(doc_id for doc_id, n in Counter(d.doc_id for d in docs).items() if n > 1)
+        raise ValueError(f"two documents have the same id ({', '.join(twice[:3])}): not indexed")
     texts = [embed_text(documents[c.doc_id]["title"], c.section, c.text) for c in chunks]
 
     t = time.perf_counter()
@@ -231,7 +241,7 @@ def build_from_documents(docs: list[Document], settings: Settings, embedder=None
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     if sentence_vectors is not None:
-        manifest["sentences"] = {"count": len(sentence_vectors), "split": "chunking.sentence_spans",
+        manifest["sentences"] = {"count": len(sentence_vectors), "split": SENTENCE_SPLITTER,
                                  "embedded": embedded, "reused": len(sentence_vectors) - embedded}
     return Index(manifest, documents, chunks, vectors, lexical, dense,
                  sentence_vectors=sentence_vectors, sentence_chunks=sentence_chunks)
@@ -273,4 +283,4 @@ def open_index(settings: Settings | None = None, build: bool = True, rebuild: bo
                 raise
             log(f"the index in {folder} is unusable: rebuilding it")
             print(f"warning: {sys.exc_info()[1]}", file=sys.stderr)
-    return build_index(settings, embedder=embedder, log=log)
+    return build_index(settings, embedder=embedder, log=log, fresh=rebuild)

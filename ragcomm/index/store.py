@@ -18,211 +18,44 @@ the files is checked for shape (any damage is one IndexCorrupt naming the file a
 `ragcomm index --rebuild`), then against what is asked for (model, dimension, format,
 backend) and against the files (checksums, counts). Each save gets the next `generation`.
 
-Writers (build, add, remove) take one lock, `writer_lock`; readers never need it. An
-operation on corpus files is written to an intent journal beside the index first
-(`begin_operation`), so that the next writer completes or rolls back whatever a killed
-one left half-done (`recover_operation`), then indexes the result.
+Writers (build, add, remove) take one lock and journal what they do (writers.py); readers
+never need it. The manifest's shape is schema.py's, the errors errors.py's.
 
-    index/../.index.lock        the writer lock (an flock; holds the writer's pid)
-    index/../.index.journal     the operation in progress, if any (JSON)
     index/../.index.generation  the last generation saved
 """
 from __future__ import annotations
 
 import json
 import os
-import sys
-import threading
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from ..backends import BackendUnavailable, LexicalBackend, VectorBackend, load_lexical, vector_class
-from ..chunking import embed_text
+from ..chunking import SENTENCE_SPLITTER, embed_text
 from ..config import Settings
-from ..durable import (exchange, fsync_dir, move_durably, pause_point, recover_steps, remove_path, sha256_file,
-                       write_atomic)
+from ..durable import (exchange, fsync_dir, move_durably, pause_point, remove_path, sha256_file, write_atomic,
+                       write_error)
 from ..ingest import corpus_files
 from ..types import Chunk
+from .errors import REBUILD, IndexBusy, IndexCorrupt, IndexError_, IndexMismatch, IndexMissing, _warn
+from .schema import (CHUNK_SHAPE, DOCUMENT_SHAPE, FORMAT_VERSION, LEXICAL_FOLDER, LEXICAL_SHAPE, MANIFEST_SHAPE,
+                     REQUIRED_FILES, check_manifest, safe_relative, shape_problem)
+from .writers import (begin_operation, build_lock, describe, end_operation, holds_writer_lock, pending_operation,
+                      recover_operation, remove_leftovers, sibling, undo_operation, writer_lock)
 
-FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-LEXICAL_FOLDER = "bm25"
-REQUIRED_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.npy", f"{LEXICAL_FOLDER}/lexical.json")
-REBUILD = "run `ragcomm index --rebuild`"
 LOAD_PATIENCE_SECONDS = 10.0  # how long a reader retries while writers keep swapping the folder
 SENTENCE_VECTORS, SENTENCE_CHUNKS = "sentence_vectors.npy", "sentence_chunks.npy"
-
-
-class IndexError_(Exception):
-    """Base for index problems that users can act on; the message says what to do."""
-
-
-class IndexMissing(IndexError_):
-    pass
-
-
-class IndexMismatch(IndexError_):
-    pass
-
-
-class IndexCorrupt(IndexError_):
-    pass
-
-
-class IndexBusy(IndexError_):
-    pass
-
-
-def _warn(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
-# ---------------------------------------------------------------- one writer at a time
-
-class _Held:
-    def __init__(self):
-        self.thread_lock = threading.RLock()
-        self.depth = 0
-        self.fh = None
-
-
-_held: dict[str, _Held] = {}
-_held_guard = threading.Lock()
-
-
-def sibling(folder: Path, suffix: str) -> Path:
-    """A hidden file beside the index folder: `.index.lock`, `.index.journal`, ..."""
-    folder = Path(folder).resolve()
-    return folder.parent / f".{folder.name}.{suffix}"
-
-
-@contextmanager
-def writer_lock(folder: Path):
-    """The one lock every writer of an index folder (build, add, remove, save) takes, across
-    processes: an flock that the kernel releases when its holder dies, so a killed writer
-    never leaves it stuck. Re-entrant within a thread (add holds it while it builds);
-    another thread or process gets IndexBusy at once. Readers never take it."""
-    import fcntl
-
-    folder = Path(folder).resolve()
-    with _held_guard:
-        held = _held.setdefault(str(folder), _Held())
-    if not held.thread_lock.acquire(blocking=False):
-        raise IndexBusy(f"another thread of this process is building or updating {folder}: try again when it is done")
-    try:
-        if held.depth == 0:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            fh = open(sibling(folder, "lock"), "a+")
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                fh.seek(0)
-                holder = fh.read().strip()
-                fh.close()
-                raise IndexBusy(f"another ragcomm process{f' (pid {holder})' if holder else ''} is building or "
-                                f"updating {folder}: wait for it to finish, then try again") from None
-            fh.truncate(0)
-            fh.write(str(os.getpid()))
-            fh.flush()
-            held.fh = fh
-        held.depth += 1
-        try:
-            yield
-        finally:
-            held.depth -= 1
-            if held.depth == 0:
-                fcntl.flock(held.fh, fcntl.LOCK_UN)
-                held.fh.close()
-                held.fh = None
-    finally:
-        held.thread_lock.release()
-
-
-build_lock = writer_lock  # the name it had when only builds took it
-
-
-def holds_writer_lock(folder: Path) -> bool:
-    held = _held.get(str(Path(folder).resolve()))
-    return bool(held and held.depth)
-
-
-def remove_leftovers(folder: Path) -> None:
-    """Half-written folders of builds that were killed (only called under the writer lock,
-    after `recover_swap`)."""
-    folder = Path(folder).resolve()
-    for pattern in (f".{folder.name}.tmp-*", f".{folder.name}.old-*"):
-        for path in folder.parent.glob(pattern):
-            remove_path(path)
-
-
-# ---------------------------------------------------------------- the intent journal
-
-def begin_operation(folder: Path, op: str, steps: list[dict], **details) -> dict:
-    """Write down an operation on files before doing it (under the writer lock): its steps
-    (see durable.run_step) and details for the message if it is interrupted."""
-    if not holds_writer_lock(folder):
-        raise RuntimeError("begin_operation needs the writer lock")
-    entry = {"op": op, "id": uuid.uuid4().hex, "pid": os.getpid(),
-             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "steps": steps, **details}
-    write_atomic(sibling(folder, "journal"), json.dumps(entry, indent=1, ensure_ascii=False))
-    _own_operations.add(entry["id"])
-    return entry
-
-
-_own_operations: set[str] = set()
-
-
-def pending_operation(folder: Path) -> dict | None:
-    """The operation an earlier writer began and did not end, or None. A journal that cannot
-    be read is returned as {"op": "unknown", "steps": []}."""
-    path = sibling(folder, "journal")
-    if not path.exists():
-        return None
-    try:
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(entry, dict) or not isinstance(entry.get("steps"), list) \
-                or not all(isinstance(s, dict) for s in entry["steps"]):
-            raise ValueError("not an operation")
-    except (OSError, ValueError):
-        return {"op": "unknown", "steps": [], "damaged": str(path)}
-    return entry
-
-
-def end_operation(folder: Path) -> None:
-    """The operation is done, index included: forget it."""
-    path = sibling(folder, "journal")
-    if path.exists() or path.is_symlink():
-        remove_path(path)
-        fsync_dir(path.parent)
-
-
-def describe(entry: dict) -> str:
-    """'`ragcomm add` (pid 123, started 2025-01-01T10:00:00+00:00)'"""
-    return f"`ragcomm {entry.get('op', 'unknown')}` (pid {entry.get('pid', '?')}, started {entry.get('started', '?')})"
-
-
-def recover_operation(folder: Path, log=_warn) -> dict | None:
-    """Under the writer lock: complete (or, when a source is gone, roll back) the file steps
-    of an operation a killed writer left, and say so. The caller then builds the index,
-    which ends the operation. Returns the operation, or None when there was none."""
-    entry = pending_operation(folder)
-    if entry is None or entry.get("id") in _own_operations:
-        return entry
-    if entry.get("damaged"):
-        log(f"warning: the journal {entry['damaged']} of an interrupted operation is unreadable: "
-            "re-indexing the corpus as it is")
-        return entry
-    outcome, notes = recover_steps(entry["steps"])
-    log(f"an interrupted {describe(entry)} was {outcome}" + (": " + "; ".join(notes) if notes else "")
-        + "; re-indexing")
-    _own_operations.add(entry["id"])
-    return entry
+# (errors.py, schema.py and writers.py were split out of this module; their names stay importable from here)
+__all__ = ["REBUILD", "IndexBusy", "IndexCorrupt", "IndexError_", "IndexMismatch", "IndexMissing", "CHUNK_SHAPE",
+           "DOCUMENT_SHAPE", "FORMAT_VERSION", "LEXICAL_FOLDER", "LEXICAL_SHAPE", "MANIFEST_SHAPE", "REQUIRED_FILES",
+           "check_manifest", "safe_relative", "shape_problem", "begin_operation", "build_lock", "describe",
+           "end_operation", "holds_writer_lock", "pending_operation", "recover_operation", "remove_leftovers",
+           "sibling", "undo_operation", "writer_lock"]
 
 
 # ---------------------------------------------------------------- saving: a whole folder, swapped in
@@ -325,8 +158,10 @@ def next_generation(folder: Path) -> int:
 
 
 def save_index(index: Index, folder: Path) -> None:
-    """Write to a sibling folder, then swap it in: readers never see a half-written index.
-    Takes the writer lock (re-entrant: a build that holds it already keeps it)."""
+    """Write to a sibling folder, load it back, then swap it in: readers never see a
+    half-written index, and an index that does not load is never put in place (IndexCorrupt;
+    the index there stays as it was). Takes the writer lock (re-entrant: a build that holds
+    it already keeps it)."""
     folder = Path(folder).resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
     with writer_lock(folder):
@@ -337,6 +172,14 @@ def save_index(index: Index, folder: Path) -> None:
         try:
             generation = next_generation(folder)
             manifest = _write_files({**index.manifest, "generation": generation}, index, tmp)
+            try:
+                _load_once(tmp, None, False, None, None)
+            except IndexError_ as exc:
+                raise IndexCorrupt(f"the new index was not saved, as it does not load back "
+                                   f"({str(exc).replace(': ' + REBUILD, '')}); {folder} is kept as it was") from None
+        except OSError as exc:
+            remove_path(tmp)
+            raise write_error(exc, tmp, f"the index in {folder} is kept as it was") from None
         except BaseException:
             remove_path(tmp)
             raise
@@ -405,103 +248,6 @@ def _write_files(manifest: dict, index: Index, tmp: Path) -> dict:
             fsync_dir(p)
     return manifest
 
-
-# ---------------------------------------------------------------- the manifest's shape
-
-INT, NUMBER, TEXT, OPTIONAL_INT = "a whole number", "a number", "text", "a whole number or null"
-EACH = "*"  # in a shape: every key of an object of any keys
-MANIFEST_SHAPE = {
-    "format": INT, "ragcomm_version?": TEXT, "generation?": INT, "built_at": TEXT,
-    "model": {"id": TEXT, "dim": INT, "max_seq_length?": OPTIONAL_INT, "backend?": TEXT},
-    "chunking": {"size?": INT, "overlap?": INT},
-    "bm25": {"backend": TEXT, "analyzer": TEXT, "k1": NUMBER, "b": NUMBER},
-    "dense": {"backend?": TEXT, "kind": TEXT, "ef_search?": INT, "nprobe?": INT},
-    "corpus": {"files": {EACH: TEXT}, "skipped?": [{"path": TEXT, "reason": TEXT}]},
-    "counts": {"documents": INT, "chunks": INT, "files?": INT},
-    "files": {EACH: TEXT},
-}
-DOCUMENT_SHAPE = {"doc_id": TEXT, "title": TEXT, "source": TEXT, "metadata": {"year?": OPTIONAL_INT}}
-CHUNK_SHAPE = {"chunk_id": TEXT, "doc_id": TEXT, "text": TEXT, "start": INT, "end": INT, "section": TEXT,
-               "n_tokens": INT, "page_start?": OPTIONAL_INT, "page_end?": OPTIONAL_INT}
-LEXICAL_SHAPE = {"backend": TEXT, "analyzer": TEXT, "k1": NUMBER, "b": NUMBER}
-
-
-def shape_problem(value, shape, where: str = "") -> str | None:
-    """What is wrong with `value` against a small shape (an object of fields, '?' for
-    optional ones, '*' for any key; [shape] for a list; a type name), or None.
-
-    >>> shape_problem({"model": {"dim": "384"}}, {"model": {"dim": INT}})
-    "'model.dim' is text, not a whole number"
-    >>> shape_problem([1], {"model": {}}) , shape_problem({}, {"model": {}})
-    ('it is a list, not an object', "'model' is missing")
-    """
-    def kind(v):
-        return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}.get(
-            type(v), "a number" if isinstance(v, (int, float)) else type(v).__name__)
-
-    label = f"'{where}'" if where else "it"
-    if isinstance(shape, dict):
-        if not isinstance(value, dict):
-            return f"{label} is {kind(value)}, not an object"
-        for key, sub in shape.items():
-            if key == EACH:
-                for k, v in value.items():
-                    problem = shape_problem(v, sub, f"{where}.{k}" if where else k)
-                    if problem:
-                        return problem
-                continue
-            name = key.rstrip("?")
-            path = f"{where}.{name}" if where else name
-            if name not in value:
-                if key.endswith("?"):
-                    continue
-                return f"'{path}' is missing"
-            problem = shape_problem(value[name], sub, path)
-            if problem:
-                return problem
-        return None
-    if isinstance(shape, list):
-        if not isinstance(value, list):
-            return f"{label} is {kind(value)}, not a list"
-        for i, item in enumerate(value):
-            problem = shape_problem(item, shape[0], f"{where}[{i}]")
-            if problem:
-                return problem
-        return None
-    whole = isinstance(value, int) and not isinstance(value, bool)
-    ok = {INT: whole, OPTIONAL_INT: whole or value is None, TEXT: isinstance(value, str),
-          NUMBER: whole or isinstance(value, float)}[shape]
-    return None if ok else f"{label} is {kind(value)}, not {shape}"
-
-
-def check_manifest(manifest, path: Path) -> dict:
-    """The manifest if every field has the right shape and sensible values; else IndexCorrupt
-    (or IndexMismatch for another format version) naming the file."""
-    problem = shape_problem(manifest, {"format": INT}) if isinstance(manifest, dict) else None
-    if isinstance(manifest, dict) and problem is None and manifest["format"] != FORMAT_VERSION:
-        raise IndexMismatch(f"{path} has index format {manifest['format']!r}, this ragcomm reads "
-                            f"{FORMAT_VERSION}: {REBUILD}")
-    problem = shape_problem(manifest, MANIFEST_SHAPE)
-    if problem is None:
-        if manifest["model"]["dim"] < 1 or manifest["counts"]["chunks"] < 0 or manifest["counts"]["documents"] < 0:
-            problem = "a dimension or count is out of range"
-        elif any(not safe_relative(name) for name in manifest["files"]):
-            problem = "'files' names a path outside the index folder"
-        elif any(name not in manifest["files"] for name in REQUIRED_FILES):
-            problem = "'files' lacks " + ", ".join(n for n in REQUIRED_FILES if n not in manifest["files"])
-    if problem:
-        raise IndexCorrupt(f"{path} is damaged ({problem}): {REBUILD}")
-    return manifest
-
-
-def safe_relative(name: str) -> bool:
-    """A plain relative path inside a folder.
-
-    >>> safe_relative("bm25/params.json"), safe_relative("../x"), safe_relative("/etc/passwd")
-    (True, False, False)
-    """
-    p = Path(name)
-    return bool(name) and not p.is_absolute() and ".." not in p.parts and "\\" not in name
 
 
 def read_manifest(folder: Path) -> dict:
@@ -702,12 +448,14 @@ def settings_match(manifest: dict, settings: Settings) -> list[str]:
         "model": canonical_model_id(settings.model),
         "embedding backend": settings.embed_backend if backend in BACKENDS else backend,
         "chunk size": settings.chunk_size, "chunk overlap": settings.chunk_overlap,
+        "sentence splitter": SENTENCE_SPLITTER,  # chunks and sentence vectors follow the split
         "BM25 backend": settings.bm25_backend, "BM25 analyzer": settings.bm25_analyzer,
         "BM25 k1": settings.bm25_k1, "BM25 b": settings.bm25_b, "vector backend": settings.vector_backend,
     }
     built = {
         "model": manifest["model"]["id"], "embedding backend": backend,
         "chunk size": manifest["chunking"].get("size"), "chunk overlap": manifest["chunking"].get("overlap"),
+        "sentence splitter": manifest["chunking"].get("sentences"),
         "BM25 backend": manifest["bm25"]["backend"], "BM25 analyzer": manifest["bm25"]["analyzer"],
         "BM25 k1": manifest["bm25"]["k1"], "BM25 b": manifest["bm25"]["b"], "vector backend": vector_backend(manifest),
     }

@@ -5,8 +5,10 @@ removing files safely.
     docs[0].doc_id, docs[0].title, docs[0].sections[:1]
 
 Unreadable files are reported (a Problem each) and skipped, and so are links to files
-outside the folder. `plan_add` checks files (supported type, size, readable, a name that is
-safe, kept as the user wrote it when it is) and plans their copies; `plan_remove` plans
+outside the folder. Each file is read in a worker process within a `Budget` (worker.py,
+readers/budget.py); every document gets an id unique in the corpus (ids.py). `plan_add`
+checks files (supported type, size, readable, a name that is safe, kept as the user wrote
+it when it is) and plans their copies; `plan_remove` plans
 moving files to corpus/.removed/ rather than deleting them. The plans are steps on files
 (ragcomm/durable.py) that index/update.py journals, runs and indexes; `add_files` and
 `remove_targets` run them directly, all or none.
@@ -22,8 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..types import Document
-from .readers import MAX_FILE_BYTES, SUPPORTED, IngestError, read_document
-from .records import split_records
+from . import readers
+from .ids import unique_ids
+from .readers import SUPPORTED, Budget, IngestError
+from .readers.budget import DEFAULT
+from .worker import read_in_worker
 
 LARGE_FILE_BYTES = 8 * 2**20  # files from this size get a progress line
 
@@ -60,28 +65,34 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return scan_corpus(corpus_dir)[0]
 
 
-def load_file(path: Path, corpus_dir: Path, log=None) -> list[Document]:
-    source = str(Path(path).relative_to(corpus_dir)).replace("\\", "/")
-    size = Path(path).stat().st_size
+def load_file(path: Path, corpus_dir: Path, log=None, budget: Budget = DEFAULT) -> list[Document]:
+    """One file's documents, read in a worker process within `budget` (worker.py); IngestError
+    for a file that cannot be read or is over the budget. Their ids are the file's own until
+    `unique_ids` sees the whole corpus."""
+    path = Path(path)
+    source = str(path.relative_to(corpus_dir)).replace("\\", "/")
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED:
+        raise IngestError(f"unsupported file type '{ext or path.name}' (supported: {', '.join(sorted(SUPPORTED))})")
+    size = path.stat().st_size
+    if size > readers.MAX_FILE_BYTES:
+        raise IngestError(f"file too large ({size} bytes; at most {readers.MAX_FILE_BYTES // 2**20} MB)")
+    if size == 0:
+        raise IngestError("empty file (0 bytes)")
     if log and size >= LARGE_FILE_BYTES:
         log(f"reading {source} ({size / 2**20:.1f} MB) ...")
-    extracted = read_document(path, log=log)
-    if not extracted.text.strip():
-        raise IngestError("empty file")
-    docs = split_records(extracted.text, source, extracted)
-    if not docs or not any(d.text.strip() for d in docs):
-        raise IngestError("no text after cleaning")
-    return docs
+    return read_in_worker(path, corpus_dir, budget, log).docs
 
 
-def load_corpus(corpus_dir, known: dict | None = None, log=None,
-                timings: dict | None = None) -> tuple[list[Document], list[Problem]]:
+def load_corpus(corpus_dir, known: dict | None = None, log=None, timings: dict | None = None,
+                budget: Budget = DEFAULT) -> tuple[list[Document], list[Problem]]:
     """All documents of a corpus folder, and the files that were skipped and why (links out of
     the corpus are refused).
 
     known: {source: (sha256 of the file, [Document])} read before (the index keeps them):
     a file whose content hash matches is not read again. timings: filled with
-    {source: seconds} for the files that were read. log: hears about long and large files."""
+    {source: seconds} for the files that were read. log: hears about long and large files.
+    budget: what reading one file may cost (a file over it is refused, a Problem)."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
@@ -94,19 +105,12 @@ def load_corpus(corpus_dir, known: dict | None = None, log=None,
             continue
         t = time.perf_counter()
         try:
-            docs.extend(load_file(path, corpus_dir, log=log))
+            docs.extend(load_file(path, corpus_dir, log=log, budget=budget))
         except IngestError as exc:
             problems.append(Problem(str(path), str(exc)))
         if timings is not None:
             timings[source] = round(time.perf_counter() - t, 3)
-    seen = {}
-    for d in docs:  # ids must be unique: a listing may repeat a record
-        if d.doc_id in seen:
-            seen[d.doc_id] += 1
-            d.doc_id = f"{d.doc_id}~{seen[d.doc_id]}"
-        else:
-            seen[d.doc_id] = 1
-    return docs, problems
+    return unique_ids(docs), problems
 
 
 def file_sha256(path: Path) -> str:
@@ -179,10 +183,10 @@ def trash_name(trash: Path, name: str) -> Path:
     return target
 
 
-def plan_add(files: list[Path], corpus_dir: Path, replace: bool = False,
-             log=None) -> tuple[list[dict], list[FileResult]]:
-    """Check each file (type, size, name, clash, readable) and plan the copies: the steps
-    (see durable.run_step) and one result per file. Nothing is written."""
+def plan_add(files: list[Path], corpus_dir: Path, replace: bool = False, log=None,
+             budget: Budget = DEFAULT) -> tuple[list[dict], list[FileResult]]:
+    """Check each file (type, size, name, clash, readable within `budget`) and plan the
+    copies: the steps (see durable.run_step) and one result per file. Nothing is written."""
     from ..durable import sha256_file
 
     corpus_dir = Path(corpus_dir)
@@ -201,8 +205,8 @@ def plan_add(files: list[Path], corpus_dir: Path, replace: bool = False,
             result.reason = f"unsupported file type (supported: {', '.join(sorted(SUPPORTED))})"
             continue
         size = f.stat().st_size
-        if size > MAX_FILE_BYTES:
-            result.reason = f"larger than {MAX_FILE_BYTES // 2**20} MB"
+        if size > readers.MAX_FILE_BYTES:
+            result.reason = f"larger than {readers.MAX_FILE_BYTES // 2**20} MB"
             continue
         name = safe_name(f.name)
         target = corpus_dir / name
@@ -229,7 +233,7 @@ def plan_add(files: list[Path], corpus_dir: Path, replace: bool = False,
             continue
         try:  # read it before copying: an unreadable file is refused, not half-added
             t = time.perf_counter()
-            docs = load_file(f, f.parent, log)
+            docs = load_file(f, f.parent, log, budget)
             if log and size >= LARGE_FILE_BYTES:
                 log(f"... {f.name}: {len(docs)} document(s) in {time.perf_counter() - t:.1f} s")
         except IngestError as exc:
@@ -333,12 +337,12 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
-def add_files(files: list[Path], corpus_dir: Path, replace: bool = False) -> list[Path]:
+def add_files(files: list[Path], corpus_dir: Path, replace: bool = False, budget: Budget = DEFAULT) -> list[Path]:
     """Copy readable files into the corpus, all or none: CorpusError names every file refused.
     (`ragcomm add` adds the good files and reports the others: index.update.add_documents.)"""
     from ..durable import run_step
 
-    steps, results = plan_add(files, corpus_dir, replace)
+    steps, results = plan_add(files, corpus_dir, replace, budget=budget)
     refused = [r for r in results if not r.ok]
     if refused:
         raise CorpusError("; ".join(f"{r.path}: {r.reason}" for r in refused))

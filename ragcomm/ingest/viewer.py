@@ -19,6 +19,9 @@ import unicodedata
 from pathlib import Path
 
 from .readers import IngestError
+from .readers.ocr import render_scale
+
+MAX_SIDE = 2000  # pixels: any page is shown at most this wide and high, whatever its size in points
 
 
 def renderable(path: Path) -> bool:
@@ -57,7 +60,7 @@ def render_page(path: Path, page: int, highlight: str | list | None = None, dpi:
         if not isinstance(page, int) or not 1 <= page <= len(pdf):
             raise IngestError(f"{Path(path).name} has no page {page} (it has {len(pdf)})")
         pdf_page = pdf[page - 1]
-        scale = dpi / 72
+        scale = render_scale(pdf_page, dpi, MAX_SIDE)
         image = pdf_page.render(scale=scale).to_pil().convert("RGBA")
         height = pdf_page.get_size()[1]
         marks = [highlight] if isinstance(highlight, str) else list(highlight or [])

@@ -5,7 +5,9 @@
         print(hit.rank, hit.doc_id, hit.section, hit.bm25_rank, hit.dense_rank)
 
 Every hit carries its components (BM25 rank and score, dense rank and score, fused score)
-so that a reader can see why it ranked where it did.
+so that a reader can see why it ranked where it did. A question's slips are corrected against
+the corpus vocabulary first (search/spelling.py; `retriever.correct(question)` says how it
+was searched, `spelling=False` searches it as typed).
 """
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ from ..types import Hit
 from .filters import chunk_mask
 from .fusion import FUSIONS, WEIGHTINGS, fuse, ranked
 from .prf import DENSE_PRFS, PRFS, rm3, rocchio
+from .rerank import rerank
 from .sentences import SENTENCE_MODES, SentenceVectors, combine_sentence
+from .spelling import Correction, Speller
 
 MODES = ("hybrid", "bm25", "dense")
 MAX_QUESTION_CHARS = 2000
@@ -137,6 +141,7 @@ class Retrieval:
     lexical: list
     dense: list
     signal: float | None = None  # the best passage cosine of the question itself (before feedback)
+    correction: Correction | None = None  # the question as searched, its slips corrected
 
     @property
     def max_dense(self) -> float:
@@ -150,12 +155,15 @@ class Retrieval:
 class Retriever:
     """Searches one index. The embedding model is loaded on the first dense or hybrid search."""
 
-    def __init__(self, index: Index, embedder=None, settings: Settings | None = None):
+    def __init__(self, index: Index, embedder=None, settings: Settings | None = None, reader=None):
         self.index = index
         self.settings = settings or recorded_settings(index)
         self._embedder = embedder
+        self._reader = reader  # for settings.rerank; None: settings.reader, loaded on first use
         self._chunk_doc_ids = [c.doc_id for c in index.chunks]
+        self._position = {c.chunk_id: i for i, c in enumerate(index.chunks)}
         self._sentences = None
+        self._speller: Speller | None = None
         self._tokens: dict[int, list[str]] = {}
 
     @property
@@ -174,6 +182,17 @@ class Retriever:
                                 f"'{self._embedder.backend}': query with the '{built}' backend "
                                 "or rebuild the index with `ragcomm index --rebuild --embed-backend ...`")
         return self._embedder
+
+    @property
+    def speller(self) -> Speller:
+        """Spelling correction against this index's vocabulary (made on first use)."""
+        if self._speller is None:
+            self._speller = Speller.of_index(self.index)
+        return self._speller
+
+    def correct(self, question: str) -> Correction:
+        """How a question is searched: its slips corrected against the corpus vocabulary."""
+        return self.speller.correct(check_question(question))
 
     def allowed(self, filters: dict | None) -> np.ndarray | None:
         """Boolean mask over chunks for filters (see search/filters.py), or None."""
@@ -225,17 +244,21 @@ class Retriever:
         return [(int(i), float(v)) for i, v in zip(ids, values)]
 
     def search(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
-               fusion: str | None = None, candidates: int | None = None, query_vector=None) -> list[Hit]:
+               fusion: str | None = None, candidates: int | None = None, query_vector=None,
+               spelling: bool = True) -> list[Hit]:
         """The k best passages for a question, with each retriever's rank and score."""
-        return self.retrieve(question, k, mode, filters, fusion, candidates, query_vector).hits
+        return self.retrieve(question, k, mode, filters, fusion, candidates, query_vector, spelling=spelling).hits
 
     def retrieve(self, question: str, k: int = 5, mode: str | None = None, filters: dict | None = None,
                  fusion: str | None = None, candidates: int | None = None, query_vector=None,
-                 dense_signal: bool = False) -> Retrieval:
+                 dense_signal: bool = False, spelling: bool = True) -> Retrieval:
         """`search`, keeping each retriever's candidates. A given `query_vector` saves encoding
         the question again; `dense_signal` runs the dense search even in bm25 mode (for the
-        abstention signal) without fusing it."""
+        abstention signal) without fusing it; `spelling=False` searches the question as typed."""
         question = check_question(question)
+        correction = self.correct(question) if spelling else Correction(question)
+        if correction.changes:
+            question, query_vector = correction.query, None  # a given vector is the typed question's
         mode, fusion = check_options(self.settings, mode, fusion, k)
         filters = check_filters(filters)
         s = self.settings
@@ -255,8 +278,26 @@ class Retriever:
                 dense = self.dense(question, n, mask, q, filters)
             if mode != "bm25":
                 dense = self.with_sentences(q, dense)
-        hits = self.fuse(lexical, dense if mode != "bm25" else [], mode, fusion, k)
-        return Retrieval(hits, lexical, dense, signal)
+        if s.rerank and self.reader is not None:
+            hits = self.fuse(lexical, dense if mode != "bm25" else [], mode, fusion, max(k, s.rerank))
+            if query_vector is None and mode == "bm25":
+                query_vector = self.embedder.encode_query(question)
+            q = np.asarray(query_vector if query_vector is not None else q, dtype=np.float32)
+            vectors = self.sentences.get([self._position[h.chunk_id] for h in hits[:s.rerank]])
+            hits = rerank(hits, question, self.reader, s.rerank, s.rerank_weight, sentence_vectors=vectors,
+                          query_vector=q)[:k]
+        else:
+            hits = self.fuse(lexical, dense if mode != "bm25" else [], mode, fusion, k)
+        return Retrieval(hits, lexical, dense, signal, correction=correction)
+
+    @property
+    def reader(self):
+        """The reader that reranks (settings.reader), loaded on first use."""
+        if self._reader is None:
+            from ..reader import get_reader
+
+            self._reader = get_reader(self.settings.reader) or False
+        return self._reader or None
 
     def fuse(self, lexical, dense, mode: str, fusion: str, k: int) -> list[Hit]:
         b_rank = {i: r for r, (i, _) in enumerate(lexical, start=1)}

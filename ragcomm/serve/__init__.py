@@ -1,7 +1,8 @@
 """Serving: one argument set and one entry point for `ragcomm serve` and `python app.py`.
 One process (uvicorn) serves the REST API under /api and the web chat at /.
 
-    service.py     shared by every front end: access rules, the loaded answerer, updates
+    access.py      who may use it: loopback by default, logins, failed logins throttled
+    service.py     shared by every front end: the loaded answerer, updates
     rest.py        the REST API (FastAPI; OpenAPI docs at /docs)
     gradio_app.py  the web chat (the only module that imports Gradio), mounted beside it
     view.py        answers as HTML cards, plain text and Markdown; export.py: Markdown and Word
@@ -22,6 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", type=Path, help="corpus folder (default ./corpus)")
     p.add_argument("--concurrency", type=int, default=4, help="questions answered at once; others queue (default 4)")
     p.add_argument("--threshold", type=float, help="abstention threshold (default: eval/calibration.json)")
+    p.add_argument("--reader", default="default", help="the reader that reads the question and each candidate "
+                   "sentence together: default (the shipped one), none, or a reader or CrossEncoder folder")
     p.add_argument("--auth-file", type=Path, help="login credentials, one 'user:password' per line "
                    "(or set RAGCOMM_AUTH='user:password'); required to serve beyond this machine")
     p.add_argument("--exposed-without-login", action="store_true",
@@ -38,6 +41,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     # generated answers (#17): offered in the chat's Options and the API, extractive by default
     add_llm_options(p, "openai: also offer answers written by a language model at --llm-url, each sentence "
                     "checked against its source (a switch in Options, off by default; \"generator\" in /api/ask)")
+    add_read_limits(p)
+
+
+def add_read_limits(p: argparse.ArgumentParser) -> None:
+    """What reading one file may cost (ingest/readers/budget.py): for serve, index and add."""
+    from ..config import Settings
+
+    d = Settings()
+    g = p.add_argument_group("reading limits, per file (a file over one is refused, naming it)")
+    g.add_argument("--max-expanded-mb", type=int, help="MB a DOCX, XLSX, PPTX, ODT or a PDF's streams may inflate "
+                   f"to (default {d.max_expanded_mb})")
+    g.add_argument("--max-pages", type=int, help=f"pages or slides (default {d.max_pages})")
+    g.add_argument("--max-cells", type=int, help=f"spreadsheet and table cells, paragraphs (default {d.max_cells})")
+    g.add_argument("--max-text-chars", type=int, help=f"characters of text (default {d.max_text_chars})")
+    g.add_argument("--max-read-seconds", type=float, help=f"seconds to read it (default {d.max_read_seconds:g})")
+    g.add_argument("--max-read-memory-mb", type=int, help="MB of memory the reading process may use "
+                   f"(default {d.max_read_memory_mb})")
+
+
+READ_LIMITS = ("max_expanded_mb", "max_pages", "max_cells", "max_text_chars", "max_read_seconds", "max_read_memory_mb")
+
+
+def read_limits(args: argparse.Namespace) -> dict:
+    """The reading limits given on the command line, as Settings fields; ValueError for one below 1."""
+    given = {name: getattr(args, name, None) for name in READ_LIMITS}
+    for name, value in given.items():
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    if given["max_read_memory_mb"] is not None and given["max_read_memory_mb"] < 256:
+        raise ValueError("--max-read-memory-mb must be at least 256 (the reading process itself needs about 160 MB)")
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def add_llm_options(p: argparse.ArgumentParser, generator_help: str) -> None:
@@ -67,7 +101,8 @@ def llm_config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Check access, load the index and the model, and serve the web chat until interrupted."""
     from ..config import Settings
-    from .service import Service, check_access, credentials
+    from .access import check_access, credentials
+    from .service import Service
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -77,14 +112,16 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--max-upload-mb must be above 0 (at most 10000), --upload-max-age at least 1 s, "
                              "--reload-seconds 0 or more")
         llm = llm_config(args)
+        limits = read_limits(args)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from ..index import IndexError_
 
-    settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus)
+    settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus, **limits)
     try:
         service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True),
+                          reader=getattr(args, "reader", "default"),
                           reload_seconds=args.reload_seconds, llm=llm)
     except (IndexError_, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -104,17 +141,43 @@ def run(args: argparse.Namespace) -> int:
         app = create(service, auth, args)
         import uvicorn
 
+        Server = _server_class()
+
         print(f"serving the chat on http://{args.host}:{args.port}/ and the API on "
               f"http://{args.host}:{args.port}/docs", file=sys.stderr, flush=True)
         # uvicorn stops gracefully on SIGTERM, then raises it again: let that end here, cleaning up
         signal.signal(signal.SIGTERM, stopped)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, timeout_keep_alive=30)
+        config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                                timeout_keep_alive=30, timeout_graceful_shutdown=10)
+        Server(config).run()
     except KeyboardInterrupt:
         pass
     finally:
         service.close()
+        stop_workers()
         shutil.rmtree(uploads, ignore_errors=True)
     return 0
+
+
+def stop_workers() -> None:
+    from ..ingest.worker import stop_workers
+
+    stop_workers()
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, which first stops any file being read (an upload in a worker
+        process) when told to exit: the request waiting for it is refused at once, so that
+        the graceful shutdown does not wait for a slow or hostile file."""
+
+        def handle_exit(self, sig, frame):
+            stop_workers()
+            super().handle_exit(sig, frame)
+
+    return Server
 
 
 def stopped(*_):
@@ -123,10 +186,10 @@ def stopped(*_):
 
 def create(service, auth: list, args: argparse.Namespace):
     """The one ASGI app: the REST API, then the chat mounted at / (routes match in that order)."""
-    from .gradio_app import LoginThrottleMiddleware, mount
+    from .access import LoginThrottle, LoginThrottleMiddleware, is_loopback, login_checker
+    from .gradio_app import mount
     from .history import History
     from .rest import create_app
-    from .service import LoginThrottle, is_loopback, login_checker
 
     chat = {}  # the mounted chat, for the REST routes to accept its login cookie
     manage = is_loopback(args.host) or bool(auth)

@@ -90,6 +90,8 @@ def to_markdown(conversation: dict, now: datetime | None = None) -> str:
            ""]
     for i, (turn, text, closest) in enumerate(turns, start=1):
         out += [f"## {i}. {md_escape(turn['question'])}", ""]
+        if turn["answer"].get("caution"):
+            out += [f"**{md_escape(turn['answer']['caution'])}**", ""]
         # markers stay readable as [n]: escape the text, then restore the reference numbers
         out += [re.sub(r"\\\[(\d+)\\\]", r"[\1]", md_escape(text)), ""]
         for note in (turn.get("filters"), turn["answer"].get("note")):
@@ -170,6 +172,8 @@ def to_docx(conversation: dict, path: Path, now: datetime | None = None) -> Path
                       f"exported {when}.").runs[0].italic = True
     for i, (turn, text, closest) in enumerate(turns, start=1):
         doc.add_heading(f"{i}. {turn['question']}", level=2)
+        if turn["answer"].get("caution"):
+            doc.add_paragraph(turn["answer"]["caution"]).runs[0].bold = True
         doc.add_paragraph(text)
         for note in (turn.get("filters"), turn["answer"].get("note")):
             if note:

@@ -30,7 +30,7 @@ from ..answer.generate import Checked, Token
 from ..search import MAX_QUESTION_CHARS, QueryError, check_filters
 from . import export, view
 from .documents import coverage_text, documents_html, status_text
-from .service import LoginThrottle, Service, check_years
+from .service import Service, check_years
 
 log = logging.getLogger("ragcomm.app")
 STATIC = Path(__file__).parent / "static"
@@ -398,7 +398,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                     with gr.Column(scale=3, min_width=300):
                         chat = gr.HTML(view.conversation_html(None), elem_id="conversation")
                         progress = gr.HTML("", elem_id="progress")
-                        with gr.Row():
+                        with gr.Row(elem_id="ask-row"):
                             box = gr.Textbox(label="Your question", placeholder="e.g. What makes a good "
                                              "commissioning manager?", lines=1, max_lines=4, scale=5,
                                              elem_id="question", max_length=MAX_QUESTION_CHARS + 1000)
@@ -444,7 +444,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                                                           elem_id="delete-conversation")
                             gr.Markdown("Kept in this browser" + (" and, as you are logged in, on the server."
                                                                   if history is not None else "."))
-                    with gr.Column(scale=2, min_width=300):
+                    with gr.Column(scale=2, min_width=300, elem_id="sources-column"):
                         gr.Markdown("## Sources", elem_id="sources-title")
                         sources = gr.HTML(view.sources_html(None), elem_id="sources")
             with gr.Tab("Documents", id="documents-tab") as documents_tab:
@@ -535,47 +535,6 @@ class Mounted:
         return app.tokens.get(token) if token else None
 
 
-class LoginThrottleMiddleware:
-    """Per client address: a login (the chat's POST /login, or an API request with HTTP Basic
-    credentials) is refused with 429 while that address has too many recent failures (a pure
-    ASGI middleware, so it sees the address and the outcome)."""
-
-    def __init__(self, app, throttle: LoginThrottle):
-        self.app, self.throttle = app, throttle
-
-    @staticmethod
-    def is_login(scope) -> bool:
-        if scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/login"):
-            return True
-        return any(k == b"authorization" and v[:6].lower() == b"basic " for k, v in scope.get("headers", []))
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not self.is_login(scope):
-            return await self.app(scope, receive, send)
-        key = ("address", (scope.get("client") or ("?",))[0])
-        wait = self.throttle.wait(key)
-        if wait:
-            log.warning("login from %s refused: too many failed attempts, %.0f s to wait", key[1], wait)
-            body = f"Too many failed logins: try again in {wait:.0f} s.".encode()
-            await send({"type": "http.response.start", "status": 429,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"retry-after", b"%d" % wait)]})
-            await send({"type": "http.response.body", "body": body})
-            return
-        status = {}
-
-        async def send_and_note(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, send_and_note)
-        form = scope["path"].rstrip("/").endswith("/login")  # else an API request: only 401 is a failed login
-        if status.get("code") == 401 or (form and status.get("code") in (400, 403)):
-            self.throttle.failed(key)
-        elif status.get("code") == 200:
-            self.throttle.succeeded(key)
-
-
 def upload_folder() -> Path:
     """A temporary folder of this process for whatever reaches Gradio's upload endpoint
     (removed by `ragcomm serve` when it stops); those of servers that were killed go now."""
@@ -594,7 +553,7 @@ def upload_folder() -> Path:
 def mount(app, service: Service, auth, concurrency: int = 4, queue_size: int = 256, history=None,
           manage_documents: bool = True, max_upload_bytes: int = 50 * 2**20, upload_max_age: int = 600) -> Mounted:
     """Mount the chat at / of the FastAPI app (after its /api routes). `auth`: the logins, or
-    a `check(user, password)` (service.login_checker, which throttles failures). Uploads are
+    a `check(user, password)` (access.login_checker, which throttles failures). Uploads are
     limited to `max_upload_bytes` and deleted `upload_max_age` seconds after they arrive."""
     from starlette.routing import Mount
 

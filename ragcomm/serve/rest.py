@@ -32,12 +32,13 @@ import orjson
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ..answer.generate import Checked, Token
 from ..search import MAX_QUESTION_CHARS, QueryError, check_filters, check_question
 from ..types import Answer
-from .service import MAX_K, Service, check_history, check_k, check_mode, check_years
+from .checks import MAX_K, check_history, check_k, check_mode
+from .service import Service, check_years
 from .view import highlighted
 
 log = logging.getLogger("ragcomm.rest")
@@ -93,6 +94,12 @@ class SearchRequest(BaseModel):
     mode: Literal["hybrid", "bm25", "dense"] = Field("hybrid", description="both, exact words, or meaning")
     filters: Filters = Field(default_factory=Filters)
 
+    @field_validator("k", mode="before")
+    @classmethod
+    def k_is_a_number(cls, k):
+        """JSON true is not 1 (pydantic would take it as 1): the Service's own check refuses it."""
+        return check_k(k) if isinstance(k, bool) else k
+
 
 class AskRequest(SearchRequest):
     history: list[str] = Field(default_factory=list, description="earlier questions of the conversation, oldest first")
@@ -134,8 +141,9 @@ def request_error(exc: RequestValidationError, question: bool = True) -> str:
 def create_app(service: Service, auth: list | None = None, session_user=None, manage_documents: bool = True,
                max_upload_bytes: int = 50 * 2**20, check_login=None) -> FastAPI:
     """The FastAPI app with the /api routes. `auth`: [(user, password)] or None (no login);
-    `check_login(user, password) -> bool`: how a login is checked (service.login_checker, which
-    throttles failures; default: a constant-time comparison);
+    `check_login(user, password, address) -> bool`: how a login is checked (access.login_checker,
+    which counts failures per user and address, and has `wait(user, address)`; default: a
+    constant-time comparison);
     `session_user(request)`: the user of the chat's login cookie, if any; `manage_documents`:
     whether uploads and removals are allowed (not when exposed without a login)."""
     app = FastAPI(title="ragcomm", version="1", docs_url="/docs", redoc_url=None,
@@ -159,7 +167,12 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
                 name, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 name, password = "", ""
-            if check_login is not None and check_login(name, password):
+            address = request.client.host if request.client else None
+            wait = check_login.wait(name, address) if hasattr(check_login, "wait") else 0
+            if wait:
+                raise HTTPException(429, f"Too many failed logins: try again in {wait:.0f} s.",
+                                    headers={"Retry-After": str(max(1, round(wait)))})
+            if check_login is not None and check_login(name, password, address):
                 return name
             if check_login is None and name in logins and secrets.compare_digest(password.encode(),
                                                                                  logins[name].encode()):
@@ -210,9 +223,10 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
         """Ranked passages: the JSON of `ragcomm search --json`."""
         try:
             hits = service.search(body.question, k=body.k, mode=body.mode, filters=filters_of(body))
+            searched = service.correct(body.question)
         except QueryError as exc:
             raise HTTPException(400, str(exc))
-        return json_response({"question": body.question, "results": [h.to_dict() for h in hits]})
+        return json_response({"question": body.question, **searched.to_dict(), "results": [h.to_dict() for h in hits]})
 
     @app.get("/api/documents", tags=["documents"])
     def documents(_=Depends(user)):
@@ -268,11 +282,13 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
         if path is None:
             raise HTTPException(404, "no such indexed document file")
         suffix = path.suffix.lower()
+        nosniff = {"X-Content-Type-Options": "nosniff"}  # a browser must not guess HTML (and run it)
         if suffix in DOWNLOADS:
             return FileResponse(path, media_type=DOWNLOADS[suffix], content_disposition_type="attachment",
-                                filename=path.name)
+                                filename=path.name, headers=nosniff)
         media = MEDIA_TYPES.get(suffix, "application/octet-stream")
-        return FileResponse(path, media_type=media, content_disposition_type="inline", filename=path.name)
+        return FileResponse(path, media_type=media, content_disposition_type="inline", filename=path.name,
+                            headers=nosniff)
 
     @app.get("/view/{doc_id:path}", tags=["documents"], response_class=HTMLResponse)
     def view(doc_id: str, cite: list[str] = Query(default_factory=list), _=Depends(user)):

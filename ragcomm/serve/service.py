@@ -1,6 +1,8 @@
-"""What every front end shares (the Gradio chat now, a REST API next): access rules and one
-`Service` over the index: ask, search, the documents indexed. Front ends call the Service,
-never the index or the answerer directly, so that what they serve is the same everywhere.
+"""What every front end shares (the Gradio chat and the REST API): one `Service` over the
+index: ask, search, the documents indexed (the access rules are access.py's, the checks of a
+request checks.py's). Front ends call the Service, never the index or the answerer directly,
+so that what they serve is the same everywhere. Restarted, it serves the last good index at
+once and brings it up to date in the background (`index_at_start`).
 
 The Service follows the index on disk: one function, `Service.reload`, loads a new index
 beside the one in use and swaps the two at once. A watcher calls it when the index folder
@@ -13,7 +15,6 @@ wrong type is a QueryError with a clear message, never a traceback."""
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -25,167 +26,53 @@ from ..answer import Answerer
 from ..config import Settings
 from ..index import IndexError_, open_index
 from ..index.store import folder_identity, load_index
-from ..search import MODES, QueryError, Retriever, check_filters, check_question, recorded_settings
+from ..search import QueryError, Retriever, check_filters, check_question, recorded_settings
 from ..types import Answer, Hit
+from .checks import check_history, check_k, check_mode, describe_filters
 
-MAX_K = 100
 log = logging.getLogger("ragcomm.service")
 
 
-def is_loopback(host: str) -> bool:
-    """Whether an address is this machine only.
-
-    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
-    (True, True, False)
-    """
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def credentials(auth_file: Path | None) -> list[tuple[str, str]]:
-    """Logins from --auth-file or RAGCOMM_AUTH ('user:password', several separated by
-    commas or lines); never from the repository."""
-    text = os.environ.get("RAGCOMM_AUTH", "")
-    if auth_file:
-        try:
-            text = Path(auth_file).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ValueError(f"--auth-file {auth_file}: no such file") from None
-        except IsADirectoryError:
-            raise ValueError(f"--auth-file {auth_file} is a folder, not a file of logins") from None
-        except UnicodeDecodeError:
-            raise ValueError(f"--auth-file {auth_file} is not UTF-8 text") from None
-        except OSError as exc:
-            raise ValueError(f"--auth-file {auth_file}: {exc.strerror or exc}") from None
-    pairs = []
-    for item in text.replace(",", "\n").splitlines():
-        item = item.strip()
-        if not item or item.startswith("#"):
-            continue
-        user, sep, password = item.partition(":")
-        if not sep or not user or len(password) < 8:
-            raise ValueError("credentials must be 'user:password' with a password of at least 8 characters")
-        pairs.append((user, password))
-    return pairs
-
-
-class LoginThrottle:
-    """Failed logins counted per key (a user name, a client address): after `free` failures
-    within `window` seconds, the key is refused for a delay that doubles with each further
-    failure, up to `max_delay`; a success clears it. In-process, thread-safe.
-
-    >>> t = LoginThrottle(free=2, window=60, max_delay=30, clock=lambda: 0.0)
-    >>> for _ in range(3): t.failed("eve")
-    >>> t.wait("eve"), t.wait("ann")
-    (2.0, 0.0)
-    """
-
-    def __init__(self, free: int = 5, window: float = 900, max_delay: float = 300, clock=None):
-        self.free, self.window, self.max_delay = free, window, max_delay
-        self.clock = clock or time.monotonic
-        self._failures: dict = {}  # key -> [times of recent failures]
-        self._lock = threading.Lock()
-
-    def wait(self, key) -> float:
-        """Seconds before this key may try again (0: now)."""
-        with self._lock:
-            now = self.clock()
-            times = [t for t in self._failures.get(key, []) if now - t < self.window]
-            self._failures[key] = times
-            if len(times) <= self.free:
-                return 0.0
-            delay = min(self.max_delay, 2.0 ** (len(times) - self.free))
-            return max(0.0, times[-1] + delay - now)
-
-    def failed(self, key) -> None:
-        with self._lock:
-            self._failures.setdefault(key, []).append(self.clock())
-            if len(self._failures) > 10_000:  # bounded memory under a spray of names
-                self._failures.pop(next(iter(self._failures)))
-
-    def succeeded(self, key) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-
-def login_checker(pairs: list[tuple[str, str]], throttle: LoginThrottle):
-    """`check(user, password) -> bool` for a login form: constant-time comparison, and a user
-    with too many recent failures is refused (even with the right password) until the delay passes."""
-    import hmac
-
-    accounts = dict(pairs)
-
-    def check(user: str, password: str) -> bool:
-        key = ("user", user)
-        wait = throttle.wait(key)
-        if wait:
-            log.warning("login for %r refused: too many failed attempts, %.0f s to wait", user[:64], wait)
-            return False
-        expected = accounts.get(user, "")
-        ok = user in accounts and hmac.compare_digest(password.encode("utf-8"), expected.encode("utf-8"))
-        (throttle.succeeded if ok else throttle.failed)(key)
-        if not ok:
-            log.warning("failed login for %r", user[:64])
-        return ok
-
-    return check
-
-
-def check_access(host: str, auth: list, exposed_without_login: bool) -> None:
-    """ValueError when asked to serve beyond this machine without a login."""
-    if not is_loopback(host) and not auth and not exposed_without_login:
-        raise ValueError(f"refusing to serve on {host} without a login: set RAGCOMM_AUTH='user:password' or "
-                         "pass --auth-file FILE (or, knowingly, --exposed-without-login)")
-
-
-def load_answerer(settings: Settings, threshold: float | None = None, log=print) -> Answerer:
-    """The index (built first when missing or stale), its answerer with the model loaded, and
-    the passages' sentence vectors warming in the background."""
-    index = open_index(settings, log=log)
+def load_answerer(settings: Settings, threshold: float | None = None, log=print, index=None,
+                  reader="default") -> Answerer:
+    """The answerer over `index` (else the index built first when missing or stale) with the
+    model loaded, and the passages' sentence vectors warming in the background."""
+    index = index or open_index(settings, log=log)
     # the search settings the index recorded (`ragcomm index --fusion ...`), else the defaults
-    answerer = Answerer(Retriever(index, settings=recorded_settings(index, settings)), threshold=threshold)
+    answerer = Answerer(Retriever(index, settings=recorded_settings(index, settings)), threshold=threshold,
+                        reader=reader)
     answerer.embedder.encode_query("warm up")  # load the model before the first question
+    answerer.retriever.speller.warm()  # and the spelling correction's word lists
     threading.Thread(target=warm, args=(answerer,), daemon=True, name="warm-sentences").start()
     return answerer
+
+
+def index_at_start(settings: Settings) -> tuple[object | None, str]:
+    """The index on disk, if it loads, to serve at once, and why it must be brought up to date
+    in the background ('' when it is current); (None, '') when there is none that loads (it
+    is built before the app listens)."""
+    from ..index import describe, pending_operation, settings_match
+    from ..index.build import keep_retrieval
+
+    try:
+        index = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)
+    except IndexError_:
+        return None, ""
+    reasons = []
+    if index.stale:
+        reasons.append(f"corpus changed: {', '.join(index.stale[:5])}" + (" ..." if len(index.stale) > 5 else ""))
+    differences = settings_match(index.manifest, keep_retrieval(settings, index.manifest))
+    if differences:
+        reasons.append("settings changed: " + "; ".join(differences))
+    pending = pending_operation(settings.index_dir)
+    if pending is not None:
+        reasons.append(f"an interrupted {describe(pending)} to finish")
+    return index, "; ".join(reasons)
 
 
 def warm(answerer: Answerer) -> None:
     answerer.warm()
     answerer.warmed = True  # read by Service.status(): the load test waits for it
-
-
-# ---------------------------------------------------------------- what a request may hold
-
-def check_k(k) -> int:
-    """The number of passages: a whole number from 1 to MAX_K (a numeric string or 5.0 will do).
-
-    >>> check_k("3"), check_k(4.0)
-    (3, 4)
-    """
-    value = k
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    elif isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_K:
-        raise QueryError(f"k must be a whole number from 1 to {MAX_K}, not {str(k)[:40]!r}")
-    return value
-
-
-def check_mode(mode) -> str | None:
-    if mode in (None, ""):
-        return None
-    if not isinstance(mode, str) or mode not in MODES:
-        raise QueryError(f"mode must be one of {', '.join(MODES)}, not {str(mode)[:40]!r}")
-    return mode
-
-
-def check_history(history) -> list[str]:
-    """Earlier questions of the conversation, oldest first: a list of text (blank ones dropped)."""
-    if history in (None, ""):
-        return []
-    if not isinstance(history, (list, tuple)) or not all(isinstance(h, str) for h in history):
-        raise QueryError("history must be a list of the earlier questions (text), oldest first")
-    return [check_question(h) for h in history if h.strip()]
 
 
 # ---------------------------------------------------------------- the service
@@ -207,12 +94,14 @@ class Service:
     (checked every `reload_seconds`, and at once when a request notices a change; 0: never)."""
 
     def __init__(self, settings: Settings, threshold: float | None = None, log=print, reload_seconds: float = 1.0,
-                 llm=None):
+                 llm=None, reader="default"):
         self.settings = settings
         self.log = log
         self.llm = llm  # answer.generate.LLMConfig: enables generator="openai" (#17)
         identity = folder_identity(settings.index_dir)
-        self._current = Version(load_answerer(settings, threshold, log=log), identity)
+        # A restarted app serves the last good index at once and catches up in the background.
+        index, behind = index_at_start(settings)
+        self._current = Version(load_answerer(settings, threshold, log=log, index=index, reader=reader), identity)
         self._failed: tuple | None = None  # the identity of an index that did not load
         self.reload_error: str | None = None
         self._reloading = threading.Lock()
@@ -221,6 +110,9 @@ class Service:
         self.reload_seconds = reload_seconds
         if reload_seconds:
             threading.Thread(target=self._watch, daemon=True, name="index-watcher").start()
+        if behind:
+            log(f"serving index generation {self.generation} while it is brought up to date ({behind})")
+            self._start_job("update", [])
 
     @property
     def answerer(self) -> Answerer:
@@ -276,8 +168,10 @@ class Service:
                                                                    old.retriever.index.embed_backend)
             # the search settings the new index records (`ragcomm index --fusion ...`), as at start-up
             answerer = Answerer(Retriever(index, embedder=old.embedder if same_model else None,
-                                          settings=recorded_settings(index, self.settings)), threshold=old.threshold)
+                                          settings=recorded_settings(index, self.settings)), threshold=old.threshold,
+                                reader=old.reader)
             answerer.embedder.encode_query("warm up")
+            answerer.retriever.speller.warm()
             answerer.reuse_sentences(old)
             version = Version(answerer, identity)
             self._current = version  # one assignment: each question sees one version, the old or the new
@@ -362,6 +256,10 @@ class Service:
         question, k, mode = check_question(question), check_k(k), check_mode(mode)
         filters = check_filters(filters, filter_names)
         return self._version().answerer.retriever.search(question, k=k, mode=mode, filters=filters)
+
+    def correct(self, question: str):
+        """How `search` searches a question: its slips corrected (search/spelling.py)."""
+        return self._version().answerer.retriever.correct(question)
 
     def documents(self) -> list[dict]:
         """Each indexed document: doc_id, title, source, year, updated (a later revision's
@@ -540,6 +438,8 @@ class Service:
                 results = stage_add(files, self.settings, replace=replace, log=self.log, all_or_none=True)
             except IndexBusy as exc:
                 raise CorpusError(f"an update is already running: {exc}") from None
+            except OSError as exc:  # a full disk: the line names the file and the cause; nothing was added
+                raise CorpusError(str(exc)) from None
             return self._start_job("add", [r.target.name for r in results if r.target is not None])
 
     def remove_documents(self, targets: list[str]) -> dict:
@@ -554,6 +454,8 @@ class Service:
                 results = stage_remove(targets, self.settings, log=self.log, all_or_none=True)
             except IndexBusy as exc:
                 raise CorpusError(f"an update is already running: {exc}") from None
+            except OSError as exc:
+                raise CorpusError(str(exc)) from None
             return self._start_job("remove", [r.path for r in results if r.status == "removed"])
 
     def status(self) -> dict:
@@ -596,9 +498,27 @@ class Service:
             job.update(state="done", message=f"ready: {len(self.index.documents)} documents, "
                                              f"{len(self.index.chunks)} passages")
         except Exception as exc:  # reported in the page and the API, never lost
-            job.update(state="failed", message=f"the index was not updated: {exc}")
+            job.update(state="failed", message=f"the index was not updated: {exc}{self._undo(job)}")
+            self.log(f"{job['action']} failed: {job['message']}")
         finally:
             job["finished"] = time.time()
+
+    def _undo(self, job: dict) -> str:
+        """After a failed add or remove: its files put back as they were, its journal cleared
+        (index.undo_operation), so that no later update completes it; a note for the message."""
+        from ..index import IndexBusy, undo_operation, writer_lock
+
+        if job["action"] not in ("add", "remove"):
+            return ""
+        try:
+            with writer_lock(self.settings.index_dir):
+                undone = undo_operation(self.settings.index_dir, self.log)
+        except (IndexBusy, OSError) as exc:
+            return f"; and the {job['action']} could not be undone now ({exc})"
+        if not undone:
+            return ""
+        return "; the files were taken out of the corpus again" if job["action"] == "add" \
+            else "; the files were put back in the corpus"
 
 
 def file_date(path: Path) -> str | None:
@@ -609,40 +529,22 @@ def file_date(path: Path) -> str | None:
         return None
 
 
-def describe_filters(filters: dict, total: int, searched: int, excluded: dict, undated: int) -> str:
-    """One line, in words, of which filters are on and what they left out.
+LABEL = re.compile(r"^(?:ABSTRACT\s*)?(?:[A-Z][A-Z /&-]{2,40}:\s*)?")
 
-    >>> describe_filters({}, 22, 22, {}, 0)
-    'No filters: searching all 22 documents.'
-    >>> describe_filters({"year_from": 2015, "include_undated": True}, 22, 15, {"year": 7}, 4)
-    'Filters: from 2015 (4 undated documents kept). Searching 15 of 22 documents; 7 left out by year.'
+
+def headline(text: str, limit: int = 110) -> str:
+    """The opening sentence of an abstract, without its ABSTRACT/BACKGROUND: labels, cut to a
+    headline.
+
+    >>> headline("ABSTRACT\\n\\nBACKGROUND: GPs are leaving. We asked why.")
+    'GPs are leaving.'
     """
-    parts = []
-    if filters.get("doc_id") or filters.get("source"):
-        n = len(set(filters.get("doc_id") or [])) + len(set(filters.get("source") or []))
-        parts.append(f"{n} chosen document{'s' if n != 1 else ''}")
-    y0, y1 = filters.get("year_from"), filters.get("year_to")
-    if y0 or y1:
-        years = f"{y0} to {y1}" if y0 and y1 else (f"from {y0}" if y0 else f"up to {y1}")
-        if filters.get("include_undated"):
-            years += f" ({undated} undated document{'s' if undated != 1 else ''} kept)"
-        else:
-            years += " (undated documents left out)"
-        parts.append(years)
-    if filters.get("kind"):
-        kinds = filters["kind"] if isinstance(filters["kind"], (list, tuple)) else [filters["kind"]]
-        parts.append("kind: " + ", ".join(map(str, kinds)))
-    if not parts:
-        return f"No filters: searching all {total} documents."
-    out = [f"{n} left out by {name}" for name, n in excluded.items() if n]
-    line = f"Filters: {'; '.join(parts)}. Searching {searched} of {total} documents"
-    line += ("; " + ", ".join(out) + "." if out else ".")
-    if searched == 0:
-        line += " Nothing to search: loosen the filters."
-    return line
+    text = LABEL.sub("", " ".join(text.split()))
+    sentence = re.split(r"(?<=[.?!])\s+(?=[A-Z])", text, maxsplit=1)[0]
+    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-OLD_RECORD_TITLE = re.compile(r"\((PMID \d+|record \d+)\)$")  # how records were titled before ingest version 2
+OLD_RECORD_TITLE = re.compile(r"\((PMID \d+|record \d+)\)$")  # how records were titled before ingest version 3
 
 
 def check_years(filters: dict) -> tuple[dict, str]:

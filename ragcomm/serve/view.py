@@ -45,7 +45,20 @@ def references(answer: dict, titles: dict | None = None) -> tuple[list[dict], di
             if ref is None:
                 ref = refs[hit["doc_id"]] = new_reference(len(refs) + 1, hit, titles, cited=False)
             ref["passages"].append(hit)
+            ref["quotes"].extend(marked_quotes(hit))
     return list(refs.values()), numbers
+
+
+def marked_quotes(hit: dict) -> list[dict]:
+    """The sentences marked in a closest passage (its `highlights`), as quotes with document offsets.
+
+    >>> marked_quotes({"text": "Not this. But this one.", "start": 100, "highlights": [[10, 23]], "page_start": 4,
+    ...                "page_end": 4})
+    [{'marker': None, 'sentence': 'But this one.', 'start': 110, 'end': 123, 'page': 4}]
+    """
+    page = hit.get("page_start") if hit.get("page_end") in (None, hit.get("page_start")) else None
+    return [{"marker": None, "sentence": hit["text"][a:b], "start": hit["start"] + a, "end": hit["start"] + b,
+             "page": page} for a, b in hit.get("highlights") or [] if 0 <= a < b <= len(hit.get("text", ""))]
 
 
 def new_reference(n: int, hit: dict, titles: dict, cited: bool) -> dict:
@@ -79,8 +92,9 @@ def links(ref: dict) -> list[tuple[str, str]]:
     out = []
     doc = quote(ref["doc_id"], safe="/")
     cites = "&".join(f"cite={q['start']}-{q['end']}" for q in ref["quotes"])
-    out.append(("Open at the cited sentence" if ref["quotes"] else "Open the document",
-                f"view/{doc}" + (f"?{cites}" if cites else "")))
+    label = ("Open the document" if not ref["quotes"] else "Open at the cited sentence" if ref.get("cited", True)
+             else "Open at the marked sentences")
+    out.append((label, f"view/{doc}" + (f"?{cites}" if cites else "")))
     source = ref.get("source") or ""
     if source.lower().endswith(".pdf"):
         pages = [q["page"] for q in ref["quotes"] if q.get("page")] or \
@@ -166,7 +180,8 @@ def sentences(parts: list[str]) -> str:
 def plain_text(turn: dict) -> str:
     """One answer with its numbered references, as plain text (the Copy button)."""
     refs, numbers = references(turn["answer"], turn.get("titles"))
-    lines = [answer_text(turn["answer"], numbers), ""]
+    caution = turn["answer"].get("caution") if not turn["answer"].get("abstained") else ""
+    lines = ([f"Check the sources: {caution}", ""] if caution else []) + [answer_text(turn["answer"], numbers), ""]
     for ref in refs:
         label = f"[{ref['n']}]" if ref["cited"] else f"(closest {ref['n']})"
         lines.append(f"{label} {reference_line(ref)}")
@@ -206,8 +221,9 @@ def highlighted(text: str, spans: list, anchors: bool = False) -> str:
     return "".join(out)
 
 
-def why_html(hit: dict) -> str:
-    """Retrieval evidence in words: each method's rank and score for this passage."""
+def why_html(hit: dict, passage: bool = True) -> str:
+    """Retrieval evidence in words: each method's rank and score for this passage (and the
+    passage itself, unless the card shows it already)."""
     rows = []
     if hit.get("bm25_rank") is not None:
         rows.append(f"Exact words (BM25): {ordinal(hit['bm25_rank'])}, score {hit['bm25_score']:.2f}")
@@ -218,9 +234,9 @@ def why_html(hit: dict) -> str:
     where = hit.get("section") if hit.get("section") and hit.get("section") != hit.get("title") else ""
     pages = (f" · page {hit['page_start']}" + (f"-{hit['page_end']}" if hit.get("page_end") not in
                                                 (None, hit["page_start"]) else "")) if hit.get("page_start") else ""
+    text = f'<p class="rc-passage">{highlighted(hit.get("text", ""), hit.get("highlights") or [])}</p>' if passage else ""
     return (f'<div class="rc-passage-head">{e(where or "Passage")} · characters {hit["start"]}-{hit["end"]}{pages}</div>'
-            f'<p class="rc-passage">{highlighted(hit.get("text", ""), hit.get("highlights") or [])}</p>'
-            f'<ul class="rc-evidence">{"".join(f"<li>{e(r)}</li>" for r in rows)}</ul>')
+            f'{text}<ul class="rc-evidence">{"".join(f"<li>{e(r)}</li>" for r in rows)}</ul>')
 
 
 def card_html(ref: dict, turn: int) -> str:
@@ -231,12 +247,15 @@ def card_html(ref: dict, turn: int) -> str:
         f'<blockquote class="rc-quote">{e(q["sentence"])}'
         + (f' <span class="rc-page">(page {q["page"]})</span>' if q.get("page") else "") + "</blockquote>"
         for q in ref["quotes"])
-    if not ref["cited"]:
-        quotes = '<p class="rc-note">Not cited: the closest passage found, shown for you to check.</p>'
+    if not ref["cited"]:  # a declined answer: the closest passages themselves, their best sentences marked (#24)
+        quotes = ('<p class="rc-note">Not cited: the closest passage found, its sentences nearest the question '
+                  'marked for you to check.</p>' + "".join(
+                      f'<p class="rc-passage rc-closest">{highlighted(p.get("text", ""), p.get("highlights") or [])}'
+                      '</p>' for p in ref["passages"]))
     link_html = " ".join(
         f'<a href="{e(url)}" target="_blank" rel="noopener noreferrer">{e(label_)}'
         f'<span class="rc-sr"> ({e(ref["title"][:60])})</span></a>' for label_, url in links(ref))
-    why = "".join(why_html(p) for p in ref["passages"])
+    why = "".join(why_html(p, passage=ref["cited"]) for p in ref["passages"])
     return (f'<article class="rc-card" id="{ident}" data-turn="{turn}" data-ref="{n}" tabindex="-1" '
             f'aria-labelledby="{ident}-title">'
             f'<h4 id="{ident}-title"><span class="rc-marker">{e(label)}</span> {e(ref["title"])}</h4>'
@@ -261,6 +280,18 @@ def more_html(answer: dict, titles: dict | None = None) -> str:
             f'<ul>{items}</ul></details>')
 
 
+def searched_as(answer: dict, question: str) -> str:
+    """What was searched instead of the question as typed: a follow-up made standalone, slips corrected.
+
+    >>> searched_as({"query": "what is practice", "corrected": [{"from": "wat", "to": "what"}]}, "wat is practice")
+    'Searched as: what is practice (spelling corrected: wat → what)'
+    """
+    fixes = ", ".join(f"{c['from']} → {c['to']}" for c in answer.get("corrected") or [])
+    follow_up = len(answer["query"].split()) > len(question.split())
+    return (f"{'Follow-up searched' if follow_up else 'Searched'} as: {answer['query']}"
+            + (f" (spelling corrected: {fixes})" if fixes else ""))
+
+
 def turn_html(turn: dict, number: int, active: bool) -> str:
     """One question and its answer, each [n] a button that opens the source card."""
     answer = turn["answer"]
@@ -275,6 +306,8 @@ def turn_html(turn: dict, number: int, active: bool) -> str:
                          f'aria-controls="card-{number}-{n}" aria-label="Source {n}: {e(titles[n][:100])}">'
                          f'[{n}]</button>')
     body = " ".join(parts) if not answer.get("abstained") else e(answer.get("answer", ""))
+    if answer.get("caution") and not answer.get("abstained"):  # weak evidence: answered, with a caution (#24)
+        body = caution_html(answer["caution"]) + body
     g = answer.get("generated")
     answer_note = answer.get("note") or ""
     if g:  # how the language model's answer was checked, and the fallback said first (#17)
@@ -282,7 +315,7 @@ def turn_html(turn: dict, number: int, active: bool) -> str:
         answer_note = answer_note.removeprefix(fallback_note(g.get("reason", ""))).strip()
     notes = []
     if answer.get("query") and answer["query"] != turn["question"]:
-        notes.append(f"Follow-up searched as: {answer['query']}")
+        notes.append(searched_as(answer, turn["question"]))
     for note in (answer_note, turn.get("note"), turn.get("filters")):
         if note:
             notes.append(note)
@@ -298,6 +331,15 @@ def turn_html(turn: dict, number: int, active: bool) -> str:
             f'aria-pressed="{"true" if active else "false"}">{e(show)}</button>'
             f'<button type="button" class="rc-copy" data-turn="{number}" data-copy="{e(plain_text(turn))}">'
             f'Copy answer</button><span class="rc-copied" role="status" aria-live="polite"></span></div></article>')
+
+
+def caution_html(caution: str) -> str:
+    """The caution above an answer whose evidence is weak.
+
+    >>> caution_html("The closest passages may not answer this: check them.")
+    '<p class="rc-caution" role="note"><strong>Check the sources:</strong> The closest passages may not answer this: check them.</p>'
+    """
+    return f'<p class="rc-caution" role="note"><strong>Check the sources:</strong> {e(caution)}</p>'
 
 
 # ---------------------------------------------------------------- generated answers (#17)

@@ -143,7 +143,8 @@ def test_framing_sentences_give_way_to_findings(fake_embedder):
     question = "Why were CCGs reluctant to outsource commissioning support?"
     assert frames(passage.text.split(". ")[0]) and not frames("RESULTS: Many CCGs were reluctant.")
     chosen, _ = choose(fake_embedder, question, [passage], similarity=1.0, framing=1.0)
-    assert chosen[0].text.startswith("RESULTS")
+    assert chosen[0].text.startswith("Many CCGs")  # the findings, quoted without their label (hygiene.py)
+    assert passage.text[chosen[0].a:chosen[0].b] == chosen[0].text
 
 
 def test_the_better_passage_breaks_a_tie(fake_embedder):

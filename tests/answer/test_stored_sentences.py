@@ -40,8 +40,9 @@ def test_answer_sentences_use_the_stored_vectors(real_index):
         rows = np.flatnonzero(index.sentence_chunks == i)
         spans = sentence_spans(index.chunks[i].text)
         assert len(rows) == len(spans)
+        ends = [b for _, b in spans]  # a quote may leave out a section label: its sentence ends where it does
         for s in sentences:
-            assert np.array_equal(s.vector, index.sentence_vectors[rows[spans.index((s.a, s.b))]])
+            assert np.array_equal(s.vector, index.sentence_vectors[rows[ends.index(s.b)]])
 
 
 def test_without_stored_vectors_the_same_answer_comes_from_embedding(real_index):

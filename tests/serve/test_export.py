@@ -78,3 +78,22 @@ def test_word(conversation, tmp_path):
     declined = paragraphs[paragraphs.index("4. What is the capital of France?"):refs_at]
     assert "The closest passages found (not cited, for you to check):" in declined
     assert sum(p.startswith("“") for p in declined) == len(conversation["turns"][3]["answer"]["sources"])
+
+
+def test_a_cautioned_answer_says_what_to_check_in_both_exports(conversation, tmp_path):
+    """An answer the abstention model was unsure of (outcome 'caution') carries its warning
+    into the exports, above the answer, as the chat shows it."""
+    from docx import Document
+
+    from ragcomm.answer.abstention import CAUTION_TEXT
+
+    turn = dict(conversation["turns"][0])
+    turn["answer"] = dict(turn["answer"], outcome="caution", caution=CAUTION_TEXT)
+    cautioned = dict(conversation, turns=[turn, conversation["turns"][1]])
+    md = export.to_markdown(cautioned)
+    first, second = md.split("## 2. ", 1)
+    assert f"**{export.md_escape(CAUTION_TEXT)}**" in first and CAUTION_TEXT not in second
+    assert first.index(export.md_escape(CAUTION_TEXT)) < first.index("[1]")
+    paragraphs = [p.text for p in Document(export.to_docx(cautioned, tmp_path / "c.docx")).paragraphs]
+    at = paragraphs.index(f"1. {turn['question']}")
+    assert paragraphs[at + 1] == CAUTION_TEXT and paragraphs.count(CAUTION_TEXT) == 1

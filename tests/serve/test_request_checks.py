@@ -13,7 +13,7 @@ import pytest
 
 from ragcomm.cli import main
 from ragcomm.search import QueryError
-from ragcomm.serve.service import check_history, check_k, check_mode
+from ragcomm.serve.checks import check_history, check_k, check_mode
 
 gradio_client = pytest.importorskip("gradio_client")
 ROOT = Path(__file__).resolve().parents[2]

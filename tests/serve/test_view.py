@@ -184,3 +184,15 @@ def test_a_fallback_says_so_first_and_shows_the_extractive_answer(answer):
 def test_the_draft_shows_the_words_so_far_and_each_checked_sentence():
     html = view.draft_html("GPs <b>led</b> [1]. And", [support("GPs led", [1], True, 1, "GPs led.")], "smollm2")
     assert "GPs &lt;b&gt;led&lt;/b&gt; [1]. And" in html and 'class="rc-supported"' in html and "smollm2" in html
+
+
+def test_a_cautioned_answer_says_what_to_check_first_in_the_page_and_the_copy(answer):
+    """Outcome "caution" (#24): the answer is shown, its caution above it, in the page and the copied text."""
+    cautioned = {**answer, "outcome": "caution",
+                 "caution": "The closest passages may not answer this: check them (the reader found it weak)."}
+    turn = {"question": "q", "answer": cautioned, "titles": {}}
+    page = view.turn_html(turn, 1, True)
+    assert page.index('class="rc-caution"') < page.index('class="rc-cite"')
+    assert "check them (the reader found it weak)" in page and "rc-abstain" not in page
+    assert view.plain_text(turn).startswith("Check the sources: The closest passages may not answer this")
+    assert "rc-caution" not in view.turn_html({"question": "q", "answer": answer, "titles": {}}, 1, True)

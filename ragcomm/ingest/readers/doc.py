@@ -8,16 +8,17 @@ import tempfile
 from pathlib import Path
 
 from .base import IngestError
+from .budget import DEFAULT, Budget
 from .text import decode
 
 EXTENSIONS = (".doc",)
-TIMEOUT_SECONDS = 120
 
 
-def read(path: Path) -> str:
+def read(path: Path, budget: Budget = DEFAULT) -> str:
     path = Path(path)
+    seconds = budget.seconds  # the worker stops the whole read at this too (ingest/worker.py)
     if shutil.which("antiword"):
-        run = subprocess.run(["antiword", "-w", "0", str(path)], capture_output=True, timeout=TIMEOUT_SECONDS)
+        run = subprocess.run(["antiword", "-w", "0", str(path)], capture_output=True, timeout=seconds)
         if run.returncode == 0 and run.stdout.strip():
             return decode(run.stdout)
     office = shutil.which("soffice") or shutil.which("libreoffice")
@@ -25,7 +26,7 @@ def read(path: Path) -> str:
         with tempfile.TemporaryDirectory(prefix="ragcomm-doc-") as folder:
             run = subprocess.run([office, f"-env:UserInstallation=file://{folder}/profile", "--headless",
                                   "--convert-to", "txt:Text (encoded):UTF8", "--outdir", folder, str(path)],
-                                 capture_output=True, timeout=TIMEOUT_SECONDS)
+                                 capture_output=True, timeout=seconds)
             out = Path(folder) / (path.stem + ".txt")
             if run.returncode == 0 and out.exists() and out.read_bytes().strip():
                 return decode(out.read_bytes())

@@ -6,16 +6,18 @@ import re
 from pathlib import Path
 
 from .base import Extracted
+from .budget import DEFAULT, Budget, check_archive
 
 EXTENSIONS = (".docx",)
 CONTENTS_ENTRY = re.compile(r"(\t|\.{3,}|…)\s*\d{1,4}\s*$")
 
 
-def read(path: Path) -> Extracted:
+def read(path: Path, budget: Budget = DEFAULT) -> Extracted:
     import docx as python_docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    check_archive(path, budget)
     document = python_docx.Document(str(path))
     parts, headings, title = [], set(), ""
     for element in document.element.body.iterchildren():

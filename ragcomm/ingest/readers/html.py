@@ -6,12 +6,13 @@ import re
 from pathlib import Path
 
 from .base import Extracted
+from .budget import DEFAULT, Budget
 from .text import decode
 
 EXTENSIONS = (".html", ".htm")
 
 
-def read(path: Path) -> Extracted:
+def read(path: Path, budget: Budget = DEFAULT) -> Extracted:
     return html_document(decode(Path(path).read_bytes()))
 
 

@@ -14,6 +14,7 @@ from .base import IngestError
 MISSING = "OCR needs Tesseract: apt-get install tesseract-ocr tesseract-ocr-eng (`make setup` installs it)"
 DPI = 300
 TIMEOUT_SECONDS = 300
+MAX_SIDE = 5000  # pixels: a page of any size is rendered at most this wide and high (A4 at 300 dpi: 3508)
 
 
 def available() -> bool:
@@ -22,7 +23,7 @@ def available() -> bool:
 
 def page_lines(page, height: float) -> tuple[list, dict]:
     """([Line], {"confidence": 0-100}) of one pypdfium2 page, positions in PDF points."""
-    scale = DPI / 72
+    scale = render_scale(page, DPI, MAX_SIDE)
     image = page.render(scale=scale).to_pil()
     with tempfile.TemporaryDirectory(prefix="ragcomm-ocr-") as folder:
         png = Path(folder) / "page.png"
@@ -35,6 +36,14 @@ def page_lines(page, height: float) -> tuple[list, dict]:
     if run.returncode != 0:
         raise IngestError(f"OCR failed: {run.stderr.strip()[:200]}")
     return tsv_lines(run.stdout, scale)
+
+
+def render_scale(page, dpi: float, max_side: int) -> float:
+    """PDFium's scale for a page at `dpi`, smaller where that would make the image wider or
+    higher than `max_side` pixels (a 14,400 pt page at 300 dpi would be 60,000 pixels square)."""
+    width, height = page.get_size()
+    largest = max(width, height, 1.0)
+    return min(dpi / 72, max_side / largest)
 
 
 def tsv_lines(tsv: str, scale: float) -> tuple[list, dict]:

@@ -5,15 +5,17 @@ import re
 from pathlib import Path
 
 from .base import Extracted
+from .budget import DEFAULT, Budget, check_archive
 
 EXTENSIONS = (".odt",)
 
 
-def read(path: Path) -> Extracted:
+def read(path: Path, budget: Budget = DEFAULT) -> Extracted:
     from odf import teletype
     from odf.namespaces import TABLENS, TEXTNS
     from odf.opendocument import load
 
+    check_archive(path, budget)
     document = load(str(path))
     parts, headings = [], set()
 

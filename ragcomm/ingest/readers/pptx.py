@@ -6,14 +6,17 @@ import re
 from pathlib import Path
 
 from .base import PAGE_BREAK, Extracted
+from .budget import DEFAULT, Budget, check_archive
 
 EXTENSIONS = (".pptx",)
 
 
-def read(path: Path) -> Extracted:
+def read(path: Path, budget: Budget = DEFAULT) -> Extracted:
     from pptx import Presentation
 
+    check_archive(path, budget)
     deck = Presentation(str(path))
+    budget.check("pages", len(deck.slides))
     pages, headings, first_title = [], set(), ""
     for number, slide in enumerate(deck.slides, start=1):
         title_shape = slide.shapes.title

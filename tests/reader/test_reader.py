@@ -1,0 +1,95 @@
+"""The reader as a plug-in: by name or folder, the ONNX export of a trained model, a
+sentence-transformers CrossEncoder folder, and the training command kept working on a tiny slice."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ragcomm.reader import Reader, get_reader
+from ragcomm.reader.pairs import Group
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_none_means_no_reader_and_a_bad_folder_is_a_clear_error(tmp_path):
+    assert get_reader("none") is None and get_reader("off") is None
+    (tmp_path / "meta.json").write_text("{}")
+    with pytest.raises(RuntimeError, match="has no model-int8.onnx"):
+        get_reader(str(tmp_path))
+    (tmp_path / "meta.json").write_text("not json")
+    with pytest.raises(RuntimeError, match="not a reader folder"):
+        get_reader(str(tmp_path))
+    with pytest.raises(RuntimeError, match="cannot load the reader"):
+        get_reader(str(tmp_path / "no-such-folder"))
+
+
+GROUPS = [Group("t", "a", "How long do cats sleep?", ["Cats sleep for sixteen hours a day.",
+                                                       "Lions are the big cats of Africa."], [1, 0]),
+          Group("t", "a", "Which prime number is even?", ["Two is the only even prime number.",
+                                                           "A prime has exactly two divisors."], [1, 0]),
+          Group("t", "b", "Who painted the ceiling?", ["The chapel has a wooden floor.",
+                                                       "Its roof is of slate and lead."], [0, 0])] * 4
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """One transformer layer trained for three steps, exported: a real model, not a good one."""
+    from ragcomm.reader.onnx import export_reader
+    from ragcomm.reader.train import TrainConfig, train_reader
+
+    out = tmp_path_factory.mktemp("reader")
+    record = train_reader(GROUPS, out / "torch", TrainConfig(layers=1, max_length=48, max_steps=3, threads=1),
+                          log=lambda _m: None)
+    export_reader(out / "torch", out / "onnx", 48, {"model_id": "tiny"}, keep_fp32=True)
+    return out, record
+
+
+def test_a_trained_model_exports_and_loads_by_folder_in_both_forms(tiny):
+    out, record = tiny
+    assert record["steps"] == 3 and record["groups"] == len(GROUPS)
+    onnx = get_reader(str(out / "onnx"))
+    torch_reader = get_reader(str(out / "torch"))  # a CrossEncoder folder (transformers format)
+    assert isinstance(onnx, Reader) and isinstance(torch_reader, Reader)
+    assert onnx.model_id == "tiny" and json.loads((out / "onnx" / "meta.json").read_text())["layers"] == 1
+    question, sentences = GROUPS[0].question, GROUPS[0].sentences + ["A third sentence, longer than the others."]
+    a, b = onnx.score(question, sentences), torch_reader.score(question, sentences)
+    assert a.shape == b.shape == (3,) and np.all(np.isfinite(a))
+    assert np.allclose(a, b, atol=0.15)  # int8 weights: close to the torch model, not equal
+    fp32 = get_reader.__wrapped__(str(out / "onnx"), "onnx")
+    assert np.allclose(fp32.score(question, sentences), b, atol=1e-3)
+    assert onnx.score(question, []).shape == (0,)
+
+
+def test_a_question_too_long_for_the_pair_still_scores(tiny):
+    onnx = get_reader(str(tiny[0] / "onnx"))
+    scores = onnx.score("why " * 400 + "do cats sleep?", ["Cats sleep for sixteen hours a day."])
+    assert scores.shape == (1,) and np.isfinite(scores[0])
+
+
+def test_the_training_command_runs_on_a_tiny_slice(real_index, tmp_path):
+    """`ragcomm train-reader` end to end (groups, in-domain groups, training, export, figures) for
+    two steps: training itself is too slow for the suite, the command must keep working."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in ("corpus", "eval", "train"):
+        (home / name).symlink_to(ROOT / name)
+    (home / "index").symlink_to(real_index.index_dir)
+    out = tmp_path / "out"
+    env = {**os.environ, "RAGCOMM_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--out", str(out), "--layers", "1",
+                           "--max-length", "48", "--limit", "24", "--max-steps", "2", "--per-source", "5",
+                           "--threads", "1"], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads((out / "training.json").read_text())
+    assert record["steps"] == 2 and set(record["validation"]) >= {"squad2", "covid", "pubmedqa", "medquad"}
+    assert 0 <= record["gold_heldout"]["today"] <= 1 and record["gold_heldout"]["answerable"] > 30
+    assert (out / "onnx" / "model-int8.onnx").is_file()
+    bad = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--layers", "9"], env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--layers must be 1-6" in bad.stderr and "Traceback" not in bad.stderr
