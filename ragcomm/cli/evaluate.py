@@ -108,6 +108,8 @@ def eval_answers(args, settings, log) -> int:
                         for part in (args.abstention_signals or "").split(";") if part.strip()] or None
         l2s = [float(x) for x in (args.abstention_l2 or "").split(",") if x.strip()] or None
         check_signals(feature_sets or [])
+        if len(feature_sets or []) > 1 or len(l2s or []) > 1:
+            raise ValueError("--calibrate fits one model: give one set of signals (SIGNAL,SIGNAL) and one L2 weight")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     baseline = read_baseline(args.baseline)

@@ -158,9 +158,9 @@ def parser() -> argparse.ArgumentParser:
                    "or titles separated by commas")
     p.add_argument("--sample", type=int, help="--squad: ask a random sample of this many questions")
     p.add_argument("--seed", type=int, default=0, help="--squad: seed of --sample (default 0)")
-    p.add_argument("--abstention-signals", help="--calibrate: sets of signals to try, SIGNAL,SIGNAL;SIGNAL,... "
+    p.add_argument("--abstention-signals", help="--calibrate: the signals the model uses, SIGNAL,SIGNAL,... "
                    "(default: all of answer/abstention.py SIGNALS)")
-    p.add_argument("--abstention-l2", help="--calibrate: L2 weights to try, comma-separated (default 3)")
+    p.add_argument("--abstention-l2", help="--calibrate: its L2 weight (default 3)")
     # --answers with a language model beside the extractive answerer (#17)
     add_generator_options(p, stream=False)
     add_reader_option(p)

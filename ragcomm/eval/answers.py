@@ -386,7 +386,8 @@ def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: lis
     gold, docs, answerer = gold_answerer(gold_path, settings, prebuilt, embedder, log, reader)
     report, tried = None, []
     if calibration is not None:
-        from ..answer.calibration import L2, SIGNALS, write_calibration
+        from ..answer.abstention import SIGNALS
+        from ..answer.calibration import L2, write_calibration
         from .calibrate import calibrate_pooled, operating_table
 
         log("calibrating the abstention model on the tune splits of eval/gold, outside and paraphrases and on "
