@@ -17,7 +17,8 @@ from .records import is_listing, split_records
 # Bumped when reading or cleaning changes what a file becomes: an index built by another
 # version reads every file again instead of reusing its stored documents.
 # 2 (#23): ids unique across files (ids.py), binary text refused, reading within a budget.
-INGEST_VERSION = 2
+# 3 (#25): titles and years from the best evidence in each document (describe.py).
+INGEST_VERSION = 3
 
 __all__ = ["INGEST_VERSION", "Document", "Cleaned", "clean_text", "reflow", "CorpusError", "Problem", "add_files",
            "corpus_files", "load_corpus", "load_file", "remove_targets", "safe_name", "FileResult", "plan_add",

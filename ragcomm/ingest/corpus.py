@@ -307,6 +307,32 @@ def plan_remove(targets: list[str], corpus_dir: Path,
     return steps, results
 
 
+REMOVED_NAME = re.compile(r"^(\d{8}-\d{6})-(.+?)(\.\d+)?$")  # trash_name's: time, the file's name, a count
+
+
+def removed_file(corpus_dir: Path, doc_id: str) -> dict | None:
+    """The file behind a doc_id if it was taken out of the corpus (it waits in corpus/.removed/):
+    {"file": its name, "removed": when (local time)}, the latest if it was removed more than
+    once; None if it never was. A listing's record (file/pmid-1) is found by its file."""
+    from datetime import datetime
+
+    from .records import doc_stem
+
+    trash = Path(corpus_dir) / TRASH
+    wanted = {doc_id.rsplit("/", 1)[-1]}
+    if "/" in doc_id:
+        wanted.add(doc_id.rsplit("/", 1)[0].rsplit("/", 1)[-1])
+    found = []
+    for path in trash.iterdir() if trash.is_dir() else []:
+        m = REMOVED_NAME.match(path.name)
+        if m and doc_stem(m.group(2)) in wanted:
+            found.append((datetime.strptime(m.group(1), "%Y%m%d-%H%M%S"), m.group(2)))
+    if not found:
+        return None
+    when, name = max(found)
+    return {"file": name, "removed": when}
+
+
 def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 

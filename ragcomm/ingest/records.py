@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..types import Document
 from .clean import BULLET, GENERIC_TITLES, clean_text, drop_boilerplate, normalise
+from .describe import TOP, publication_year, recased, title_from_form
 from .readers.base import PAGE_BREAK, Extracted
 
 RECORD_START = re.compile(r"^(\d{1,4})\.\s*$")
@@ -18,13 +19,21 @@ RECORD_ID_LINE = re.compile(r"\|\s*(MEDLINE|LILACS|IBECS|BDENF|WPRIM|PubMed|[A-Z
 DOI = re.compile(r"\b(10\.\d{4,9}/[^\s;,]+[^\s;,.])")
 YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 PMID = re.compile(r"\bPMID:?\s*(\d{5,9})\b")
+COVER_LINES = 12  # the lines of a document without pages that stand for its cover
+HEAD_LINES = 6  # a record's number, then up to this many lines (title, authors, citation) before its ID line
+AUTHORS = re.compile(r"^[^\W\d][\w'’. -]*,\s*[\w'’. -]+(\s*;\s*[^\W\d][\w'’. -]*,\s*[\w'’. -]+)*\s*\.?$")
+CITATION = re.compile(r"\s;\s|\b(19|20)\d\d\b.*[:;(]|\d+\(\d+\)")
+
+
+def record_starts(lines: list[str]) -> list[int]:
+    """Where a listing's records start: a line with the record's number alone, its ID line
+    ("Article in English | MEDLINE | ID: mdl-...") a few lines below."""
+    return [i for i, ln in enumerate(lines) if RECORD_START.match(ln)
+            and any(RECORD_ID_LINE.search(x) for x in lines[i + 1:i + 1 + HEAD_LINES])]
 
 
 def is_listing(text: str) -> bool:
-    lines = text.split("\n")
-    hits = sum(1 for i, ln in enumerate(lines) if RECORD_START.match(ln)
-               and any(RECORD_ID_LINE.search(x) for x in lines[i + 1:i + 4]))
-    return hits >= 2
+    return len(record_starts(text.split("\n"))) >= 2
 
 
 def split_records(raw: str, source: str, extracted: Extracted | None = None) -> list[Document]:
@@ -35,8 +44,7 @@ def split_records(raw: str, source: str, extracted: Extracted | None = None) -> 
     if not is_listing(text):
         return [_single_document(text, source, stem, web=bool(WEB_MARKERS.search(raw)), extracted=extracted)]
     lines = text.split("\n")
-    starts = [i for i, ln in enumerate(lines) if RECORD_START.match(ln)
-              and any(RECORD_ID_LINE.search(x) for x in lines[i + 1:i + 4])]
+    starts = record_starts(lines)
     docs = []
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
@@ -46,9 +54,9 @@ def split_records(raw: str, source: str, extracted: Extracted | None = None) -> 
 
 def _listing_record(lines: list[str], source: str, stem: str) -> Document:
     number = RECORD_START.match(lines[0]).group(1)
-    head = [ln.strip() for ln in lines[1:4]]
+    head = [ln.strip() for ln in lines[1:1 + HEAD_LINES]]
     id_index = next(i for i, ln in enumerate(head) if RECORD_ID_LINE.search(ln))
-    citation = " ".join(head[:id_index]).strip()
+    article_title, citation = record_head([ln for ln in head[:id_index] if ln])
     m = RECORD_ID_LINE.search(head[id_index])
     database, record_id = m.group(1), m.group(2)
     meta = {"kind": "abstract", "record": number, "database": database, "record_id": record_id,
@@ -74,10 +82,49 @@ def _listing_record(lines: list[str], source: str, stem: str) -> Document:
         meta["subjects"] = subjects
     if cleaned.references:
         meta["references"] = cleaned.references
+    if article_title:
+        meta["article_title"] = article_title
+    # One title everywhere (card, document page, export, Documents tab): the article's own,
+    # else the abstract's opening sentence, else the journal and year.
     label = f"PMID {meta['pmid']}" if "pmid" in meta else f"record {number}"
-    title = f"{journal} {meta.get('year', '')} ({label})".replace("  ", " ").strip()
+    title = article_title or headline(cleaned.text) or f"{journal} {meta.get('year', '')} ({label})".replace("  ", " ")
     doc_id = f"{stem}/pmid-{meta['pmid']}" if "pmid" in meta else f"{stem}/record-{number}"
     return Document(doc_id, title, cleaned.text, source, meta, cleaned.sections)
+
+
+def record_head(lines: list[str]) -> tuple[str, str]:
+    """(article title, citation) of the lines between a record's number and its ID line: the
+    citation is the last (journal ; volume: pages, year); the title the lines before it, any
+    author line ("Smith, Jane; Jones, A.") left out. A listing without titles gives ''.
+
+    >>> record_head(["Skill mix in general practice:", "a survey.", "Smith, J; Jones, A.", "BMJ Open ; 9(4), 2019."])
+    ('Skill mix in general practice: a survey', 'BMJ Open ; 9(4), 2019.')
+    >>> record_head(["J Public Health (Oxf) ; 45(Suppl 1): i54-i62, 2023 12 21."])
+    ('', 'J Public Health (Oxf) ; 45(Suppl 1): i54-i62, 2023 12 21.')
+    """
+    if not lines:
+        return "", ""
+    cited = max((i for i, ln in enumerate(lines) if CITATION.search(ln)), default=len(lines) - 1)
+    title = " ".join(ln for ln in lines[:cited] if not AUTHORS.match(ln)).strip()
+    return title.rstrip(".").strip(), " ".join(lines[cited:]).strip()
+
+
+LABEL = re.compile(r"^(?:ABSTRACT\s*)?(?:[A-Z][A-Z /&-]{2,40}:\s*|(?:Objectives?|Background|Aims?|Purpose|Context)"
+                   r"\s+(?=[A-Z]))?")
+
+
+def headline(text: str, limit: int = 110) -> str:
+    """The opening sentence of an abstract, without its ABSTRACT/BACKGROUND: labels, cut to a
+    headline (a record without its article's title is known by it).
+
+    >>> headline("ABSTRACT\\n\\nBACKGROUND: GPs are leaving. We asked why.")
+    'GPs are leaving.'
+    >>> headline("Objectives To explore what GPs bring. Methods We asked.")
+    'To explore what GPs bring.'
+    """
+    text = LABEL.sub("", " ".join(text.split()))
+    sentence = re.split(r"(?<=[.?!])\s+(?=[A-Z])", text, maxsplit=1)[0]
+    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 WEB_MARKERS = re.compile(r"edit this page|your browser does ?n[o']t support javascript|<html", re.I)
@@ -89,13 +136,16 @@ def _single_document(text: str, source: str, stem: str, web: bool = False,
     text, tail = split_index_terms(text)
     cleaned = clean_text(text, extracted.headings)
     meta: dict = dict(extracted.metadata)
-    first = cleaned.text.split("\n\n", 1)[0].strip()
+    first = re.sub(r"^#{1,6}\s+", "", cleaned.text.split("\n\n", 1)[0].strip())  # a Markdown heading's marks
     title = " ".join(extracted.title.split())
     if not title and first and len(first) <= 250 and not first.endswith(".") \
             and first.lower() not in GENERIC_TITLES and "\n" not in first:
         title = first
-    if not title:
-        title = humanise(stem.rsplit("/", 1)[-1])
+    pages = text.split(PAGE_BREAK)
+    # the cover: the first page with text, or the first lines of a document without pages
+    cover = next((p for p in pages if p.strip()), "") if extracted.paged else \
+        "\n".join([ln for ln in text[:2000].split("\n") if ln.strip()][:COVER_LINES])
+    title = recased(title_from_form(title, cover), cleaned.text) if title else humanise(stem.rsplit("/", 1)[-1])
     # A citation line near the top (journal. year ... doi: ...).
     for block in cleaned.text.split("\n\n")[:4]:
         doi = DOI.search(block)
@@ -109,6 +159,14 @@ def _single_document(text: str, source: str, stem: str, web: bool = False,
             if year:
                 meta["year"] = int(year.group(1))
             break
+    year, evidence, updated = publication_year(
+        cover=cover, furniture=meta.get("running_headers", []) + meta.get("running_footers", []),
+        top=cleaned.text[:TOP], citation_year=meta.get("year"), file_name=source, text=cleaned.text,
+        file_dates=[meta.get("file_created")])
+    if year:
+        meta.update(year=year, year_evidence=evidence)
+    if updated:
+        meta["updated"] = updated
     pmid = PMID.search(cleaned.text[:5000])
     if pmid:
         meta["pmid"] = pmid.group(1)

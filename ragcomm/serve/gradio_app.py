@@ -29,6 +29,7 @@ import gradio as gr
 from ..answer.generate import Checked, Token
 from ..search import MAX_QUESTION_CHARS, QueryError, check_filters
 from . import export, view
+from .documents import coverage_text, documents_html, status_text
 from .service import Service, check_years
 
 log = logging.getLogger("ragcomm.app")
@@ -106,49 +107,6 @@ def listed(kept: list[dict], conversation: dict | None) -> list[dict]:
         kept.insert(0, {"id": conversation["id"], "title": conversation["title"], "updated": conversation["updated"],
                         "turns": len(conversation["turns"])})
     return kept
-
-
-def documents_html(service: Service) -> str:
-    """The indexed documents, one row per file (a result listing is one file of many records)."""
-    files: dict[str, list] = {}
-    for d in service.documents():
-        files.setdefault(d["source"], []).append(d)
-    titles = service.titles(d["doc_id"] for docs in files.values() for d in docs)
-    e = view.e
-    rows = []
-    for source, docs in sorted(files.items()):
-        years = sorted({d["year"] for d in docs if d["year"]})
-        year = "—" if not years else (str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}")
-        kinds = ", ".join(sorted({d["kind"] or "document" for d in docs}))
-        pages = sum(d["pages"] or 0 for d in docs) or "—"
-        what = (e(titles.get(docs[0]["doc_id"], docs[0]["title"])) if len(docs) == 1
-                else f"{len(docs)} records ({e(kinds)})")
-        rows.append(f"<tr><td>{what}<br><small>{e(source)}</small></td><td>{e(year)}</td><td>{e(kinds)}</td>"
-                    f"<td class='rc-wide'>{e(pages)}</td><td class='rc-wide'>{e(docs[0]['added'] or '—')}</td></tr>")
-    return ("<table class='rc-docs'><caption class='rc-sr'>Indexed documents</caption><thead><tr><th scope='col'>"
-            "Document</th><th scope='col'>Year</th><th scope='col'>Kind</th><th scope='col' class='rc-wide'>Pages</th>"
-            "<th scope='col' class='rc-wide'>Added</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
-
-
-def status_text(service: Service) -> str:
-    s = service.status()
-    line = (f"**Index:** {s['documents']} documents from {s['files'] or '?'} files, {s['chunks']} passages; "
-            f"built {s['built_at'] or 'unknown'} (generation {s['generation']}).")
-    if s.get("reload_error"):
-        line += "\n\n**A newer index on disk could not be loaded**, so this one is still served; see the server log."
-    job = s["job"]
-    if job:
-        files = ", ".join(job["files"])
-        if job["state"] == "running":
-            took = time.time() - job["started"]
-            line += f"\n\n**Updating ({job['action']} {files}):** {job['message']}… ({took:.0f} s)"
-        elif job["state"] == "done":
-            line += f"\n\n**Last update ({job['action']} {files}):** {job['message']}. The chat now uses it."
-        else:
-            line += f"\n\n**Last update failed ({job['action']} {files}):** {job['message']}"
-    if s["stale"]:
-        line += f"\n\nChanged on disk since the build: {', '.join(s['stale'])}."
-    return line
 
 
 # ---------------------------------------------------------------- the page
@@ -313,7 +271,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         return (*shown, kept,
                 gr.update(choices=[conversation_label(m) for m in kept], value=None),
                 gr.update(choices=c["documents"]), gr.update(choices=c["years"]), gr.update(choices=c["years"]),
-                gr.update(choices=c["kinds"]), header(c["count"]), f"No filters: searching all {c['count']} documents.")
+                gr.update(choices=c["kinds"]), header(), f"No filters: searching all {c['count']} documents.")
 
     def open_saved(chosen, stored, kept, request: gr.Request):
         """Open a saved conversation (from the browser, or the server with a login)."""
@@ -367,11 +325,11 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                 gr.update(choices=c["years"], value=keep(year_to, c["years"], ANY_YEAR)),
                 gr.update(choices=c["kinds"], value=keep(kinds or [], c["kinds"], [])))
 
-    def header(count: int) -> str:
-        return (f"# Ask the commissioning documents\nAnswers are sentences quoted word for word from {count} NHS "
-                "commissioning documents, each with its source: click a number like [1] to see it. Nothing is "
-                "made up; when the documents do not answer, it says so. "
-                "Other systems can use the same answers through the [REST API](docs).")
+    def header() -> str:
+        """The page's title and what it answers from, worked out from the index (it can change)."""
+        return (f"# Ask the commissioning documents\n**What it answers from:** {coverage_text(service.coverage())}\n\n"
+                "Answers are sentences quoted word for word from these documents, each with its source: click a "
+                "number like [1] to see it. Nothing is made up; when the documents do not answer, it says so.")
 
     # -------------------------------------------------------- documents tab
 
@@ -402,12 +360,14 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
             return f"**Not added:** {view.e(exc)}", gr.skip(), gr.Timer(active=False)
         return status_text(service), None, gr.Timer(active=True)
 
-    def remove(source):
+    def remove(source, confirmed):
         if not manage_documents:
             return "**Removing documents needs a login when the app is served beyond this machine.**", \
                 gr.Timer(active=False)
         if not source:
             return "**Choose a file to remove first.**", gr.Timer(active=False)
+        if confirmed != "yes":  # the browser's confirmation was cancelled
+            return f"**Nothing removed:** {view.e(source)} stays in the index.", gr.Timer(active=False)
         from ..ingest import CorpusError
 
         try:
@@ -420,14 +380,13 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         job = service.status()["job"]
         running = bool(job and job["state"] == "running")
         files = sorted({d["source"] for d in service.documents()})
-        c = choices(service)
         return (status_text(service), documents_html(service), gr.update(choices=files),
-                gr.Timer(active=running), header(c["count"]))
+                gr.Timer(active=running), header())
 
     generated = "openai" in service.generators()  # the server was started with a language model (#17)
     accept = sorted(SUPPORTED)
     with gr.Blocks(title="ragcomm — ask the commissioning documents") as demo:
-        title = gr.Markdown(header(len(service.index.documents)), elem_id="title")
+        title = gr.Markdown(header(), elem_id="title")
         conversation = gr.State(None)
         kept = gr.State([])
         saved_in_browser = gr.Textbox(visible=False)  # from localStorage on load (chat.js)
@@ -503,7 +462,10 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
                     to_remove = gr.Dropdown([], label="Remove a file from the index (it is kept in corpus/.removed/)",
                                             elem_id="remove-choice", scale=4)
                     remove_button = gr.Button("Remove", variant="stop", elem_id="remove-document", scale=1)
+                    remove_confirmed = gr.Textbox(visible=False)  # 'yes' once the browser's confirmation is accepted
                 timer = gr.Timer(1.0, active=False)
+        gr.Markdown("For developers: the same answers through a [REST API](docs) (OpenAPI documentation).",
+                    elem_id="footer")
 
         # The question: Enter, the Ask button and the examples all answer it.
         turn_in = [box, conversation, k, mode, documents, year_from, year_to, undated, kinds, kept]
@@ -549,9 +511,9 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         documents_tab.select(documents_view, None, [index_status, table, to_remove], api_visibility="private")
         if manage_documents:
             add_button.click(upload, [files], [index_status, files, timer], api_visibility="private")
-        remove_button.click(remove, [to_remove], [index_status, timer], api_visibility="private",
-                            js="(f) => [f && confirm('Remove ' + f + ' from the index? The file is kept in "
-                               "corpus/.removed/.') ? f : null]")
+        remove_button.click(remove, [to_remove, remove_confirmed], [index_status, timer], api_visibility="private",
+                            js="(f) => [f, f && confirm('Remove ' + f + ' from the index? The file is kept in "
+                               "corpus/.removed/.') ? 'yes' : 'no']")
         timer.tick(poll, None, [index_status, table, to_remove, timer, title], api_visibility="private", queue=False)
         gr.api(ask, api_name="ask")
     # Questions answered at once (each takes milliseconds); the rest wait in a queue of
@@ -599,7 +561,8 @@ def mount(app, service: Service, auth, concurrency: int = 4, queue_size: int = 2
                      max_upload_bytes=max_upload_bytes, concurrency=concurrency, queue_size=queue_size)
     demo.delete_cache = (max(1, min(60, upload_max_age)), upload_max_age)
     gr.mount_gradio_app(app, demo, path="/", auth=auth or None, footer_links=[], show_error=False,
-                        max_file_size=max_upload_bytes, theme=gr.themes.Soft(), css=(STATIC / "chat.css").read_text(),
+                        max_file_size=max_upload_bytes, theme=gr.themes.Soft(),
+                        css=(STATIC / "chat.css").read_text() + (STATIC / "documents.css").read_text(),
                         head=f"<script>{(STATIC / 'chat.js').read_text()}</script>", run_history=False, ssr_mode=False)
     gradio_app = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "")
     return Mounted(gradio_app)

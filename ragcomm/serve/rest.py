@@ -8,7 +8,8 @@
     GET    /api/status              the index and the latest update
     GET    /files/{source}          an indexed document's original file (from the corpus folder only)
     GET    /view/{doc_id}           a document's text with cited sentences highlighted (?cite=start-end);
-                                    for a PDF, first the cited pages of the original with the sentences marked
+                                    for a PDF, first the cited pages of the original with the sentences marked;
+                                    for a document removed since, a page saying so and when (410)
     GET    /pages/{doc_id}          PNG of a page of a PDF document (?page=N), cited sentences marked (?cite=)
 
 OpenAPI docs at /docs. Auth as the app: when it has a login, every route wants HTTP Basic
@@ -229,7 +230,8 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
 
     @app.get("/api/documents", tags=["documents"])
     def documents(_=Depends(user)):
-        """Indexed documents (doc_id, title, source, year, kind, pages, added) and the index status."""
+        """Indexed documents (doc_id, title, source, year, updated, kind, pages, added; for a record of a
+        result listing its record number, journal, pmid and doi) and the index status."""
         return json_response({"documents": service.documents(), "status": service.status()})
 
     @app.get("/api/status", tags=["documents"])
@@ -293,11 +295,12 @@ def create_app(service: Service, auth: list | None = None, session_user=None, ma
         """A document's text with the cited sentences (cite=start-end, offsets in the text) highlighted;
         for a PDF, the cited pages of the original first, the sentences marked on them."""
         text = service.document_text(doc_id)
-        if text is None:
-            raise HTTPException(404, "no such document")
+        if text is None:  # a page for the reader of an older answer, not JSON: removed (and when), or unknown
+            removed = service.removed(doc_id)
+            return HTMLResponse(missing_page(doc_id, removed), status_code=410 if removed else 404)
         spans = cited_spans(cite, len(text))
-        return HTMLResponse(document_page(service.index.documents[doc_id], text, spans,
-                                          pages=service.cited_pages(doc_id, spans), doc_id=doc_id))
+        doc = {**service.index.documents[doc_id], "title": service.titles([doc_id])[doc_id]}  # the cards' title
+        return HTMLResponse(document_page(doc, text, spans, pages=service.cited_pages(doc_id, spans), doc_id=doc_id))
 
     @app.get("/pages/{doc_id:path}", tags=["documents"], responses={200: {"content": {"image/png": {}}}})
     def page(doc_id: str, page: int = Query(..., ge=1, le=100_000), cite: list[str] = Query(default_factory=list),
@@ -357,6 +360,33 @@ def pages_html(doc: dict, doc_id: str, pages: list) -> str:
     heading = "The cited page" + ("s" if len(pages) != 1 else "") + " of the original"
     return f'<section class="pages" aria-label="{heading}"><h2>{heading}</h2>{"".join(figures)}</section>' \
            '<h2>The text as indexed</h2>'
+
+
+PAGE_STYLE = ("body{font:16px/1.6 system-ui,sans-serif;max-width:46rem;margin:1.5rem auto;padding:0 1rem;"
+              "color:#1f2937} header p{color:#4b5563;margin:.2rem 0}")
+
+
+def missing_page(doc_id: str, removed: dict | None) -> str:
+    """The page "Open at the cited sentence" shows for a document no longer in the index: when
+    its file was removed, or that there is no such document."""
+    e = html.escape
+    up = "../" * (doc_id.count("/") + 1)  # from /view/{doc_id} back to the chat
+    if removed:
+        when = removed["removed"]
+        heading = "This document was removed from the index"
+        body = (f"<p>{e(removed['file'])} was removed on {when.day} {when:%B %Y} at {when:%H:%M}, after the answer "
+                "that cites it was given. The sentences the answer quoted are still in the conversation; the "
+                "document's text can no longer be opened here.</p><p>Its file is kept in the corpus folder's "
+                ".removed/ folder: add it again (the Documents tab, or <code>ragcomm add</code>) to open it here "
+                "once more.</p>")
+    else:
+        heading = "No such document in the index"
+        body = f"<p>No document {e(doc_id)} is indexed now, and none of that name was removed.</p>"
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{heading}</title>
+<style>{PAGE_STYLE}</style></head>
+<body><header><h1>{heading}</h1><p>Document: {e(doc_id)}</p></header><main>{body}
+<p><a href="{up}">Back to the chat</a></p></main></body></html>"""
 
 
 def document_page(doc: dict, text: str, spans: list[tuple[int, int]], pages: list | None = None,

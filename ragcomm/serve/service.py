@@ -262,8 +262,9 @@ class Service:
         return self._version().answerer.retriever.correct(question)
 
     def documents(self) -> list[dict]:
-        """Each indexed document: doc_id, title, source, year, kind, pages (where known),
-        added (when its file arrived in the corpus) (sorted by title)."""
+        """Each indexed document: doc_id, title, source, year, updated (a later revision's
+        year), kind, pages (where known), added (when its file arrived in the corpus), and for
+        a record of a result listing its record number, journal, pmid and doi (sorted by title)."""
         index = self.index
         pages = {}
         for c in index.chunks:
@@ -275,10 +276,33 @@ class Service:
             source = d["source"]
             if source not in added:
                 added[source] = file_date(Path(self.settings.corpus_dir) / source)
-            docs.append({"doc_id": doc_id, "title": d["title"], "source": source, "year": d["metadata"].get("year"),
-                         "kind": d["metadata"].get("kind"), "pages": d["metadata"].get("pages") or pages.get(doc_id),
-                         "added": added[source]})
+            meta = d["metadata"]
+            docs.append({"doc_id": doc_id, "title": d["title"], "source": source, "year": meta.get("year"),
+                         "updated": meta.get("updated"), "kind": meta.get("kind"),
+                         "pages": meta.get("pages") or pages.get(doc_id), "added": added[source],
+                         "record": meta.get("record"), "journal": meta.get("journal"), "pmid": meta.get("pmid"),
+                         "doi": meta.get("doi")})
         return sorted(docs, key=lambda d: d["title"].lower())
+
+    def coverage(self) -> dict:
+        """What the index can answer from: documents and abstracts, years, eras of commissioning
+        named (serve/documents.py), worked out once per version of the index."""
+        from .documents import coverage
+
+        index = self.index
+        if getattr(self, "_coverage", (None,))[0] is not index:
+            self._coverage = (index, coverage(self.documents(), {k: d.get("text") or "" for k, d in
+                                                                 index.documents.items()}))
+        return self._coverage[1]
+
+    def removed(self, doc_id: str) -> dict | None:
+        """For a document no longer indexed whose file was removed (kept in corpus/.removed/):
+        {"file", "removed": datetime}, the latest removal; else None."""
+        from ..ingest.corpus import removed_file
+
+        if doc_id in self.index.documents:
+            return None
+        return removed_file(Path(self.settings.corpus_dir), doc_id)
 
     # ------------------------------------------------------------ filters, in words (#15)
 
@@ -324,19 +348,22 @@ class Service:
         return "".join(text)
 
     def titles(self, doc_ids) -> dict:
-        """{doc_id: the title to show}: the document's title, or for a record of a result listing
-        that carries no article title ("BMJ Open 2019 (PMID ...)"), the opening of its abstract."""
+        """{doc_id: the title to show}: the document's title, the same everywhere (ingest chooses
+        it: a record of a result listing is titled by its article, else its abstract's opening).
+        An index read by an older version titled such a record "BMJ Open 2019 (PMID ...)": the
+        opening of its abstract instead."""
+        from ..ingest.records import headline
+
         out = {}
         for doc_id in dict.fromkeys(doc_ids):
             d = self.index.documents.get(doc_id)
             if d is None:
                 continue
-            meta = d["metadata"]
-            title = meta.get("article_title") or d["title"]
-            if "record" in meta and not meta.get("article_title"):
+            meta, title = d["metadata"], d["title"]
+            if "record" in meta and OLD_RECORD_TITLE.search(title) and not meta.get("article_title"):
                 first = next((c for c in self.index.chunks if c.doc_id == doc_id and c.start == 0), None)
                 title = headline(first.text) if first else title
-            out[doc_id] = title
+            out[doc_id] = meta.get("article_title") or title
         return out
 
     def source_path(self, source: str) -> Path | None:
@@ -382,8 +409,10 @@ class Service:
         if not renderable(path):
             raise LookupError(f"{d['source']} has no pages to show (only PDF pages are rendered)")
         text = d.get("text") or self.document_text(doc_id) or ""
+        starts = [offset for offset, p in d.get("pages") or [] if p == page]
+        top = starts[0] if starts else 0  # the page's indexed text before a sentence tells its copies apart
         try:
-            return page_image(path, page, [text[a:b] for a, b in spans])
+            return page_image(path, page, [(text[a:b], text[top:a] if a >= top else "") for a, b in spans])
         except IngestError as exc:
             raise LookupError(str(exc)) from None
 
@@ -513,6 +542,9 @@ def headline(text: str, limit: int = 110) -> str:
     text = LABEL.sub("", " ".join(text.split()))
     sentence = re.split(r"(?<=[.?!])\s+(?=[A-Z])", text, maxsplit=1)[0]
     return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+OLD_RECORD_TITLE = re.compile(r"\((PMID \d+|record \d+)\)$")  # how records were titled before ingest version 3
 
 
 def check_years(filters: dict) -> tuple[dict, str]:

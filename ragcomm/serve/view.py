@@ -35,6 +35,8 @@ def references(answer: dict, titles: dict | None = None) -> tuple[list[dict], di
         numbers[c["marker"]] = ref["n"]
         if hit and hit not in ref["passages"]:
             ref["passages"].append(hit)
+        if any((q["start"], q["end"]) == (c["start"], c["end"]) for q in ref["quotes"]):
+            continue  # the same sentence cited again: quoted once
         ref["quotes"].append({"marker": c["marker"], "sentence": c["sentence"], "start": c["start"],
                               "end": c["end"], "page": c.get("page") or (hit or {}).get("page_start")})
     if not refs:  # an abstention: the closest passages, one reference per document too
@@ -149,12 +151,30 @@ def answer_text(answer: dict, numbers: dict) -> str:
     return " ".join(f"{text} [{numbers[m]}]" if m is not None else text for text, m in segments(answer)).strip()
 
 
-def reference_line(ref: dict) -> str:
-    parts = [ref["title"], ref["record"] or None, ref["source"]]
+def reference_line(ref: dict, record: str | None = None) -> str:
+    """Title, record, file and pages, each a sentence (`record`: the record as the caller
+    writes it, e.g. with links).
+
+    >>> reference_line({"title": "What makes a good manager?", "record": "Abstract · 2012", "source": "a.txt",
+    ...                 "quotes": [{"page": 4}]})
+    'What makes a good manager? Abstract · 2012. a.txt. p. 4.'
+    """
     pages = sorted({q["page"] for q in ref["quotes"] if q.get("page")})
-    if pages:
-        parts.append("p. " + ", ".join(map(str, pages)))
-    return ". ".join(p for p in parts if p) + "."
+    return sentences([ref["title"], ref["record"] if record is None else record, ref["source"],
+                      "p. " + ", ".join(map(str, pages)) if pages else ""])
+
+
+def sentences(parts: list[str]) -> str:
+    """Parts joined as sentences: a full stop after each, unless it already ends in one (a
+    title that asks a question, a headline cut with an ellipsis).
+
+    >>> sentences(["Who pays?", "GPs said…", "BMJ Open", "", "p. 3"])
+    'Who pays? GPs said… BMJ Open. p. 3.'
+    """
+    out = []
+    for part in (" ".join(str(p).split()) for p in parts if p):
+        out.append(part if part.endswith((".", "?", "!", "…")) else part + ".")
+    return " ".join(out)
 
 
 def plain_text(turn: dict) -> str:

@@ -104,3 +104,34 @@ def test_a_page_of_the_long_report_alone(tmp_path):
     one.save(tmp_path / "page11.pdf")
     doc = load_file(tmp_path / "page11.pdf", tmp_path)[0]
     assert doc.pages == [(0, 1)] and "major blood vessels and the lungs" in doc.text
+
+
+TITLES_AND_YEARS = {
+    "cardiac-surgery-service-specification.pdf": ("Cardiac Surgery service specification", 2024),
+    "acute-coronary-syndromes-pdf-66142023361477.pdf": ("Acute coronary syndromes", 2020),
+    "recentonset-chest-pain-of-suspected-cardiac-origin-assessment-and-diagnosis-pdf-975751034821.pdf":
+        ("Recent-onset chest pain of suspected cardiac origin: assessment and diagnosis", 2010),
+    "DTAC_version_1.0_FINAL_updated_16.04.pdf":
+        ("The Digital Technology Assessment Criteria for Health and Social Care (DTAC)", 2021),
+    "GIRFT-Cardiothoracic-Report-1.pdf": ("Cardiothoracic Surgery", 2018),
+    "Implementation-Guidance-Outpatient-Letter-Standards-2.0.pdf":
+        ("Outpatient letter standards implementation guidance", 2017),
+    "2024_02_Monthly_Virtual_Ward.xlsx": ("Virtual Ward Capacity and Occupancy monthly statistics in England", 2024),
+    "system_metrics_indicator_list.csv": ("System metrics indicator list", None),
+    "index.html": ("Typography", None),
+    "SOURCES.md": ("Real NHS / NICE documents for ingestion tests", None),
+}
+
+
+def test_titles_and_years_from_the_best_evidence(docs):
+    """Issue 25 item 2: a form's heading is not the title, a capitalised one is recased, and the
+    year comes from the publication line, the dated cover or running header, not the file's
+    properties (test_titles_and_years.py has the corpus and made-up files)."""
+    got = {source: (d.title, d.metadata.get("year")) for source, d in docs.items()}
+    assert got == TITLES_AND_YEARS
+    meta = {source: d.metadata for source, d in docs.items()}
+    chest = meta["recentonset-chest-pain-of-suspected-cardiac-origin-assessment-and-diagnosis-pdf-975751034821.pdf"]
+    assert chest["updated"] == 2016 and chest["year_evidence"] == "Published: 24 March 2010"
+    assert meta["cardiac-surgery-service-specification.pdf"]["year_evidence"] == "Date published July 2024"
+    # the DTAC copy was saved in 2025 (its properties say so): the running header's date wins
+    assert meta["DTAC_version_1.0_FINAL_updated_16.04.pdf"]["file_created"].startswith("2025")

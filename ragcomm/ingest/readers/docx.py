@@ -46,7 +46,9 @@ def read(path: Path, budget: Budget = DEFAULT) -> Extracted:
     core = (document.core_properties.title or "").strip()
     first_heading = next((p.strip() for p in parts if p.strip() in headings), "")
     # No heading styles at all (headings typed as bold text): let cleaning guess them.
-    return Extracted("\n".join(parts), title=core or title or first_heading, headings=headings or None)
+    created = document.core_properties.created
+    return Extracted("\n".join(parts), title=core or title or first_heading, headings=headings or None,
+                     metadata={"file_created": created.date().isoformat()} if created else {})
 
 
 def table_text(table) -> str:

@@ -149,7 +149,11 @@ def extract(pdf, name: str, log=None, budget: Budget = DEFAULT) -> Extracted:
     texts = [page_text(p) for p in pages]
     if not any(t.strip() for t in texts):
         raise IngestError("the PDF has no extractable text (scanned images, and OCR found nothing)")
-    title = title_from(pdf.get_metadata_dict().get("Title", ""), pages, headings)
+    info = pdf.get_metadata_dict()
+    title = title_from(info.get("Title", ""), pages, headings)
+    created = re.match(r"^D:(\d{4})(\d\d)?(\d\d)?", info.get("CreationDate") or "")
+    if created:  # the weakest evidence of a year (ingest/describe.py): a later copy has a later date
+        meta["file_created"] = "-".join(g for g in created.groups() if g)
     return Extracted(PAGE_BREAK.join(texts), paged=True, title=title, headings=headings, metadata=meta)
 
 

@@ -66,7 +66,9 @@ def read_xlsx(path: Path, budget: Budget = DEFAULT) -> Extracted:
     first = re.sub(r"^title:\s*", "", first, flags=re.I)
     if not props and 4 <= len(first) <= 150 and ": " not in first:  # a title cell above the data
         props = first
-    return Extracted("\n\n".join(parts), title=props, headings=headings)
+    created = book.properties.created if book.properties else None
+    return Extracted("\n\n".join(parts), title=props, headings=headings,
+                     metadata={"file_created": created.date().isoformat()} if created else {})
 
 
 def table_lines(rows: list[list[str]]) -> list[str]:
