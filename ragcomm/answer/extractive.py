@@ -92,7 +92,7 @@ class Selection:
     min_gain: float = 0.0  # a further sentence must add this share of the question's term weight (or the kind)
     relative_floor: float = 0.4  # ... and score at least this share of the best sentence's score
     more: int = 4  # sentences kept for "more from the sources"
-    read: int = 12  # how many of the best-scored candidates the reader reads (answer/reading.py)
+    read: int = 3  # how many of the best-scored candidates the reader reads (answer/reading.py; 3: eval/README.md, "The reader")
     reader: float = 1.0  # weight of the reader's probability that a sentence answers
 
 

@@ -396,7 +396,8 @@ def evaluate_gold_answers(gold_path, settings, split: str = "heldout", grid: lis
             "SQuAD 2.0 calibration articles ...")
         model, report = calibrate_pooled(answerer, list(docs.values()), settings, home(),
                                          home() / "train" / "qa" / "squad2_dev_part.json.gz",
-                                         (feature_sets or [SIGNALS])[0], (l2s or [L2])[0], reader, log)
+                                         (feature_sets or [SIGNALS])[0], (l2s or [L2])[0], reader, log,
+                                         signals_out=Path(calibration).with_suffix(".signals.json"))
         log(operating_table(report))
         sizes = ", ".join(f"{n} {s['questions']}" for n, s in report["sets"].items())
         write_calibration(calibration, report, f"{settings.mode} {settings.fusion} (defaults), k={k}",

@@ -19,6 +19,7 @@ more than MAX_DECLINED of its answerable questions declined.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..answer.abstention import SIGNALS
@@ -80,11 +81,17 @@ def squad_set(settings, path: Path, articles=CALIBRATION_ARTICLES, reader="defau
 
 
 def calibrate_pooled(answerer, docs: list, settings, root: Path, squad_path: Path | None = None,
-                     features=SIGNALS, l2: float = L2, reader="default", log=lambda _m: None):
-    """The model fitted on every set, and its report (answer/operating.py)."""
+                     features=SIGNALS, l2: float = L2, reader="default", log=lambda _m: None,
+                     signals_out: Path | None = None):
+    """The model fitted on every set, and its report (answer/operating.py). With `signals_out`,
+    each question's signals and answerability are written there too (JSON, for analysis)."""
     sets = commissioning_sets(answerer, docs, root, "calibrate", log)
     if squad_path is not None:
         sets["squad"] = squad_set(settings, squad_path, reader=reader, log=log)
+    if signals_out is not None:
+        Path(signals_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(signals_out).write_text(json.dumps({n: {"signals": sig, "answerable": sorted(ans)}
+                                                 for n, (sig, ans) in sets.items()}))
     return fit_pooled(sets, features, l2, max_declined=MAX_DECLINED, targets={n: TARGETS[n] for n in sets})
 
 

@@ -46,7 +46,11 @@ def is_single(candidate: str) -> bool:
 
 def standing(scores: dict, candidate: str, tolerance: float = TOLERANCE, margin: float = MARGIN) -> dict:
     """How one candidate does on one collection against its best single retriever and RRF."""
-    best_name = max((c for c in scores if is_single(c)), key=lambda c: scores[c])
+    singles = [c for c in scores if is_single(c)]
+    if not singles:
+        raise ValueError("the rule compares each hybrid with the best single retriever: run --modes bm25,dense "
+                         "(or grid rows with mode bm25 and dense) in every report")
+    best_name = max(singles, key=lambda c: scores[c])
     best, value = scores[best_name], scores[candidate]
     rrf = scores.get(RRF, float("-inf"))
     return {METRIC: value, "best_single": best_name, "best_single_score": best, "rrf": scores.get(RRF),
