@@ -133,6 +133,35 @@ REASONS = {
 CAUTION_TEXT = "The closest passages may not answer this: check them."
 
 
+COVERAGE = ("unseen_years", "unknown_names", "unknown_titles")  # what the corpus never mentions (coverage.py)
+
+
+def uncovered(outcome: str, decided: str, found: dict, signals: dict | None = None) -> tuple[str, str]:
+    """A question about a year, name or title the documents never mention: a decline says so
+    (the reason a user can check), and a weak answer (caution) is declined when, besides,
+    no sentence reads to the reader as an answer (its best logit below 0): the documents
+    clearly do not cover it. A title counts only when none of its word pairs occurs in the
+    documents ("Greater Manchester PCTs" is half known: they say "Greater Manchester primary
+    care trusts (PCTs)").
+
+    >>> uncovered("caution", "reader", {"unseen_years": [2024]}, {"reader": -1.5})
+    ('decline', 'unseen_years')
+    >>> uncovered("caution", "reader", {"unseen_years": [2024]}, {"reader": 0.8})
+    ('caution', 'reader')
+    >>> uncovered("decline", "dense", {"unknown_names": ["Francis"]})
+    ('decline', 'unknown_names')
+    >>> uncovered("caution", "reader", {"unknown_titles": ["Greater Manchester PCTs"]}, {"unknown_titles": 0.5})
+    ('caution', 'reader')
+    """
+    signals = signals or {}
+    if outcome not in ("caution", "decline") or (outcome == "caution" and signals.get("reader", -1.0) >= 0):
+        return outcome, decided
+    for name in COVERAGE:
+        if found.get(name) and (name != "unknown_titles" or signals.get(name, 1.0) >= 1.0):
+            return "decline", name
+    return outcome, decided
+
+
 def reason(decided: str, found: dict) -> str:
     """A sentence for the user: why the answerer declined (or cautions). Each is true of what
     was found: names and years the corpus never has (coverage.py counts everything a user

@@ -34,7 +34,7 @@ from ..reader.context import LABEL, leans_back
 from ..search import check_options, check_question
 from ..search.spelling import Correction
 from ..types import Answer, Citation, Hit, page_at
-from .abstention import CAUTION_TEXT, SIGNALS, agreement, reason, used_signals
+from .abstention import uncovered, CAUTION_TEXT, SIGNALS, agreement, reason, used_signals
 from .coverage import CorpusProfile, corpus_signals, question_names, question_years
 from .calibration import load_model
 from .closest import marked_sentences
@@ -559,6 +559,7 @@ class Answerer:
         answer.signals = signals
         used = used_signals(signals, mode or r.settings.mode)
         outcome, answer.decided_by, confidence = self.model.decide(used, self.threshold)
+        outcome, answer.decided_by = uncovered(outcome, answer.decided_by, found, signals)
         answer.confidence = round(confidence, 4)
         answer.outcome = outcome if chosen else "decline"
         if answer.outcome != "decline":

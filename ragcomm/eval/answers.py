@@ -342,7 +342,8 @@ def saved_answer(row: dict) -> SimpleNamespace:
     dense = evidence.get("max_dense_score", evidence.get("value", 0.0))
     return SimpleNamespace(question=row.get("question", ""), text=row["answer"], abstained=bool(row["abstained"]),
                            citations=[SimpleNamespace(**c) for c in row.get("citations", [])],
-                           evidence=float(dense), confidence=confidence, decided_by=evidence.get("decided_by"))
+                           evidence=float(dense), confidence=confidence, decided_by=evidence.get("decided_by"),
+                           outcome=row.get("outcome") or ("decline" if row["abstained"] else "answer"))
 
 
 def evaluate_saved_answers(gold_path, settings, answers_path, split: str = "heldout", name: str = "") -> AnswerEvaluation:

@@ -9,7 +9,7 @@ import pytest
 
 from ragcomm import Retriever, Settings, load_corpus, load_index
 from ragcomm.answer import NO_SENTENCE_TEXT, AbstentionModel, Answerer, CorpusProfile, load_model
-from ragcomm.answer.abstention import (corpus_signals, question_names, question_titles, question_years, reason,
+from ragcomm.answer.abstention import (COVERAGE, corpus_signals, question_names, question_titles, question_years, reason,
                                       used_signals)
 from ragcomm.answer.calibration import DEFAULT_THRESHOLD, write_calibration
 from ragcomm.answer.operating import fit_pooled
@@ -184,5 +184,7 @@ def real(real_index):
 def test_real_near_misses_abstain_and_say_why(real, question, named):
     answer = real.ask(question)
     assert answer.abstained and answer.citations == [] and answer.sources  # the closest passages, still shown
-    assert answer.decided_by in answer.signals and answer.reason and answer.confidence < answer.threshold
+    # below the threshold, or weak and about a year or name the documents never mention (abstention.uncovered)
+    assert answer.decided_by in answer.signals and answer.reason
+    assert answer.confidence < answer.threshold or answer.decided_by in COVERAGE
     assert named is None or named in answer.reason
