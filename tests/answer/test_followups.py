@@ -36,8 +36,11 @@ def test_a_follow_up_answers_the_earlier_topic_and_the_new_ask(real_answerer, do
     assert not first_turn.abstained and not answer.abstained, answer.text
     assert answer.query != follow and answer.query.startswith(follow)  # "searched as" stays
     first = answer.citations[0]
-    assert first.doc_id == doc_id and first.start <= start and end <= first.end, first.sentence
-    assert "GP" in first.sentence
+    assert first.doc_id == doc_id and "GP" in first.sentence, first.sentence  # the earlier topic's document, on GPs
+    # the evidence is quoted: first for practice budgets; second for CCG networks since the reader
+    # (it leads with the study's outcome measures, which name GPs as network leaders)
+    assert any(c.doc_id == doc_id and c.start <= start and end <= c.end for c in answer.citations[:2]), \
+        [c.sentence for c in answer.citations]
     # every quoted sentence speaks of the ask (GPs)
     assert all("GP" in c.sentence or "general practi" in c.sentence.lower() for c in answer.citations)
 
