@@ -84,7 +84,8 @@ def test_the_answer_survives_the_slips(real_answerer):
     assert "practice based commissioning" in answer.citations[0].sentence.lower()
     assert answer.to_dict()["corrected"][0] == {"from": "wat", "to": "what"}
     as_typed = real_answerer.ask(SLIP, spelling=False)
-    assert as_typed.abstained and as_typed.query == SLIP and as_typed.corrected == []
+    # as typed, the evidence is weak: declined, or (with the reader, issue 24) answered with a caution
+    assert as_typed.outcome in ("caution", "decline") and as_typed.query == SLIP and as_typed.corrected == []
     # a correctly spelled question: nothing corrected, the query is the question
     clean = real_answerer.ask("What is practice based commissioning?")
     assert clean.corrected == [] and clean.query == clean.question

@@ -101,7 +101,7 @@ def test_original_files_and_document_view_stay_inside_the_corpus(app_url):
     assert status == 200 and '<mark id="cited-1"' in page
     import html
 
-    assert html.escape(c["sentence"], quote=False) in page
+    assert html.escape(c["sentence"], quote=False) in page or html.escape(c["sentence"]) in page  # ' may be &#x27;
     assert call(app_url + "view/no-such-document")[0] == 404
 
 
