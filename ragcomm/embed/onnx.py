@@ -121,6 +121,20 @@ def fuse_and_quantize(raw: Path, fp32: Path, int8: Path, num_heads: int, hidden_
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
+def padded_feed(encodings: list, rows, pad_id: int, inputs: list[str]) -> dict:
+    """The ONNX inputs for the encodings at `rows`, padded to the longest of them only."""
+    width = max(len(encodings[i].ids) for i in rows)
+    feed = {"input_ids": np.full((len(rows), width), pad_id, dtype=np.int64),
+            "attention_mask": np.zeros((len(rows), width), dtype=np.int64),
+            "token_type_ids": np.zeros((len(rows), width), dtype=np.int64)}
+    for r, i in enumerate(rows):
+        e = encodings[i]
+        feed["input_ids"][r, :len(e.ids)] = e.ids
+        feed["attention_mask"][r, :len(e.ids)] = 1
+        feed["token_type_ids"][r, :len(e.ids)] = e.type_ids
+    return {k: feed[k] for k in inputs}
+
+
 def onnx_folder(model: str, cache_dir: Path | None = None) -> Path:
     """The cached ONNX export of a model, made on first use."""
     path = resolve_model(model)
@@ -191,16 +205,7 @@ class OnnxEmbedder(BaseEmbedder):
 
             bar = tqdm(total=len(texts), desc="Batches", unit="text")
         for rows in self.batch_plan(texts, batch_size, encodings):
-            width = max(len(encodings[i].ids) for i in rows)
-            feed = {"input_ids": np.full((len(rows), width), self._pad_id, dtype=np.int64),
-                    "attention_mask": np.zeros((len(rows), width), dtype=np.int64),
-                    "token_type_ids": np.zeros((len(rows), width), dtype=np.int64)}
-            for r, i in enumerate(rows):
-                e = encodings[i]
-                feed["input_ids"][r, :len(e.ids)] = e.ids
-                feed["attention_mask"][r, :len(e.ids)] = 1
-                feed["token_type_ids"][r, :len(e.ids)] = e.type_ids
-            vectors = self.session.run(None, {k: feed[k] for k in self._inputs})[0]
+            vectors = self.session.run(None, padded_feed(encodings, rows, self._pad_id, self._inputs))[0]
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             out[rows] = vectors / np.maximum(norms, 1e-12)
             if bar is not None:

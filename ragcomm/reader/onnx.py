@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embed.onnx import cpu_count, fuse_and_quantize
+from ..embed.onnx import cpu_count, fuse_and_quantize, padded_feed
 
 READER_RECIPE = "bert-seqcls-opset17-bertfusion-int8pc-v1"
 
@@ -110,15 +110,6 @@ class OnnxReader:
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
         for start in range(0, len(order), self.batch):
             rows = order[start:start + self.batch]
-            width = max(len(encodings[i].ids) for i in rows)
-            feed = {"input_ids": np.full((len(rows), width), self._pad_id, dtype=np.int64),
-                    "attention_mask": np.zeros((len(rows), width), dtype=np.int64),
-                    "token_type_ids": np.zeros((len(rows), width), dtype=np.int64)}
-            for r, i in enumerate(rows):
-                e = encodings[i]
-                feed["input_ids"][r, :len(e.ids)] = e.ids
-                feed["attention_mask"][r, :len(e.ids)] = 1
-                feed["token_type_ids"][r, :len(e.ids)] = e.type_ids
-            logits = self.session.run(None, {k: feed[k] for k in self._inputs})[0]
+            logits = self.session.run(None, padded_feed(encodings, rows, self._pad_id, self._inputs))[0]
             out[rows] = np.asarray(logits, dtype=np.float32).reshape(len(rows))
         return out
