@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embed.onnx import cpu_count, fuse_and_quantize, padded_feed
+from ..embed.onnx import fuse_and_quantize, padded_feed, session_options
 
 READER_RECIPE = "bert-seqcls-opset17-bertfusion-int8pc-v1"
 
@@ -62,10 +62,13 @@ def export_reader(model_dir: Path, folder: Path, max_length: int, extra: dict | 
 
 class OnnxReader:
     """score(question, sentences) -> logits, with an exported reader folder. Pairs are
-    tokenised with the model's own tokenizer (the sentence truncated to fit `max_length`)
-    and batched by length, so a batch is padded only to its longest pair."""
+    tokenised with the model's own tokenizer (the sentence truncated to fit `max_length`) and
+    each is run alone: int8 activations are scaled per run, so a pair batched with others
+    scored by its batch mates too (0.80 beside a shorter pair, 1.06 alone, 0.98 in fp32), and
+    padding is work (3 pairs of 74, 60 and 45 wordpieces: 18.7 ms padded, 15.1 ms apart, one
+    thread; the same on two)."""
 
-    def __init__(self, folder: Path, backend: str = "onnx-int8", threads: int | None = None, batch: int = 16):
+    def __init__(self, folder: Path, backend: str = "onnx-int8", threads: int | None = None):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -77,7 +80,7 @@ class OnnxReader:
         name = "model-int8.onnx" if backend == "onnx-int8" else "model.onnx"
         if not (folder / name).is_file():
             raise RuntimeError(f"the reader folder '{folder}' has no {name}")
-        self.folder, self.backend, self.batch = folder, backend, batch
+        self.folder, self.backend = folder, backend
         self.model_id = str(self.meta.get("model_id", folder.name))
         self.max_length = int(self.meta.get("max_length", 128))
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -87,11 +90,7 @@ class OnnxReader:
         self._counter.no_padding()
         self._counter.no_truncation()
         self._pad_id = int(self.meta.get("pad_id", 0))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or cpu_count()
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(folder / name), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(folder / name), session_options(threads), providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self.session.get_inputs()]
 
     def fit_question(self, question: str) -> str:
@@ -107,9 +106,7 @@ class OnnxReader:
             return out
         question = self.fit_question(question)
         encodings = self._tokenizer.encode_batch([(question, s) for s in sentences])
-        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
-        for start in range(0, len(order), self.batch):
-            rows = order[start:start + self.batch]
-            logits = self.session.run(None, padded_feed(encodings, rows, self._pad_id, self._inputs))[0]
-            out[rows] = np.asarray(logits, dtype=np.float32).reshape(len(rows))
+        for i in range(len(encodings)):
+            out[i] = float(np.asarray(self.session.run(None, padded_feed(encodings, [i], self._pad_id,
+                                                                         self._inputs))[0]).reshape(-1)[0])
         return out

@@ -57,3 +57,14 @@ def test_the_default_answerer_reads_with_it(real_answerer):
     assert real_answerer.reader is not None
     answer = real_answerer.ask("What is practice based commissioning?")
     assert "reader" in answer.signals and answer.citations
+
+
+def test_a_pair_scores_the_same_whatever_it_is_read_with():
+    """Each pair runs alone (int8 activations are scaled per run: batched, a pair's score moved
+    with its batch mates), so a sentence scores the same among others as alone, in order."""
+    reader = get_reader("default")
+    together = np.asarray(reader.score(QUESTION, SENTENCES))
+    alone = np.array([reader.score(QUESTION, [s])[0] for s in SENTENCES])
+    assert np.allclose(together, alone, atol=1e-5)
+    options = reader.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
