@@ -12,7 +12,8 @@ def cmd_load(args) -> int:
     if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 3600:
         raise UsageError("--clients must be 1-200 and --seconds 1-3600")
     app_args = []
-    for flag, value in (("--concurrency", args.concurrency), ("--queue-size", args.queue_size)):
+    for flag, value in (("--concurrency", args.concurrency), ("--queue-size", args.queue_size),
+                        ("--reader-cache", args.reader_cache)):
         if value is not None:
             app_args += [flag, str(value)]
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]

@@ -82,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--paths", default="rest,gradio,chat", help="comma-separated: rest, gradio, chat (default all)")
     p.add_argument("--concurrency", type=int, help="the launched app's --concurrency")
     p.add_argument("--queue-size", type=int, help="the launched app's --queue-size")
+    p.add_argument("--reader-cache", type=int, help="the launched app's --reader-cache (0: every question read afresh)")
     p.add_argument("--url", help="a running app on this machine (default: launch one on a free port)")
     p.add_argument("--json", dest="json_out", type=Path, help="write the figures as JSON")
 

@@ -5,6 +5,7 @@
     get_reader("path/to/folder")              # an exported reader folder (onnx.py), or a
                                               # sentence-transformers CrossEncoder folder (sbert.py)
     get_reader("none")                        # None: answer without a reader
+    get_reader(cache=READER_CACHE)            # remembering the last pairs it read (cache.py)
 
 The shipped model is trained here (train.py, `ragcomm train-reader`) on public QA data
 (pairs.py, train/qa/) and the gold tune split; its card is model/MODEL_CARD.md.
@@ -15,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .base import Reader
+from .cache import READER_CACHE, CachedReader
 
 SHIPPED = Path(__file__).resolve().parent / "model"
 DEFAULT_READER = "default"
@@ -25,13 +27,21 @@ def shipped_available() -> bool:
     return (SHIPPED / "model-int8.onnx").is_file() and (SHIPPED / "meta.json").is_file()
 
 
-@lru_cache(maxsize=4)
-def get_reader(name: str = DEFAULT_READER, backend: str = "onnx-int8") -> Reader | None:
+def get_reader(name: str = DEFAULT_READER, backend: str = "onnx-int8", cache: int = 0) -> Reader | None:
     """A reader by name: 'default' (the shipped one; None if this checkout has none), 'none',
-    an exported reader folder (meta.json + model-int8.onnx), or a CrossEncoder folder."""
+    an exported reader folder (meta.json + model-int8.onnx), or a CrossEncoder folder;
+    remembering the scores of its last `cache` pairs (cache.py: the server does, with
+    READER_CACHE; evaluation and benchmarks read every pair, so their timings are honest)."""
     name = (name or "").strip()
     if name.lower() in NONE:
         return None
+    reader = load_reader(name, backend)
+    return CachedReader(reader, cache) if reader is not None and cache > 0 else reader
+
+
+@lru_cache(maxsize=4)
+def load_reader(name: str, backend: str) -> Reader | None:
+    """The model itself, loaded once per process (name and backend as get_reader's)."""
     if name == DEFAULT_READER:
         if not shipped_available():
             return None
@@ -48,4 +58,4 @@ def get_reader(name: str = DEFAULT_READER, backend: str = "onnx-int8") -> Reader
     return CrossEncoderReader(name)
 
 
-__all__ = ["DEFAULT_READER", "Reader", "SHIPPED", "get_reader", "shipped_available"]
+__all__ = ["DEFAULT_READER", "READER_CACHE", "Reader", "SHIPPED", "get_reader", "shipped_available"]

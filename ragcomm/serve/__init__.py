@@ -15,6 +15,8 @@ import logging
 import sys
 from pathlib import Path
 
+from ..reader.cache import READER_CACHE
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
@@ -25,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, help="abstention threshold (default: eval/calibration.json)")
     p.add_argument("--reader", default="default", help="the reader that reads the question and each candidate "
                    "sentence together: default (the shipped one), none, or a reader or CrossEncoder folder")
+    p.add_argument("--reader-cache", type=int, default=READER_CACHE, help="(question, sentence) pairs whose reader "
+                   f"scores are remembered, so a question asked again is not read again (default {READER_CACHE}; 0 = none)")
     p.add_argument("--auth-file", type=Path, help="login credentials, one 'user:password' per line "
                    "(or set RAGCOMM_AUTH='user:password'); required to serve beyond this machine")
     p.add_argument("--exposed-without-login", action="store_true",
@@ -108,9 +112,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         auth = credentials(args.auth_file)
         check_access(args.host, auth, args.exposed_without_login)
-        if not 0 < args.max_upload_mb <= 10_000 or args.upload_max_age < 1 or args.reload_seconds < 0:
+        if not 0 < args.max_upload_mb <= 10_000 or args.upload_max_age < 1 or args.reload_seconds < 0 \
+                or not 0 <= getattr(args, "reader_cache", 0) <= 10_000_000:
             raise ValueError("--max-upload-mb must be above 0 (at most 10000), --upload-max-age at least 1 s, "
-                             "--reload-seconds 0 or more")
+                             "--reload-seconds 0 or more, --reader-cache 0 to 10000000")
         llm = llm_config(args)
         limits = read_limits(args)
     except (ValueError, OSError) as exc:
@@ -121,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus, **limits)
     try:
         service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True),
-                          reader=getattr(args, "reader", "default"),
+                          reader=getattr(args, "reader", "default"), reader_cache=getattr(args, "reader_cache", READER_CACHE),
                           reload_seconds=args.reload_seconds, llm=llm)
     except (IndexError_, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..answer import Answerer
+from ..reader import READER_CACHE, get_reader
 from ..config import Settings
 from ..index import IndexError_, open_index
 from ..index.store import folder_identity, load_index
@@ -34,10 +35,14 @@ log = logging.getLogger("ragcomm.service")
 
 
 def load_answerer(settings: Settings, threshold: float | None = None, log=print, index=None,
-                  reader="default") -> Answerer:
+                  reader="default", reader_cache: int = READER_CACHE) -> Answerer:
     """The answerer over `index` (else the index built first when missing or stale) with the
-    model loaded, and the passages' sentence vectors warming in the background."""
+    model loaded, the reader remembering its last `reader_cache` pairs (a question asked again
+    is not read again: reader/cache.py), and the passages' sentence vectors warming in the
+    background."""
     index = index or open_index(settings, log=log)
+    if isinstance(reader, str):
+        reader = get_reader(reader, cache=reader_cache)
     # the search settings the index recorded (`ragcomm index --fusion ...`), else the defaults
     answerer = Answerer(Retriever(index, settings=recorded_settings(index, settings)), threshold=threshold,
                         reader=reader)
@@ -94,14 +99,15 @@ class Service:
     (checked every `reload_seconds`, and at once when a request notices a change; 0: never)."""
 
     def __init__(self, settings: Settings, threshold: float | None = None, log=print, reload_seconds: float = 1.0,
-                 llm=None, reader="default"):
+                 llm=None, reader="default", reader_cache: int = READER_CACHE):
         self.settings = settings
         self.log = log
         self.llm = llm  # answer.generate.LLMConfig: enables generator="openai" (#17)
         identity = folder_identity(settings.index_dir)
         # A restarted app serves the last good index at once and catches up in the background.
         index, behind = index_at_start(settings)
-        self._current = Version(load_answerer(settings, threshold, log=log, index=index, reader=reader), identity)
+        self._current = Version(load_answerer(settings, threshold, log=log, index=index, reader=reader,
+                                              reader_cache=reader_cache), identity)
         self._failed: tuple | None = None  # the identity of an index that did not load
         self.reload_error: str | None = None
         self._reloading = threading.Lock()

@@ -61,7 +61,7 @@ def test_a_trained_model_exports_and_loads_by_folder_in_both_forms(tiny):
     a, b = onnx.score(question, sentences), torch_reader.score(question, sentences)
     assert a.shape == b.shape == (3,) and np.all(np.isfinite(a))
     assert np.allclose(a, b, atol=0.15)  # int8 weights: close to the torch model, not equal
-    fp32 = get_reader.__wrapped__(str(out / "onnx"), "onnx")
+    fp32 = get_reader(str(out / "onnx"), "onnx")
     assert np.allclose(fp32.score(question, sentences), b, atol=1e-3)
     assert onnx.score(question, []).shape == (0,)
 
