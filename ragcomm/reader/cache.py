@@ -25,7 +25,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-READER_CACHE = 4096  # pairs the server remembers (~1 MB; `ragcomm serve --reader-cache`, 0 = none)
+READER_CACHE = 4096  # pairs the server remembers (~2 MB of text; `ragcomm serve --reader-cache`, 0 = none)
 
 
 class CachedReader:
