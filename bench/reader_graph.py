@@ -5,10 +5,11 @@ correlation of its logits with the fp32 graph over the gold questions' candidate
 AUROC on the public validation groups, and the gold held-out candidate figures (as
 `ragcomm train-reader` prints them).
 
-    .venv/bin/python bench/reader_graph.py TRAINED_DIR [--json OUT]
+    .venv/bin/python bench/reader_graph.py TRAINED_DIR [--keep DIR] [--json OUT]
 
-TRAINED_DIR is the `--out` of `ragcomm train-reader` (its torch/ folder is exported here,
-to a temporary folder; the shipped model is untouched). About 5 minutes on 2 cores.
+TRAINED_DIR is the `--out` of `ragcomm train-reader` (its torch/ folder is exported here, to a
+temporary folder, or to DIR/gelu-fp32 and DIR/int8-everywhere with --keep, for `ragcomm eval
+--answers --reader DIR/int8-everywhere`; the shipped model is untouched). About 5 minutes.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def pair_ms(session, threads: int, rounds: int = 40) -> float:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("trained", type=Path, help="the --out folder of ragcomm train-reader")
+    p.add_argument("--keep", type=Path, help="keep the two exports here")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
 
@@ -71,7 +73,8 @@ def main(argv=None) -> int:
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, gelu_fp32 in (("GELU-fed MatMuls fp32 (shipped)", True), ("int8 everywhere", False)):
-            folder = export_reader(args.trained / "torch", Path(tmp) / str(gelu_fp32), max_length,
+            where = Path(args.keep or tmp) / ("gelu-fp32" if gelu_fp32 else "int8-everywhere")
+            folder = export_reader(args.trained / "torch", where, max_length,
                                    gelu_fp32=gelu_fp32, keep_fp32=True)
             reader, full = OnnxReader(folder), OnnxReader(folder, backend="onnx")
             mine = np.array([reader.score(q, [s])[0] for q, s in pairs])
