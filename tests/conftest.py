@@ -179,6 +179,26 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"  # screenshots, git-ignored
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run"]
+AXE = ROOT / "tests" / ".axe" / "node_modules" / "axe-core" / "axe.min.js"  # `make axe`
+
+
+def ask(page, question, timeout=60_000):
+    """Ask in the chat page as a user does (type, click Ask) and wait for the new turn: returns it."""
+    from playwright.sync_api import expect
+
+    turns = page.locator("#conversation .rc-turn").count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    expect(page.locator("#conversation .rc-turn")).to_have_count(turns + 1, timeout=timeout)
+    return page.locator("#conversation .rc-turn").nth(turns)
+
+
+def serious_violations(page) -> list:
+    """axe-core's serious and critical accessibility violations on the page (id, help, first targets)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+            if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture(scope="module")

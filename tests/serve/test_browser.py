@@ -7,13 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ARTIFACTS, AXE, ask, serious_violations
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-AXE = ROOT / "tests" / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
 TIMEOUT = 60_000  # ms, generous for a loaded CI machine; nothing here asserts on time
 expect.set_options(timeout=TIMEOUT)  # every expect() waits as long as the page does
 LAPTOP = {"width": 1366, "height": 900}
@@ -50,13 +48,6 @@ def open_page(browser, app_url):
     for p in pages:
         p.close()
 
-
-def ask(page, question):
-    turns = page.locator("#conversation .rc-turn").count()
-    page.locator("#question textarea").fill(question)
-    page.locator("#ask").click()
-    expect(page.locator("#conversation .rc-turn")).to_have_count(turns + 1, timeout=TIMEOUT)
-    return page.locator("#conversation .rc-turn").nth(turns)
 
 
 def no_error_badges(page):
@@ -356,10 +347,7 @@ def test_no_serious_accessibility_violations(open_page):
         page.get_by_text("Options").click()
         expect(page.locator("#year-from")).to_be_visible()
         page.wait_for_timeout(1500)  # let transitions settle before measuring colours
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-                   if v["impact"] in ("serious", "critical")]
+        serious = serious_violations(page)
         assert not serious, serious
         # Citations are real buttons with names.
         names = page.locator(".rc-cite").evaluate_all("bs => bs.map(b => b.tagName + ':' + b.getAttribute('aria-label'))")

@@ -12,13 +12,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import ARTIFACTS, AXE, ask, serious_violations
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-AXE = ROOT / "tests" / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
 TIMEOUT = 60_000  # ms, for a loaded machine; nothing here asserts on time
 LAPTOP = {"width": 1366, "height": 900}
 PMID_RECORD = "pubmed-primary-care-workforce-listing/pmid-35977066"
@@ -36,13 +34,6 @@ def open_chat(browser, url, **context):
     expect(page.locator("#filters-line")).to_contain_text("searching all", timeout=TIMEOUT)
     return page, errors
 
-
-def ask(page, question):
-    turns = page.locator("#conversation .rc-turn").count()
-    page.locator("#question textarea").fill(question)
-    page.locator("#ask").click()
-    expect(page.locator("#conversation .rc-turn")).to_have_count(turns + 1, timeout=TIMEOUT)
-    return page.locator("#conversation .rc-turn").nth(turns)
 
 
 def test_the_ask_tab_says_what_it_answers_from(browser, app_url):
@@ -111,10 +102,7 @@ def test_one_title_everywhere_and_the_abstracts_listed(browser, app_url, tmp_pat
     expect(hsmc.locator("td").nth(1)).to_have_text("2006")
     page.screenshot(path=str(ARTIFACTS / "documents-abstracts-listed.png"), full_page=True)
     if AXE.exists():  # the listing's group headings and links keep the page accessible
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-                   if v["impact"] in ("serious", "critical")]
+        serious = serious_violations(page)
         assert not serious, serious
     assert not errors, errors
     page.context.close()

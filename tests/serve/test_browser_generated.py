@@ -4,15 +4,13 @@ by default with one), the answer streaming into the page from the local SmolLM2 
 each finished sentence checked, every sentence's verdict shown, and the extractive answer
 shown first-thing-said when the model's is not used or its endpoint is down."""
 import re
-from pathlib import Path
 
 import pytest
+from conftest import ARTIFACTS, ask
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
 TIMEOUT = 60_000  # ms, for the page
 WRITING = 900_000  # ms: a 135M model on one thread of a busy 2-core machine; nothing asserts on time
 QUESTION = "Why were CCGs reluctant to outsource commissioning support functions?"  # the model writes at length
@@ -46,13 +44,6 @@ def choose_generated(page):
     expect(switch.get_by_label(re.compile("Quoted word for word"))).to_be_checked()  # off by default
     switch.get_by_label(re.compile("Written by a language model \\(smollm2\\)")).check()
 
-
-def ask(page, question, timeout=TIMEOUT):
-    turns = page.locator("#conversation .rc-turn").count()
-    page.locator("#question textarea").fill(question)
-    page.locator("#ask").click()
-    expect(page.locator("#conversation .rc-turn")).to_have_count(turns + 1, timeout=timeout)
-    return page.locator("#conversation .rc-turn").nth(turns)
 
 
 def test_without_a_language_model_there_is_no_switch(open_page, app_url):

@@ -4,16 +4,13 @@ typos that is still answered and says how it was searched, the layout at laptop 
 phone (390 px) widths, and a declined answer whose closest passages are shown with their best
 sentences marked, "Open" landing on them. Screenshots in tests/artifacts/ (checked by eye)."""
 import re
-from pathlib import Path
 
 import pytest
+from conftest import ARTIFACTS, AXE, ask, serious_violations
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-AXE = ROOT / "tests" / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
 TIMEOUT = 60_000  # ms, for a loaded machine; nothing here asserts on time
 expect.set_options(timeout=TIMEOUT)
 LAPTOP = {"width": 1366, "height": 768}
@@ -44,19 +41,6 @@ def open_page(browser, app_url):
     assert not errors, errors
 
 
-def ask(page, question):
-    turns = page.locator("#conversation .rc-turn").count()
-    page.locator("#question textarea").fill(question)
-    page.locator("#ask").click()
-    expect(page.locator("#conversation .rc-turn")).to_have_count(turns + 1)
-    return page.locator("#conversation .rc-turn").nth(turns)
-
-
-def serious_violations(page) -> list:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-            if v["impact"] in ("serious", "critical")]
 
 
 # ---------------------------------------------------------------- 25.1 and 25.4 in the page
