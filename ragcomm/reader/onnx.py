@@ -107,6 +107,6 @@ class OnnxReader:
         question = self.fit_question(question)
         encodings = self._tokenizer.encode_batch([(question, s) for s in sentences])
         for i in range(len(encodings)):
-            out[i] = float(np.asarray(self.session.run(None, padded_feed(encodings, [i], self._pad_id,
-                                                                         self._inputs))[0]).reshape(-1)[0])
+            logits = self.session.run(None, padded_feed(encodings, [i], self._pad_id, self._inputs))[0]
+            out[i] = float(np.ravel(logits)[0])
         return out

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         auth = credentials(args.auth_file)
         check_access(args.host, auth, args.exposed_without_login)
         if not 0 < args.max_upload_mb <= 10_000 or args.upload_max_age < 1 or args.reload_seconds < 0 \
-                or not 0 <= getattr(args, "reader_cache", 0) <= 10_000_000:
+                or not 0 <= args.reader_cache <= 10_000_000:
             raise ValueError("--max-upload-mb must be above 0 (at most 10000), --upload-max-age at least 1 s, "
                              "--reload-seconds 0 or more, --reader-cache 0 to 10000000")
         llm = llm_config(args)
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings().replace(index_dir=args.index, corpus_dir=args.corpus, **limits)
     try:
         service = Service(settings, args.threshold, log=lambda m: print(m, file=sys.stderr, flush=True),
-                          reader=getattr(args, "reader", "default"), reader_cache=getattr(args, "reader_cache", READER_CACHE),
+                          reader=getattr(args, "reader", "default"), reader_cache=args.reader_cache,
                           reload_seconds=args.reload_seconds, llm=llm)
     except (IndexError_, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
