@@ -177,6 +177,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPUs with AVX-512 BF16)")
+    p.add_argument("--chunk", type=int, default=8, help="pairs per forward pass, sorted by length (default 8; 0 = "
+                   "the whole batch padded to its longest pair)")
     p.add_argument("--limit", type=int, default=0, help="train on this many groups only (a quick trial)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (a quick trial)")
     p.add_argument("--gold", type=Path, help="gold question file (default eval/gold.jsonl)")

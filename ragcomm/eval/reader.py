@@ -215,7 +215,8 @@ def card(record: dict) -> str:
     that retrains it, and its validation figures (from the training record)."""
     c = record["config"]
     flags = [f"--layers {c['layers']}", f"--max-length {c['max_length']}", f"--max-steps {record['steps']}",
-             f"--seed {c['seed']}", f"--threads {c['threads']}"] + (["--bf16"] if c.get("bf16") else []) + \
+             f"--seed {c['seed']}", f"--threads {c['threads']}", f"--chunk {c.get('chunk', 0)}"] + \
+        (["--bf16"] if c.get("bf16") else []) + \
         ([f"--in-domain --in-domain-repeat {record['in_domain_repeat']}"] if record.get("in_domain") else [])
     rows = "\n".join(f"| {name} | {v['groups']} | {v['top1']} | {v['mrr']} | {v['auroc'] if v['auroc'] is not None else '-'} |"
                      for name, v in record["validation"].items())

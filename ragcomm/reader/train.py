@@ -45,6 +45,7 @@ class TrainConfig:
     limit: int = 0  # train on only this many groups (a quick trial; 0 = all)
     max_steps: int = 0  # stop after this many steps (0 = run the epochs)
     checkpoints: tuple = ()  # also save the model after these steps (in out_dir/step-N), to compare lengths of training
+    chunk: int = 8  # pairs per forward pass, sorted by length (less padding; 0 = the whole batch at once)
 
 
 def base_model(base: str, layers: int):
@@ -69,6 +70,32 @@ def tokenizer_of(base: str):
 def batch_inputs(tokenizer, questions: list[str], sentences: list[str], max_length: int):
     return tokenizer(questions, sentences, truncation="only_second", max_length=max_length, padding=True,
                      return_tensors="pt")
+
+
+def batch_logits(model, tokenizer, questions: list[str], sentences: list[str], max_length: int, chunk: int,
+                 bf16: bool = False):
+    """The model's logits for the pairs, in their order. With `chunk`, the pairs run in chunks
+    of that many sorted by length, each padded to its own longest: the same logits as one padded
+    batch (up to float rounding) for less work (a batch of 32 pairs padded to its longest pair
+    is mostly padding)."""
+    import torch
+
+    if not chunk:
+        inputs = batch_inputs(tokenizer, questions, sentences, max_length)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return model(**inputs).logits.squeeze(-1).float()
+    encoded = tokenizer(questions, sentences, truncation="only_second", max_length=max_length)
+    order = sorted(range(len(questions)), key=lambda i: len(encoded["input_ids"][i]))
+    parts = []
+    for start in range(0, len(order), chunk):
+        ids = order[start:start + chunk]
+        inputs = tokenizer.pad({k: [encoded[k][i] for i in ids] for k in encoded.keys()}, return_tensors="pt")
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            parts.append(model(**inputs).logits.squeeze(-1).float().reshape(-1))
+    logits = torch.cat(parts)
+    back = torch.empty(len(order), dtype=torch.long)
+    back[torch.tensor(order)] = torch.arange(len(order))
+    return logits[back]
 
 
 def group_loss(logits, groups: list[Group], sizes: list[int], pointwise: float):
@@ -143,10 +170,7 @@ def train_reader(groups: list[Group], out_dir: Path, config: TrainConfig, valida
         batch = [train[order.pop()] for _ in range(min(config.groups_per_batch, len(order)))]
         questions = [g.question for g in batch for _ in g.sentences]
         sentences = [s for g in batch for s in g.sentences]
-        inputs = batch_inputs(tokenizer, questions, sentences, config.max_length)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-            logits = model(**inputs).logits.squeeze(-1)
-        logits = logits.float()
+        logits = batch_logits(model, tokenizer, questions, sentences, config.max_length, config.chunk, config.bf16)
         loss = group_loss(logits, batch, [len(g.sentences) for g in batch], config.pointwise)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

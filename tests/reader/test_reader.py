@@ -66,6 +66,26 @@ def test_a_trained_model_exports_and_loads_by_folder_in_both_forms(tiny):
     assert onnx.score(question, []).shape == (0,)
 
 
+def test_training_in_length_sorted_chunks_gives_each_pair_its_own_logit(tiny):
+    """Chunks sorted by length (less padding) give the logits of one padded batch, in the pairs' order."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    from ragcomm.reader.train import batch_logits
+
+    model = BertForSequenceClassification.from_pretrained(str(tiny[0] / "torch")).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny[0] / "torch"))
+    sentences = [s for g in GROUPS[:3] for s in g.sentences] + ["A much longer sentence than any other here, " * 3]
+    questions = [g.question for g in GROUPS[:3] for _ in g.sentences] + ["Why?"]
+    with torch.no_grad():
+        whole = batch_logits(model, tokenizer, questions, sentences, 48, chunk=0)
+        chunked = batch_logits(model, tokenizer, questions, sentences, 48, chunk=3)
+        alone = [batch_logits(model, tokenizer, [q], [s], 48, chunk=0).item() for q, s in zip(questions, sentences)]
+    assert whole.shape == chunked.shape == (7,)
+    assert np.allclose(chunked.numpy(), alone, atol=1e-4) and np.allclose(whole.numpy(), alone, atol=1e-4)
+    assert len(set(np.round(alone, 4))) > 1  # the pairs do score differently: the order is tested
+
+
 def test_a_question_too_long_for_the_pair_still_scores(tiny):
     onnx = get_reader(str(tiny[0] / "onnx"))
     scores = onnx.score("why " * 400 + "do cats sleep?", ["Cats sleep for sixteen hours a day."])
