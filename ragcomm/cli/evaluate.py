@@ -265,6 +265,8 @@ def cmd_train_reader(args) -> int:
         raise UsageError("--layers must be 1-6 (MiniLM has 6)")
     if args.max_length < 16:
         raise UsageError("--max-length must be at least 16")
+    if args.chunk < 0:
+        raise UsageError("--chunk must be 0 (one padded batch) or more")
     config = TrainConfig(layers=args.layers, max_length=args.max_length, epochs=args.epochs, seed=args.seed,
                          limit=args.limit, max_steps=args.max_steps, threads=args.threads, bf16=args.bf16, chunk=args.chunk,
                          checkpoints=tuple(int(x) for x in (args.checkpoints or "").split(",") if x.strip()))

@@ -113,3 +113,6 @@ def test_the_training_command_runs_on_a_tiny_slice(real_index, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--layers", "9"], env=env,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--layers must be 1-6" in bad.stderr and "Traceback" not in bad.stderr
+    bad = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--chunk", "-1"], env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--chunk must be 0" in bad.stderr and "Traceback" not in bad.stderr
