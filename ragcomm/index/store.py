@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -350,6 +351,13 @@ def folder_identity(folder: Path):
         return None
 
 
+# One load at a time in a process: numpy reads each .npy header with ast.literal_eval, and on
+# our CPython (3.11.7) two AST builds in two threads at once can fail with "SystemError: AST
+# constructor recursion depth mismatch" (the AST state is shared; cf. CPython gh-106905), which a
+# load reported as a corrupt index (tests/index/test_store.py: 1 of 991 loads racing each other).
+_LOADING = threading.Lock()
+
+
 def load_index(folder: Path, model: str | None = None, corpus_dir: Path | None = None,
                verify: bool = True, ef_search: int | None = None, backend: str | None = None) -> Index:
     """Load an index folder; a missing, broken or mismatched index raises a clear error.
@@ -362,7 +370,8 @@ def load_index(folder: Path, model: str | None = None, corpus_dir: Path | None =
         before = folder_identity(folder)
         last = time.monotonic() >= deadline
         try:
-            index = _load_once(folder, model, verify, ef_search, backend)
+            with _LOADING:
+                index = _load_once(folder, model, verify, ef_search, backend)
         except IndexError_:
             swapping = any(folder.resolve().parent.glob(f".{folder.resolve().name}.old-*"))
             if last or (folder_identity(folder) == before and (not swapping or attempt >= 4)):
