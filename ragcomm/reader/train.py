@@ -92,10 +92,7 @@ def batch_logits(model, tokenizer, questions: list[str], sentences: list[str], m
         inputs = tokenizer.pad({k: [encoded[k][i] for i in ids] for k in encoded.keys()}, return_tensors="pt")
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             parts.append(model(**inputs).logits.squeeze(-1).float().reshape(-1))
-    logits = torch.cat(parts)
-    back = torch.empty(len(order), dtype=torch.long)
-    back[torch.tensor(order)] = torch.arange(len(order))
-    return logits[back]
+    return torch.cat(parts)[torch.argsort(torch.tensor(order))]  # back in the pairs' order
 
 
 def group_loss(logits, groups: list[Group], sizes: list[int], pointwise: float):
