@@ -249,8 +249,9 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
 
     def restore(saved, current, request: gr.Request):
         """On page load: the conversations kept in this browser (or, with a login, on the server).
-        On a busy server this step can run after the first question was answered (the question
-        skips the queue, this does not): that answer then stays on the page and joins the list."""
+        A question sent before this step is done waits for it in the page (chat.js, rcLoaded);
+        should one be answered first all the same (the page gave up waiting), that answer stays
+        on the page and joins the list."""
         try:
             stored = json.loads(saved or "{}")
         except json.JSONDecodeError:
@@ -500,7 +501,7 @@ def build_app(service: Service, history=None, manage_documents: bool = True, max
         demo.load(None, None, [saved_in_browser], js="() => window.rcStore ? window.rcStore.load() : '{}'").then(
             restore, [saved_in_browser, conversation], [chat, sources, conversation, kept, saved_list, documents,
                                                         year_from, year_to, kinds, title, active],
-            api_visibility="private")
+            api_visibility="private").then(None, None, None, js="() => { window.rcLoaded && window.rcLoaded(); }")
         open_button.click(open_saved, [saved_list, opened, kept], [chat, sources, conversation, status, to_browser],
                           js="(id, s, k) => [id, window.rcStore ? window.rcStore.get(id) : '', k]",
                           api_visibility="private")

@@ -69,6 +69,36 @@ def test_a_question_with_typos_is_answered_and_says_how_it_was_searched(open_pag
     page.screenshot(path=str(ARTIFACTS / "typos-phone.png"))
 
 
+def test_a_question_sent_while_the_page_is_still_loading_is_answered_and_kept(browser, app_url):
+    """A user who types and presses Enter before the page has restored its conversations (the
+    load step's result held back, as on a slow line) gets the answer once the load step is done,
+    not an answer that the load step then wipes from the page."""
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        held, state = [], {"hold": True}
+        page.route("**/gradio_api/queue/data*",
+                   lambda route: held.append(route) if state["hold"] else route.continue_())
+        page.goto(app_url, timeout=TIMEOUT)
+        box = page.locator("#question textarea")
+        box.fill("What is an animateur?")
+        box.press("Enter")
+        page.wait_for_timeout(2000)  # time for an answer that does not wait: it would be on the page by now
+        assert held, "the load step's result was not held back: this test does not test what it says"
+        state["hold"] = False
+        for route in held:
+            route.continue_()
+        expect(page.locator("#filters-line")).to_contain_text("searching all")  # the load step has run
+        expect(page.locator("#conversation .rc-turn")).to_have_count(1)
+        expect(page.locator("#conversation .rc-turn .rc-q").first).to_contain_text("What is an animateur?")
+        expect(page.locator("#conversation .rc-answer").first).to_contain_text("animateur")
+        page.wait_for_timeout(1000)  # and nothing arriving later takes it away
+        expect(page.locator("#conversation .rc-turn")).to_have_count(1)
+    finally:
+        context.close()
+
+
 # ---------------------------------------------------------------- 25.7 layout
 
 def test_on_a_laptop_the_sources_stay_beside_the_latest_answer(open_page):

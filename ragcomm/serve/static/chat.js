@@ -105,14 +105,23 @@
     if (turn && !ev.target.closest("a, button")) activate(turn.dataset.turn);
   });
 
+  // The page's load step (restoring the conversations kept in this browser) ends by calling
+  // rcLoaded. A question sent before then waits for it: answered first, it would be wiped from
+  // the page by the restore arriving after it. Never waits more than a minute.
+  let loaded;
+  const ready = new Promise((resolve) => { loaded = resolve; });
+  setTimeout(() => loaded(), 60000);
+  window.rcLoaded = () => loaded();
+
   // The "searching" indicator: shown when a question is sent, replaced by the answer's arrival.
-  window.rcBusy = (...args) => {
+  window.rcBusy = async (...args) => {
     const box = document.querySelector("#progress");
     if (box) {
       const target = box.querySelector(".html-container > div, .prose") || box;
       target.innerHTML = '<p class="rc-busy" role="status"><span class="rc-spinner" aria-hidden="true"></span>' +
         "Searching the documents…</p>";
     }
+    await ready;
     return args;
   };
 
