@@ -179,6 +179,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPUs with AVX-512 BF16)")
     p.add_argument("--chunk", type=int, default=8, help="pairs per forward pass, sorted by length (default 8; 0 = "
                    "the whole batch padded to its longest pair)")
+    p.add_argument("--teacher", default="", help="also learn this reader's logits (distillation): default (the "
+                   "shipped one) or a reader folder")
+    p.add_argument("--distill", type=float, default=1.0, help="weight of the squared gap to the teacher's logits")
     p.add_argument("--limit", type=int, default=0, help="train on this many groups only (a quick trial)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (a quick trial)")
     p.add_argument("--gold", type=Path, help="gold question file (default eval/gold.jsonl)")

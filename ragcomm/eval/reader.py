@@ -217,7 +217,8 @@ def card(record: dict) -> str:
     flags = [f"--layers {c['layers']}", f"--max-length {c['max_length']}", f"--max-steps {record['steps']}",
              f"--seed {c['seed']}", f"--threads {c['threads']}", f"--chunk {c.get('chunk', 0)}"] + \
         (["--bf16"] if c.get("bf16") else []) + \
-        ([f"--in-domain --in-domain-repeat {record['in_domain_repeat']}"] if record.get("in_domain") else [])
+        ([f"--in-domain --in-domain-repeat {record['in_domain_repeat']}"] if record.get("in_domain") else []) + \
+        ([f"--teacher {c['teacher']} --distill {c['distill']}"] if c.get("teacher") else [])
     rows = "\n".join(f"| {name} | {v['groups']} | {v['top1']} | {v['mrr']} | {v['auroc'] if v['auroc'] is not None else '-'} |"
                      for name, v in record["validation"].items())
     g = record["gold_heldout"]
@@ -242,7 +243,8 @@ an answerability signal of the abstention model (`answer/abstention.py`; eval/ca
   Negatives: the other sentences of the answer's paragraph and of the paragraphs BM25 ranks
   highest for the question; unanswerable questions (SQuAD 2.0, and copies with the answer
   taken out) teach it to say no. {record['groups']} groups, {record['steps']} steps of 4 groups,
-  listwise softmax against a "no answer" logit of 0 plus a pointwise logistic loss.
+  listwise softmax against a "no answer" logit of 0 plus a pointwise logistic loss{
+  f", plus {c['distill']} x the squared gap to the logits of the teacher reader '{c['teacher']}' (the reader of that name when this one was trained)" if c.get("teacher") else ""}.
 - **Retrain** (seeded; {record['minutes']} minutes here on 2 cores, of which {round(record['seconds'] / 60, 1)} training):
 
       ragcomm train-reader {' '.join(flags)} --ship

@@ -46,6 +46,8 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many steps (0 = run the epochs)
     checkpoints: tuple = ()  # also save the model after these steps (in out_dir/step-N), to compare lengths of training
     chunk: int = 8  # pairs per forward pass, sorted by length (less padding; 0 = the whole batch at once)
+    teacher: str = ""  # a reader (get_reader name: "default" = the shipped one) whose logits the model also learns
+    distill: float = 1.0  # weight of the squared gap to the teacher's logits (with a teacher)
 
 
 def base_model(base: str, layers: int):
@@ -156,6 +158,13 @@ def train_reader(groups: list[Group], out_dir: Path, config: TrainConfig, valida
     warm = max(1, int(total * config.warmup))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
+    teacher = None
+    if config.teacher:
+        from . import get_reader
+
+        teacher = get_reader(config.teacher)
+        if teacher is None:
+            raise RuntimeError(f"no teacher reader '{config.teacher}'")
     log(f"training on {len(train)} groups, {total} steps of {config.groups_per_batch} groups "
         f"({config.layers} layers, {config.max_length} wordpieces)")
     started = time.time()
@@ -169,6 +178,9 @@ def train_reader(groups: list[Group], out_dir: Path, config: TrainConfig, valida
         sentences = [s for g in batch for s in g.sentences]
         logits = batch_logits(model, tokenizer, questions, sentences, config.max_length, config.chunk, config.bf16)
         loss = group_loss(logits, batch, [len(g.sentences) for g in batch], config.pointwise)
+        if teacher is not None:
+            taught = np.concatenate([teacher.score(g.question, list(g.sentences)) for g in batch])
+            loss = loss + config.distill * torch.mean((logits - torch.from_numpy(taught.astype(np.float32))) ** 2)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()

@@ -86,6 +86,38 @@ def test_training_in_length_sorted_chunks_gives_each_pair_its_own_logit(tiny):
     assert len(set(np.round(alone, 4))) > 1  # the pairs do score differently: the order is tested
 
 
+def test_a_student_trained_with_a_teacher_learns_the_teachers_scores(tiny, tmp_path):
+    """Distillation (`train-reader --teacher`): with the tiny model as teacher, a student trained
+    for a few steps ends nearer the teacher's logits than the same student trained without it."""
+    from ragcomm.reader.train import TrainConfig, train_reader
+
+    teacher = get_reader(str(tiny[0] / "torch"))
+    pairs = [(g.question, s) for g in GROUPS[:3] for s in g.sentences]
+    want = np.array([teacher.score(q, [s])[0] for q, s in pairs])
+    gaps = {}
+    for name, extra in (("alone", {}), ("taught", {"teacher": str(tiny[0] / "torch"), "distill": 20.0})):
+        config = TrainConfig(layers=1, max_length=48, max_steps=8, threads=1, lr=1e-3, seed=1, **extra)
+        train_reader(GROUPS, tmp_path / name, config, log=lambda _m: None)
+        student = get_reader(str(tmp_path / name))
+        got = np.array([student.score(q, [s])[0] for q, s in pairs])
+        gaps[name] = float(np.mean((got - want) ** 2))
+    assert gaps["taught"] < 0.5 * gaps["alone"], gaps
+    with pytest.raises(RuntimeError, match="no teacher reader"):
+        train_reader(GROUPS, tmp_path / "none", TrainConfig(layers=1, max_steps=1, threads=1, teacher="none"),
+                     log=lambda _m: None)
+
+
+def test_the_card_of_a_distilled_reader_gives_its_teacher_in_the_command():
+    from ragcomm.eval.reader import card
+    from ragcomm.reader import SHIPPED
+
+    record = json.loads((SHIPPED / "training.json").read_text())
+    assert "--teacher" not in card(record)
+    record["config"] = {**record["config"], "teacher": "default", "distill": 1.0}
+    text = card(record)
+    assert "--teacher default --distill 1.0" in text and "teacher reader 'default'" in text
+
+
 def test_a_question_too_long_for_the_pair_still_scores(tiny):
     onnx = get_reader(str(tiny[0] / "onnx"))
     scores = onnx.score("why " * 400 + "do cats sleep?", ["Cats sleep for sixteen hours a day."])
