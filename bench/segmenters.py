@@ -287,7 +287,8 @@ def speed(split, texts: list[str]) -> float:
 def hygiene_counts(docs: dict) -> dict:
     """Per collection: sentences of the shipped split that is_answer_sentence would quote but
     for a hygiene rule, by rule (count and an example), and labels left out of quotes."""
-    from ragcomm.answer.extractive import MIN_WORDS, HEADING_WORDS, WORD
+    from ragcomm.answer.extractive import WORD
+    from ragcomm.answer.sentences import HEADING_WORDS, MIN_WORDS
     from ragcomm.answer.hygiene import label_end, unquotable
     from ragcomm.chunking import sentence_spans
 

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from ..answer.coverage import question_years
-from ..answer.extractive import WORD, question_kind, select_sentences
+from ..answer.extractive import WORD, select_sentences
+from ..answer.sentences import question_kind
 from ..config import home
 from ..reader import SHIPPED
 from ..reader.figures import auroc, group_figures

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ragcomm.answer.extractive import is_answer_sentence, passage_sentences
+from ragcomm.answer.sentences import is_answer_sentence, passage_sentences
 from ragcomm.answer.hygiene import (is_citation, is_contact, is_contents, is_letter_spaced, is_spliced, label_end,
                                     unquotable)
 from ragcomm.chunking import sentence_spans
