@@ -157,8 +157,8 @@ def test_the_chat_citation_opens_the_cited_page(pdf_app, browser):
     page.set_default_timeout(TIMEOUT)
     page.goto(pdf_app, timeout=TIMEOUT)
     page.locator("#question textarea").wait_for()
-    # The page-load step has run (as the other browser tests wait): typed earlier, the question
-    # can be reset by it and Ask sends nothing (seen once in a clean-clone CI run).
+    # The page-load step has run, as the other browser tests wait (a question sent before it
+    # waits for it: test_browser_usability.py, "still loading").
     expect(page.locator("#filters-line")).to_contain_text("searching all")
     page.locator("#question textarea").fill(QUESTION)
     page.locator("#ask").click()

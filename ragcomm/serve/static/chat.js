@@ -110,8 +110,8 @@
   // the page by the restore arriving after it. Never waits more than a minute.
   let loaded;
   const ready = new Promise((resolve) => { loaded = resolve; });
-  setTimeout(() => loaded(), 60000);
-  window.rcLoaded = () => loaded();
+  setTimeout(loaded, 60000);
+  window.rcLoaded = loaded;
 
   // The "searching" indicator: shown when a question is sent, replaced by the answer's arrival.
   window.rcBusy = async (...args) => {
