@@ -316,10 +316,11 @@ class Answerer:
             def common(word):
                 return any(profile.df.get(t, 0) > limit for t in analyze(word, analyzer))
 
-            chunks = self.retriever.index.chunks
+            chunks, documents = self.retriever.index.chunks, self.retriever.index.documents
             # The retriever's sentence vectors: stored in the index, else embedded once per passage.
             for i, vectors in zip(missing, self.retriever.sentences.get(missing)):
-                sentences = passage_sentences(chunks[i].text, analyzer, common)
+                headings = (documents.get(chunks[i].doc_id, {}).get("title", ""), chunks[i].section)
+                sentences = passage_sentences(chunks[i].text, analyzer, common, headings)
                 spans = sentence_spans(chunks[i].text)
                 if len(vectors) != len(spans):  # stored by a version that split sentences otherwise
                     with self._lock:

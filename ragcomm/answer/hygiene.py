@@ -15,7 +15,8 @@ the first rule that applies, or '' for a sentence that may be quoted:
     spaced     letter-spaced text ("F o r m o r e i n f o r m a t i o n")
 
 `label_end(text)` is the length of a leading section label of a structured abstract
-("RESULTS: ", "DESIGN AND SETTING: ", "Methods: "): the quote starts after it, so that its
+("RESULTS: ", "DESIGN AND SETTING: ", "Methods: ", or with no colon, a whole heading run into
+its paragraph: "Results The ..."): the quote starts after it, so that its
 offsets stay verbatim (the quote is still document[start:end]).
 
     >>> unquotable("2012 Jan;17(1):11-7. doi: 10.1258/jhsrp.2011.011010.")
@@ -191,9 +192,21 @@ LABEL_WORDS = ("background|objectives?|aims?|purpose|introduction|context|design
 LABEL_TEXT = re.compile(rf"^(?:(?:{LABEL_WORDS})(?:(?:\s+|\s*[/&,]\s*)(?:{LABEL_WORDS}))*)\s*:\s+(?=\S)", re.I)
 
 
+# The headings of a structured abstract, as they read when a web page's heading and its
+# paragraph run together with no colon ("Results The complexity of ...", "Setting Six CCGs ...").
+# Only whole headings are known without a colon, in title case, before a capital or a digit.
+BARE_LABEL = re.compile(
+    r"^(?:Background|Context|Introduction|Objectives?|Aims?|Purpose|Design(?: and setting|/methodology/approach)?|"
+    r"Settings?(?: and participants)?|Participants|Methods?|Methodology|Interventions?|Measurements|"
+    r"(?:Main|Primary|Primary and secondary|Secondary) outcome measures?|Outcome measures|Results|Findings|"
+    r"Conclusions?(?: and relevance)?|Interpretation|Discussion|Practical implications|"
+    r"Research limitations/implications|Originality/value|Trial registration) (?=[A-Z0-9])")
+
+
 def label_end(text: str) -> int:
     """Length of a leading structured-abstract label and the space after it (0 when none): in
-    capitals ("DESIGN AND SETTING: ") or as a heading ("Methods: ", "Main outcome measures: ").
+    capitals ("DESIGN AND SETTING: ") or as a heading ("Methods: ", "Main outcome measures: "),
+    or a whole heading run into its paragraph without a colon ("Results The ...").
 
     >>> label_end("DESIGN AND SETTING: In-depth interviews."), label_end("SETTING/PARTICIPANTS: We interviewed 96.")
     (20, 22)
@@ -201,10 +214,13 @@ def label_end(text: str) -> int:
     (9, 0)
     >>> label_end("results: lower case is prose"), label_end("Results: ")
     (0, 0)
+    >>> label_end("Setting Six CCGs in the East of England."), label_end("Results from the survey were mixed.")
+    (8, 0)
     """
     m = LABEL_TEXT.match(text)
     if not m:
-        return 0
+        bare = BARE_LABEL.match(text)
+        return bare.end() if bare else 0
     label = text[:m.end()].rstrip().rstrip(":")
     if not (label.isupper() or (label[0].isupper() and label[1:].islower())):
         return 0

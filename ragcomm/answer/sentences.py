@@ -23,6 +23,7 @@ from .hygiene import label_end, unquotable
 
 MIN_WORDS = 6  # shorter pieces are headings, labels or fragments, not answers
 HEADING_WORDS = 12  # shorter than this and no closing punctuation: a heading run into the text
+SENTENCE_END = ".!;)\"'”’"
 
 NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
                 "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred",
@@ -103,7 +104,7 @@ def is_answer_sentence(text: str) -> bool:
     end, words = text.rstrip()[-1:], len(WORD.findall(text))
     if words < MIN_WORDS or end in (":", "?") or unquotable(text[label_end(text):]):  # hygiene.py
         return False
-    return words >= HEADING_WORDS or end in ".!;)\"'”’"
+    return words >= HEADING_WORDS or end in SENTENCE_END
 
 
 @dataclass
@@ -126,19 +127,34 @@ class Sentence:
 MAX_CONTEXT = 2
 
 
-def passage_sentences(text: str, analyzer: str = "english", common=lambda word: False) -> list[Sentence]:
+def letters(text: str) -> str:
+    """Its letters and digits, lower-cased: what two spellings of one heading share."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def passage_sentences(text: str, analyzer: str = "english", common=lambda word: False,
+                      headings: tuple = ()) -> list[Sentence]:
     """The answer-worthy sentences of a passage with what selection needs to know of each
-    (the vector is left for the caller to fill: the embedder is the index's).
+    (the vector is left for the caller to fill: the embedder is the index's). A line that is
+    one of `headings` (its document's title, its section's heading) and does not end like a
+    sentence names a topic and answers nothing: it is left out. (A record without a title of
+    its own is known by its opening sentence, which stays quotable.)
 
     >>> [(s.text, s.leans, s.before) for s in passage_sentences(
     ...     "Managers acted as animateurs in four PCTs. This approach involved managing groups of people.")]
     [('Managers acted as animateurs in four PCTs.', False, ()), ('This approach involved managing groups of people.', True, ((0, False),))]
+    >>> [s.text for s in passage_sentences("Leadership of CCG networks in England: a mixed-methods study of six CCGs"
+    ...     "\\n\\nLocality groups brought the leaders closer to frontline staff.", headings=("Leadership of CCG "
+    ...     "networks in England: a mixed-methods study of six CCGs",))]
+    ['Locality groups brought the leaders closer to frontline staff.']
     """
     spans = sentence_spans(text)
     ends, out = {a + label_end(text[a:b]): b for a, b in spans}, []
+    titles = {letters(h) for h in headings if h} - {""}
     for j, (a, b) in enumerate(spans):
         sentence = text[a:b]
-        if is_answer_sentence(sentence):
+        heading = letters(sentence) in titles and sentence.rstrip()[-1:] not in SENTENCE_END
+        if is_answer_sentence(sentence) and not heading:
             leans, before = leans_back(sentence), preceding(text, spans, j)
             before_terms = tuple(frozenset(analyze(text[start:ends[start]], analyzer)) for start, _ in before) \
                 if leans else ()

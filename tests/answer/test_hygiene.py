@@ -127,9 +127,32 @@ def test_prose_with_numbers_stays_quotable(text):
     ("NHS: a history of reform.", ""),
     ("Note: the figures are provisional.", ""),
     ("methods: lower case is prose", ""),
+    # a web page's heading run into its paragraph, with no colon (ccg-network-leadership-study)
+    ("Results The complexity of CCG structures means CCGs differ.", "Results "),
+    ("Setting Six clinical commissioning groups in the East of England.", "Setting "),
+    ("Main outcome measures Collaborative relationships between board members.", "Main outcome measures "),
+    ("Conclusions With the new arrangements, leaders should build networks.", "Conclusions "),
+    ("Results from the survey were mixed.", ""),  # prose that starts with a label's word
+    ("Settings differ between CCGs.", ""),
+    ("Practice Managers were surveyed in 2019.", ""),  # not a whole heading
+    ("Design Mixed-method, multisite and case study research.", "Design "),
 ])
 def test_section_labels(text, label):
     assert text[:label_end(text)] == label
+
+
+def test_a_document_title_standing_as_a_line_is_not_quoted():
+    """The title line of ccg-network-leadership-study led an answer ("Which theoretical lens did
+    the ... study draw on?"); a record known by its opening sentence keeps that sentence."""
+    text = (CORPUS / "ccg-network-leadership-study.txt").read_text()[:1200]
+    title = text.split("\n", 1)[0]
+    assert len(title.split()) >= 12 and is_answer_sentence(title)  # long enough to pass as prose
+    quoted = [s.text for s in passage_sentences(text, headings=(title,))]
+    assert title not in quoted and quoted[0].startswith("To explore the relational challenges")
+    assert title in [s.text for s in passage_sentences(text)]
+    opening = "Health policy and funding initiatives have addressed increasing workloads in general practice."
+    kept = passage_sentences(opening + " GPs were interviewed in 2019 about it.", headings=(opening,))
+    assert [s.text for s in kept][0] == opening
 
 
 def test_a_label_alone_is_not_a_sentence():
