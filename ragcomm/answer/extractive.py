@@ -35,6 +35,7 @@ from ..search.spelling import Correction
 from ..types import Answer, Citation, Hit, page_at
 from .abstention import uncovered, CAUTION_TEXT, SIGNALS, agreement, reason, used_signals
 from .coverage import CorpusProfile, corpus_signals, question_years
+from .definitions import definition_term, defines
 from .calibration import load_model
 from .closest import marked_sentences
 from .followup import WORD, follow_up, standalone_queries, standalone_query
@@ -69,6 +70,8 @@ def caution_text(why: str = "") -> str:
 NO_SENTENCE_TEXT = ("The closest passages hold no sentence that reads as an answer (only headings, lists or "
                     "fragments); they are shown instead.")
 NEAR_DUPLICATE_COSINE = 0.9
+DEFINITION = "definition"  # the kind of a definition question (definitions.py)
+DEFINITION_DEPTH = 20  # how far down the fused ranking a defining passage is looked for
 NEAR_DUPLICATE_JACCARD = 0.6
 LETTER = re.compile(r"[^\W\d_]")
 COMMON_SHARE = 0.05  # a capitalised word in more than this share of passages (NHS, PCT) is not a name
@@ -82,6 +85,7 @@ class Selection:
     lexical: float = 0.5  # weight of the IDF-weighted share of the question's terms in the sentence
     passage: float = 0.4  # weight of the passage's fused score, relative to the best passage's
     kind: float = 0.2  # bonus for holding the asked-for kind of fact (number, date, name) the question lacks
+    definition: float = 0.2  # bonus for defining the term a definition question asks about (definitions.py)
     dangling: float = 0.1  # penalty for leaning on a sentence that is not in the passage
     framing: float = 0.2  # penalty for a sentence that says what a study set out to do, not what it found
     context: int = 1  # quote a leaning sentence with up to this many sentences before it (0-2)
@@ -115,6 +119,7 @@ class Candidate:
     framing: bool = False
     before_terms: tuple = ()
     reader: float | None = None  # the reader's logit, when it read this candidate
+    defines: bool = False  # it defines the term a definition question asks about
 
     @classmethod
     def of(cls, hit: Hit, s: Sentence) -> "Candidate":
@@ -164,10 +169,11 @@ def score_candidates(candidates: list[Candidate], query_vector: np.ndarray, weig
         c.similarity = float(sim)
         terms = c.quoted_terms(selection.context)
         c.overlap = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
-        c.kind_match = bool(kind) and bool(c.facts.get(kind, set()) - asked)
+        c.kind_match = c.defines if kind == DEFINITION else bool(kind) and bool(c.facts.get(kind, set()) - asked)
         passage = c.hit.score / top_score if top_score > 0 else 0.0
         c.score = (selection.similarity * c.similarity + selection.lexical * c.overlap
-                   + selection.passage * passage + selection.kind * c.kind_match
+                   + selection.passage * passage
+                   + (selection.definition if kind == DEFINITION else selection.kind) * c.kind_match
                    - selection.dangling * c.dangling - selection.framing * c.framing)
 
 
@@ -367,7 +373,7 @@ class Answerer:
         or abstain."""
         question = check_question(question)
         r = self.retriever
-        check_options(r.settings, mode, fusion, k)
+        mode, fusion = check_options(r.settings, mode, fusion, k)
         selection = self._selection(selection, max_sentences)
         # Slips corrected against the corpus vocabulary (search/spelling.py), earlier turns too.
         correct = r.correct if spelling else Correction
@@ -395,6 +401,10 @@ class Answerer:
             asked = {w.lower() for w in WORD.findall(query)} | {str(y) for y in question_years(query)}
             weights = {t: profile.idf(t) for t in terms}
             kind = question_kind(query)
+            term = "" if kind or focus else definition_term(correction.query)
+            if term:
+                kind = DEFINITION
+                candidates += self._defining(term, candidates, hits, retrieval, k, mode, fusion)
             best_read = []
 
             def rescore(cands):
@@ -407,7 +417,8 @@ class Answerer:
                 signals["reader"] = best_read[0]
             signals["similarity"] = max((c.similarity for c in candidates), default=0.0)
             # The best share of the question's term weight in a sentence that holds the asked-for fact.
-            signals["support"] = max((c.overlap for c in candidates if c.kind_match or not kind), default=0.0)
+            signals["support"] = max((c.overlap for c in candidates if c.kind_match or kind in ("", DEFINITION)),
+                                     default=0.0)
             if focus:  # a follow-up is answered from sentences on both its ask and the earlier topic
                 on_topic = focus.keep(candidates, r.index.lexical.analyzer, profile, selection.context)
                 off_topic = not on_topic
@@ -465,6 +476,27 @@ class Answerer:
             selection = replace(self.selection, **selection)
         selection = selection or self.selection
         return replace(selection, max_sentences=max_sentences) if max_sentences else selection
+
+    def _defining(self, term: str, candidates: list[Candidate], hits: list[Hit], retrieval, k: int, mode: str,
+                  fusion: str) -> list[Candidate]:
+        """Mark the candidates that define `term`. When none does, the first passage further
+        down the fused ranking (to DEFINITION_DEPTH) that holds a defining sentence joins `hits`
+        (at its own rank) and its sentences are returned as further candidates."""
+        for c in candidates:
+            c.defines = defines(c.text, term)
+        if any(c.defines for c in candidates) or len(hits) < k:
+            return []
+        seen = {h.chunk_id for h in hits}
+        for hit in self.retriever.fuse(retrieval.lexical, retrieval.dense, mode, fusion, DEFINITION_DEPTH)[k:]:
+            if hit.chunk_id in seen:
+                continue
+            more = self._candidates([hit])
+            if any(defines(c.text, term) for c in more):
+                hits.append(hit)
+                for c in more:
+                    c.defines = defines(c.text, term)
+                return more
+        return []
 
     def _candidates(self, hits: list[Hit]) -> list[Candidate]:
         positions = [self._position[h.chunk_id] for h in hits]
