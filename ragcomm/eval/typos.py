@@ -131,3 +131,42 @@ def markdown(report: dict) -> str:
         f = report["figures"][name]
         lines.append(f"| {label} | {f['top5']:.3f} | {f['cited']:.3f} | {f['first']:.3f} | {f['answered']:.3f} |")
     return "\n".join(lines)
+
+
+def word_slips(speller: Speller, words: int = 300, min_length: int = 6) -> dict:
+    """Every slip of one letter dropped, doubled or swapped with the next (never the first) in
+    the corpus's `words` most used words of `min_length` letters or more, that is itself no word
+    (of English or the corpus, whatever the speller thinks): how many the speller puts back (the
+    word, or a word of its stem), leaves as typed, or turns into another word.
+
+    >>> from collections import Counter
+    >>> r = word_slips(Speller(Counter({"commissioning": 9, "managers": 5, "practice": 5})), words=1)
+    >>> r["words"], r["slips"] == r["restored"] + r["left"] + r["wrong"], r["restored"] > 0
+    (1, True, True)
+    """
+    from ..search.spelling import american, english, stems
+
+    common = english()
+
+    def real(w: str) -> bool:
+        return w in common or w in speller.counts or any(v in common for v in american(w))
+
+    chosen = [w for w, _ in speller.counts.most_common() if len(w) >= min_length and w.isalpha()][:words]
+    slips = {}
+    for word in chosen:
+        for i in range(1, len(word)):
+            variants = [word[:i] + word[i + 1:], word[:i] + word[i] + word[i:]]
+            if i < len(word) - 1 and word[i] != word[i + 1]:
+                variants.append(word[:i] + word[i + 1] + word[i] + word[i + 2:])
+            for typo in variants:
+                if typo != word and not real(typo):
+                    slips.setdefault(typo, word)
+    counts = {"restored": 0, "left": 0, "wrong": 0}
+    wrong = []
+    for typo, word in slips.items():
+        fixed = (speller.suggest(typo) or typo).lower()
+        kind = "left" if fixed == typo else "restored" if stems([fixed]) == stems([word]) else "wrong"
+        counts[kind] += 1
+        if kind == "wrong" and len(wrong) < 20:
+            wrong.append((typo, word, fixed))
+    return {"words": len(chosen), "slips": len(slips), **counts, "wrong_examples": wrong}

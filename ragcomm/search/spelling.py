@@ -59,8 +59,26 @@ def english_stems() -> dict:
 
 
 @lru_cache(maxsize=1)
-def english_stem_set() -> frozenset:
-    return frozenset(english_stems().values())
+def english_by_stem() -> dict:
+    """Stem -> the English words that have it."""
+    out: dict = {}
+    for word, stem in english_stems().items():
+        out.setdefault(stem, []).append(word)
+    return out
+
+
+INFLECTION_DISTANCE = 3  # a word known by its stem is this close to an English word of that stem
+
+
+def english_inflection(word: str, stem: str) -> bool:
+    """Whether the word is an inflection of an English word: it shares that word's stem and is
+    within INFLECTION_DISTANCE edits of it ("analytics" of "analytic"). A slip can share a stem
+    with an unrelated word: "commisioning" and "commiserative" both stem to "commis".
+
+    >>> english_inflection("analytics", "analyt"), english_inflection("commisioning", "commis")
+    (True, False)
+    """
+    return any(distance(word, other) <= INFLECTION_DISTANCE for other in english_by_stem().get(stem, ()))
 
 
 def stems(words) -> list[str]:
@@ -133,7 +151,7 @@ class Speller:
         common = english()
         if len(w) <= 4 and common.get(w, 0) < ENGLISH_COMMON and any(distance(w, q) <= 1 for q in QUESTION_WORDS):
             return False  # a rare word a letter away from a question word is taken for a slip ("wat")
-        return w in common or stem in english_stem_set() or any(v in common for v in american(w))
+        return w in common or any(v in common for v in american(w)) or english_inflection(w, stem)
 
     def candidates(self) -> list[str]:
         """Words a slip may become: question words, corpus words seen twice (or known to English),

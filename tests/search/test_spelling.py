@@ -52,6 +52,9 @@ def test_slips_take_the_corpus_word_and_keep_their_case(retriever):
         ("Hw", "How"), ("commisioners", "commissioners"), ("reserch", "research"))
     # a slip of a common word the corpus has inflected otherwise ("hosts", where it says "hosted")
     assert retriever.correct("Whcih PCT hotss NORCOM?").query == "Which PCT hosts NORCOM?"
+    # a slip that shares its stem with an unrelated English word ("commis", as "commiserative"):
+    # once taken for an inflection of it and left alone
+    assert retriever.correct("what is practice based commisioning").changes == (("commisioning", "commissioning"),)
 
 
 def test_a_corpus_spelling_beats_a_more_common_english_one():
