@@ -138,8 +138,9 @@ class Speller:
         return cls(counts)
 
     def warm(self) -> None:
-        """Load the English list and gather the candidates now, not at the first slip."""
+        """Load the English list, its stems and the candidates now, not at the first slip."""
         self.candidates()
+        english_by_stem()
 
     def known(self, word: str) -> bool:
         """The corpus has the word (or its stem: BM25 matches it), or English does (in either
