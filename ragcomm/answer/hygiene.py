@@ -16,7 +16,7 @@ the first rule that applies, or '' for a sentence that may be quoted:
 
 `label_end(text)` is the length of a leading section label of a structured abstract
 ("RESULTS: ", "DESIGN AND SETTING: ", "Methods: ", or with no colon, a whole heading run into
-its paragraph: "Results The ..."): the quote starts after it, so that its
+its paragraph: "Results The ...") or of a list item's marker ("• ", "ii) "): the quote starts after it, so that its
 offsets stay verbatim (the quote is still document[start:end]).
 
     >>> unquotable("2012 Jan;17(1):11-7. doi: 10.1258/jhsrp.2011.011010.")
@@ -203,10 +203,15 @@ BARE_LABEL = re.compile(
     r"Research limitations/implications|Originality/value|Trial registration) (?=[A-Z0-9])")
 
 
+# A list item's marker: a bullet or dash, or "i)", "(a)", "b.", "3)", "4." before the item's text.
+LIST_MARKER = re.compile(r"^(?:[•▪●◦‣*–—-]|\(?(?:[ivx]{1,4}|[a-h]|\d{1,2})[.)])\s+(?=\S)")
+
+
 def label_end(text: str) -> int:
     """Length of a leading structured-abstract label and the space after it (0 when none): in
     capitals ("DESIGN AND SETTING: ") or as a heading ("Methods: ", "Main outcome measures: "),
-    or a whole heading run into its paragraph without a colon ("Results The ...").
+    or a whole heading run into its paragraph without a colon ("Results The ..."); or of a list
+    item's marker ("• ", "ii) ", "3. "), which a quote leaves out too.
 
     >>> label_end("DESIGN AND SETTING: In-depth interviews."), label_end("SETTING/PARTICIPANTS: We interviewed 96.")
     (20, 22)
@@ -216,7 +221,12 @@ def label_end(text: str) -> int:
     (0, 0)
     >>> label_end("Setting Six CCGs in the East of England."), label_end("Results from the survey were mixed.")
     (8, 0)
+    >>> label_end("• Local data often trumped research."), label_end("ii) through using their influence")
+    (2, 4)
     """
+    marker = LIST_MARKER.match(text)
+    if marker:
+        return marker.end()
     m = LABEL_TEXT.match(text)
     if not m:
         bare = BARE_LABEL.match(text)

@@ -168,7 +168,7 @@ def preceding(text: str, spans: list, j: int) -> tuple:
     """(start, leans back) of the prose sentences before spans[j], nearest first."""
     out = []
     for a, b in reversed(spans[max(0, j - MAX_CONTEXT):j]):
-        if len(WORD.findall(text[a:b])) < MIN_WORDS or text[a:b].rstrip().endswith(":"):
-            break  # a heading or label: what comes before it is another topic
+        if not is_answer_sentence(text[a:b]):
+            break  # a heading, label, contact line...: what comes before it is another topic
         out.append((a + label_end(text[a:b]), leans_back(text[a:b])))
     return tuple(out)

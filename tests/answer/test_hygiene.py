@@ -136,9 +136,30 @@ def test_prose_with_numbers_stays_quotable(text):
     ("Settings differ between CCGs.", ""),
     ("Practice Managers were surveyed in 2019.", ""),  # not a whole heading
     ("Design Mixed-method, multisite and case study research.", "Design "),
+    # a list item's marker (commissioners-use-of-information-findings: 53 quotes began "• ")
+    ("• Local data often trumped research based information.", "• "),
+    ("ii) through using their influence and purchasing power", "ii) "),
+    ("(a) New PCTs will be held to account.", "(a) "),
+    ("3. Commissioners used local data.", "3. "),
+    ("- first outpatient appointments, and follow up ratios;", "- "),
+    ("2.5% of the budget was held back.", ""),
+    ("-5 percent was the change.", ""),
 ])
 def test_section_labels(text, label):
     assert text[:label_end(text)] == label
+
+
+def test_a_leaning_sentence_takes_no_context_from_a_contact_line_or_heading():
+    """"This approach..." is quoted with the sentence before it, but not when that is a contact
+    line or a heading (an answer quoted "Contact: Kirstie McLachlan, SPMS Project Director,
+    kirstie.mclachlan@hounslowpct.nhs.uk" as the context of the next paragraph)."""
+    for before in ("Contact: Jane Smith, Project Director, jane.smith@nhs.net",
+                   "5. Conclusion: what needs to be done to put policy into practice?"):
+        [s] = passage_sentences(before + "\n\nThis approach cut waiting times by a third in two years.")
+        assert s.leans and s.before == ()
+    [s] = passage_sentences("Managers adopted a new mode of working in four PCTs.\n\n"
+                            "This approach cut waiting times by a third in two years.")[1:]
+    assert s.leans and len(s.before) == 1  # prose before it: quoted with it, as before
 
 
 def test_a_document_title_standing_as_a_line_is_not_quoted():
