@@ -35,7 +35,7 @@ from ..search.spelling import Correction
 from ..types import Answer, Citation, Hit, page_at
 from .abstention import uncovered, CAUTION_TEXT, SIGNALS, agreement, reason, used_signals
 from .coverage import CorpusProfile, corpus_signals, question_years
-from .definitions import definition_term, defines
+from .definitions import definition_question, defines
 from .calibration import load_model
 from .closest import marked_sentences
 from .followup import WORD, follow_up, standalone_queries, standalone_query
@@ -401,14 +401,14 @@ class Answerer:
             asked = {w.lower() for w in WORD.findall(query)} | {str(y) for y in question_years(query)}
             weights = {t: profile.idf(t) for t in terms}
             kind = question_kind(query)
-            term = "" if kind or focus else definition_term(correction.query)
-            if term:
+            term, reading = ("", query) if kind or focus else definition_question(correction.query)
+            if term:  # the reader reads it as "What is TERM?" (definitions.py)
                 kind = DEFINITION
                 candidates += self._defining(term, candidates, hits, retrieval, k, mode, fusion)
             best_read = []
 
             def rescore(cands):
-                best_read.append(read_candidates(self.reader, query, cands, selection.read, selection.reader))
+                best_read.append(read_candidates(self.reader, reading, cands, selection.read, selection.reader))
 
             chosen, extra = select_sentences(candidates, query_vector, weights, kind, selection, asked,
                                              top_score=max(h.score for h in hits),

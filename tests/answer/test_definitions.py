@@ -3,7 +3,7 @@ sentences say it, and the answers to the chat's built-in example, whose defining
 retrieval ranks eighth."""
 import pytest
 
-from ragcomm.answer.definitions import definition_term, defines
+from ragcomm.answer.definitions import definition_question, definition_term, defines
 
 
 @pytest.mark.parametrize("question,term", [
@@ -54,6 +54,16 @@ NOT_DEFINING = [
 ]
 
 
+@pytest.mark.parametrize("question,reading", [
+    ("define PBC", "What is PBC?"),
+    ("what does skill mix mean in the GPFV", "What is skill mix in the GPFV?"),
+    ("What is an animateur?", "What is an animateur?"),  # asked that way already: as typed
+    ("How many PCTs were studied?", "How many PCTs were studied?"),
+])
+def test_the_reader_reads_a_definition_question_as_what_is(question, reading):
+    assert definition_question(question)[1] == reading
+
+
 @pytest.mark.parametrize("sentence,term", DEFINING)
 def test_sentences_that_define(sentence, term):
     assert defines(sentence, term)
@@ -79,8 +89,9 @@ def test_the_built_in_example_leads_with_a_definition(real_answerer):
     added = [h for h in answer.hits if h.chunk_id not in {r.chunk_id for r in retrieved}]
     assert len(answer.hits) == 6 and len(added) == 1 and added[0].rank == 8
     assert answer.sources[0].chunk_id == added[0].chunk_id
-    acronym = real_answerer.ask("what is PBC").citations[0].sentence
-    assert acronym.startswith("Practice based commissioning (PBC) is"), acronym
+    for question in ("what is PBC", "define PBC", "What does PbC stand for?"):  # read as "What is PBC?"
+        lead = real_answerer.ask(question).citations[0].sentence
+        assert lead.startswith("Practice based commissioning (PBC) is"), (question, lead)
 
 
 @pytest.mark.slow
