@@ -287,7 +287,7 @@ def speed(split, texts: list[str]) -> float:
 def hygiene_counts(docs: dict) -> dict:
     """Per collection: sentences of the shipped split that is_answer_sentence would quote but
     for a hygiene rule, by rule (count and an example), and labels left out of quotes."""
-    from ragcomm.answer.extractive import WORD
+    from ragcomm.answer.followup import WORD
     from ragcomm.answer.sentences import HEADING_WORDS, MIN_WORDS
     from ragcomm.answer.hygiene import label_end, unquotable
     from ragcomm.chunking import sentence_spans

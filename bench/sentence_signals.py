@@ -56,7 +56,8 @@ def collect(gold_path: Path, log) -> list[dict]:
     from sentence_transformers import SentenceTransformer
 
     from ragcomm.answer.abstention import question_years
-    from ragcomm.answer.extractive import WORD, select_sentences
+    from ragcomm.answer.choice import select_sentences
+    from ragcomm.answer.followup import WORD
     from ragcomm.answer.sentences import question_kind
     from ragcomm.config import Settings
     from ragcomm.embed import get_embedder, resolve_model

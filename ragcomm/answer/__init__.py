@@ -9,7 +9,8 @@ model for tests). They are imported from their modules, not here, to keep this i
 from ..types import Answer, Citation
 from .abstention import SIGNALS, AbstentionModel, CorpusProfile
 from .calibration import DEFAULT_THRESHOLD, load_model, load_threshold
-from .extractive import ABSTAIN_TEXT, NO_SENTENCE_TEXT, Answerer, Candidate, Selection, select_sentences
+from .choice import Candidate, Selection, select_sentences
+from .extractive import ABSTAIN_TEXT, NO_SENTENCE_TEXT, Answerer
 from .sentences import passage_sentences, question_kind
 from .followup import is_follow_up, standalone_queries, standalone_query
 

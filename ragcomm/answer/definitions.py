@@ -8,9 +8,10 @@ acronym in brackets ("Practice based commissioning (PBC) is the second major pla
 term after "called", "known as", "termed" ("a managerial mode that we have called being an
 'animateur'"), or the term in quotes before "is" ("Defining commissioning 'Commissioning' is a
 function..."). The term must open its clause: "...the accountability framework for practice
-based commissioning is in contrast..." is about something else. extractive.py gives a defining
-sentence the bonus of the asked-for kind of fact and, when none of the retrieved passages holds
-one, looks a little further down the fused ranking for a passage that does.
+based commissioning is in contrast..." is about something else. choice.py gives a defining
+sentence the bonus of the asked-for kind of fact; when none of the retrieved passages holds one,
+the `Answerer` (extractive.py) looks a little further down the fused ranking for a passage that
+does, and its reader reads the question as "What is TERM?".
 
     >>> definition_term("What is practice based commissioning?"), definition_term("what are CSUs")
     ('practice based commissioning', 'CSUs')

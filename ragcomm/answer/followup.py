@@ -73,7 +73,7 @@ class Focus:
         return ask, {fold(t) for t in specific or topic}, not specific
 
     def keep(self, candidates: list, analyzer: str, profile, depth: int = 1) -> list:
-        """The candidate sentences (answer/extractive.py's Candidate) that speak of both the ask and
+        """The candidate sentences (answer/choice.py's Candidate) that speak of both the ask and
         the topic: in the sentence, the sentences it is quoted with (up to `depth`) or its section."""
         from ..backends import analyze
 

@@ -1,6 +1,6 @@
 """The reader (ragcomm/reader/) applied to the answer's candidate sentences.
 
-Sentence scoring in extractive.py looks at the question and each sentence apart (cosine,
+Sentence scoring in choice.py looks at the question and each sentence apart (cosine,
 term weights, the passage's rank). The reader reads them together, which costs more, so it
 reads only the `Selection.read` best-scored candidates; its probability that a sentence
 answers (the sigmoid of its logit) is added to their score with weight `Selection.reader`.

@@ -5,7 +5,7 @@ sentences of prose, not headings, labels or reference fragments: hygiene.py) are
 the answerer's choice needs of each: its terms, the numbers, dates and names it holds, whether
 it leans on the sentence before ("This approach..."), and whether it only says what a study set
 out to do. `question_kind` says which kind of fact a question asks for (a number for "how
-many", a date for "when", a name for "who"); extractive.py scores and chooses among them.
+many", a date for "when", a name for "who"); choice.py scores and chooses among them.
 """
 from __future__ import annotations
 

@@ -33,14 +33,14 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..answer.calibration import auroc
-from ..answer.extractive import SELECTION_PARAMETERS
+from ..answer.choice import SELECTION_PARAMETERS
 from ..config import home
 from ..splits import split_of, tune_half  # noqa: F401  (split_of re-exported: eval code and tests import it from here)
 from .datasets import GoldSet
 from .stats import proportion_interval, randomisation_test
 
 SPLITS = ("tune", "heldout", "all", "calibrate")  # calibrate: the half of tune no reader learns from
-GRID_PARAMETERS = SELECTION_PARAMETERS  # what a grid may vary: fields of answer.extractive.Selection
+GRID_PARAMETERS = SELECTION_PARAMETERS  # what a grid may vary: fields of answer.choice.Selection
 MARKER = re.compile(r"\s*\[\d+\]")
 WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 # Paired tests: metric -> which questions it is compared on.

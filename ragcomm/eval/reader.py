@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from ..answer.coverage import question_years
-from ..answer.extractive import WORD, select_sentences
+from ..answer.choice import select_sentences
+from ..answer.followup import WORD
 from ..answer.sentences import question_kind
 from ..config import home
 from ..reader import SHIPPED

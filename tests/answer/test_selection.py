@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ragcomm.answer import Candidate, Selection, passage_sentences, question_kind, select_sentences
-from ragcomm.answer.extractive import cite
+from ragcomm.answer.choice import cite
 from ragcomm.answer.sentences import fact_kinds, frames, leans_back
 from ragcomm.backends import analyze
 from ragcomm.types import Hit
