@@ -29,16 +29,34 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def onnx_threads() -> int | None:
+    """The intra-op threads set by $RAGCOMM_ONNX_THREADS (None when unset: all cores). One thread
+    per run serves many concurrent questions better (REST at 20 clients: 71.6 against 65.8 req/s,
+    5 interleaved pairs) and one question slower (`ask` p50 22.9 against 16.0 ms): PERFORMANCE.md.
+
+    >>> os.environ["RAGCOMM_ONNX_THREADS"] = "1"; onnx_threads()
+    1
+    >>> del os.environ["RAGCOMM_ONNX_THREADS"]; onnx_threads() is None
+    True
+    """
+    raw = os.environ.get("RAGCOMM_ONNX_THREADS", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"RAGCOMM_ONNX_THREADS must be a whole number of threads, 1 or more, not {raw[:20]!r}")
+    return int(raw)
+
+
 def session_options(threads: int | None = None):
     """onnxruntime options for one of our sessions (the embedder, the reader): `threads` intra-op
-    threads (all cores by default), one inter-op, quiet logs, and no spinning. A spinning pool
+    threads (else $RAGCOMM_ONNX_THREADS, else all cores), one inter-op, quiet logs, and no spinning. A spinning pool
     busy-waits for its next job after each run; with two sessions in one process (an answer
     embeds the question, then reads its candidates) the idle pool's spin takes a core from the
     working one: the reader's 3 pairs took 23-31 ms spinning, 12.7 ms not (bench/reader_cost.py)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or cpu_count()
+    options.intra_op_num_threads = threads or onnx_threads() or cpu_count()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")

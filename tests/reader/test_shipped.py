@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from ragcomm.reader import SHIPPED, get_reader, shipped_available
+from ragcomm.reader.onnx import OnnxReader
 
 QUESTION = "How many PCTs were studied?"
 SENTENCES = [
@@ -68,3 +70,17 @@ def test_a_pair_scores_the_same_whatever_it_is_read_with():
     assert np.allclose(together, alone, atol=1e-5)
     options = reader.session.get_session_options()
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_the_onnx_threads_can_be_set_for_a_server(monkeypatch):
+    """$RAGCOMM_ONNX_THREADS gives each run of the shipped reader (and the embedder) that many
+    threads; unset, every core; a bad value is a clear error."""
+    from ragcomm.embed.onnx import cpu_count
+
+    monkeypatch.setenv("RAGCOMM_ONNX_THREADS", "1")
+    assert OnnxReader(SHIPPED).session.get_session_options().intra_op_num_threads == 1
+    monkeypatch.delenv("RAGCOMM_ONNX_THREADS")
+    assert OnnxReader(SHIPPED).session.get_session_options().intra_op_num_threads == cpu_count()
+    monkeypatch.setenv("RAGCOMM_ONNX_THREADS", "two")
+    with pytest.raises(ValueError, match="RAGCOMM_ONNX_THREADS must be a whole number"):
+        OnnxReader(SHIPPED)
