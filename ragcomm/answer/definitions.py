@@ -2,11 +2,11 @@
 "define PBC") and the sentences that define their term.
 
 A definition question asks for a sentence that says what its term is: the term as the subject of
-its clause followed by "is", "are", "means", "refers to", "entails", "consists of"...
-("Commissioning is the set of linked activities..."), the words an acronym stands for with the
+its clause followed by "is a / an / the", "means", "refers to", "entails", "consists of"...
+("Commissioning is the set of linked activities..."; not "GIRFT is delivered in partnership..."), the words an acronym stands for with the
 acronym in brackets ("Practice based commissioning (PBC) is the second major plank..."), or the
 term after "called", "known as", "termed" ("a managerial mode that we have called being an
-'animateur'"), or the term in quotes before "is" ("Defining commissioning 'Commissioning' is a
+'animateur'"), or the term in quotes before "is a" ("Defining commissioning 'Commissioning' is a
 function..."). The term must open its clause: "...the accountability framework for practice
 based commissioning is in contrast..." is about something else. choice.py gives a defining
 sentence the bonus of the asked-for kind of fact; when none of the retrieved passages holds one,
@@ -44,9 +44,10 @@ QUESTIONS = [re.compile(LEAD + p + END, re.I) for p in (
 PRONOUNS = {"it", "this", "that", "they", "these", "those", "he", "she", "we", "you", "there", "i"}
 MAX_TERM_WORDS = 5  # "What is the minimum CCG contribution to the Better Care Fund?" asks for a fact
 
-COPULA = (r"(?:is|are|refers? to|means?|denotes?|tends? to denote|describes|entails|involves|consists? of|"
-          r"consisted of|comprises|"
-          r"(?:is|are) defined as|(?:is|are) the term for)\b(?!\s+not\b)")
+# "X is a / an / the ...", not "X is delivered in partnership with..." (a passive says what is
+# done with X, not what X is), or a verb that says what X is or holds.
+COPULA = (r"(?:(?:is|are)\s+(?:\w+ly\s+)?(?:a|an|the|one)\b|refers? to|means?|denotes?|tends? to denote|"
+          r"describes|entails|involves|consists? of|consisted of|comprises|(?:is|are) defined as)\b")
 OPENER = r"^(?:[^,;:()]{1,60},\s*)?(?:(?:the|a|an)\s+)?"  # "In this way, ", "The "
 QUOTE = r"['‘’\"“”]?"
 NAMING = r"\b(?:called|known as|termed|defined as|referred to as)\s+(?:being\s+)?(?:an?\s+|the\s+)?"

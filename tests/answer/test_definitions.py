@@ -39,6 +39,9 @@ DEFINING = [  # (sentence of the seed corpus, term)
      "managerial mode that we have called being an 'animateur'.", "animateur"),
     ("Defining commissioning ‘Commissioning’ is a function that applies to the role of ‘third party payers’.",
      "commissioning"),
+    # ../shared/realdocs, the GIRFT cardiothoracic report
+    ("Getting It Right First Time (GIRFT) is a national programme designed to improve medical care within the NHS.",
+     "GIRFT"),
 ]
 NOT_DEFINING = [
     ("In combination, Patient Choice, Payment by Results, and Practice-Based Commissioning (PBC) are intended to "
@@ -51,6 +54,7 @@ NOT_DEFINING = [
     ("Until this market develops, however, commissioning support units (CSUs) have been created.", "CSUs"),
     ("Practice based commissioning calls for a more sophisticated approach to conflicts of interest.",
      "practice based commissioning"),
+    ("GIRFT is delivered in partnership with the Royal National Orthopaedic Hospital NHS Trust.", "GIRFT"),
 ]
 
 
