@@ -287,10 +287,10 @@ class Answerer:
             if hit.chunk_id in seen:
                 continue
             more = self._candidates([hit])
-            if any(defines(c.text, term) for c in more):
+            for c in more:
+                c.defines = defines(c.text, term)
+            if any(c.defines for c in more):
                 hits.append(hit)
-                for c in more:
-                    c.defines = defines(c.text, term)
                 return more
         return []
 

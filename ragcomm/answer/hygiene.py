@@ -16,8 +16,8 @@ the first rule that applies, or '' for a sentence that may be quoted:
 
 `label_end(text)` is the length of a leading section label of a structured abstract
 ("RESULTS: ", "DESIGN AND SETTING: ", "Methods: ", or with no colon, a whole heading run into
-its paragraph: "Results The ...") or of a list item's marker ("• ", "ii) "): the quote starts after it, so that its
-offsets stay verbatim (the quote is still document[start:end]).
+its paragraph: "Results The ...") or of a list item's marker ("• ", "ii) "): the quote starts
+after it, so that its offsets stay verbatim (the quote is still document[start:end]).
 
     >>> unquotable("2012 Jan;17(1):11-7. doi: 10.1258/jhsrp.2011.011010.")
     'citation'

@@ -49,10 +49,11 @@ def onnx_threads() -> int | None:
 
 def session_options(threads: int | None = None):
     """onnxruntime options for one of our sessions (the embedder, the reader): `threads` intra-op
-    threads (else $RAGCOMM_ONNX_THREADS, else all cores), one inter-op, quiet logs, and no spinning. A spinning pool
-    busy-waits for its next job after each run; with two sessions in one process (an answer
-    embeds the question, then reads its candidates) the idle pool's spin takes a core from the
-    working one: the reader's 3 pairs took 23-31 ms spinning, 12.7 ms not (bench/reader_cost.py)."""
+    threads (else $RAGCOMM_ONNX_THREADS, else all cores), one inter-op, quiet logs, and no
+    spinning. A spinning pool busy-waits for its next job after each run; with two sessions in
+    one process (an answer embeds the question, then reads its candidates) the idle pool's spin
+    takes a core from the working one: the reader's 3 pairs took 23-31 ms spinning, 12.7 ms not
+    (bench/reader_cost.py)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()

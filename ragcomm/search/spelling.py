@@ -144,7 +144,7 @@ class Speller:
 
     def known(self, word: str) -> bool:
         """The corpus has the word (or its stem: BM25 matches it), or English does (in either
-        spelling, or its stem), or it is a question word."""
+        spelling, or as an inflection of one of its words), or it is a question word."""
         w = word.lower()
         [stem] = stems([w])
         if w in self.counts or w in QUESTION_WORDS or stem in self.stems:

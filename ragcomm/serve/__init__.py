@@ -28,7 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reader", default="default", help="the reader that reads the question and each candidate "
                    "sentence together: default (the shipped one), none, or a reader or CrossEncoder folder")
     p.add_argument("--reader-cache", type=int, default=READER_CACHE, help="(question, sentence) pairs whose reader "
-                   f"scores are remembered, so a question asked again is not read again (default {READER_CACHE}; 0 = none)")
+                   f"scores are remembered, so a question asked again is not read again (default {READER_CACHE}; 0 = none). "
+                   "Under many users at once, RAGCOMM_ONNX_THREADS=1 serves more questions per second "
+                   "(docs/PERFORMANCE.md)")
     p.add_argument("--auth-file", type=Path, help="login credentials, one 'user:password' per line "
                    "(or set RAGCOMM_AUTH='user:password'); required to serve beyond this machine")
     p.add_argument("--exposed-without-login", action="store_true",
