@@ -189,6 +189,9 @@ def parser() -> argparse.ArgumentParser:
                    "the tune split of eval/gold, outside and paraphrases (the 'calibrate' half and the held-out split "
                    "are never learned from)")
     p.add_argument("--in-domain-repeat", type=int, default=5, help="times each in-domain group is trained on")
+    p.add_argument("--written", type=int, default=0, metavar="N", help="also train N times on train/questions.jsonl: "
+                   "questions over the seed corpus written for training only (none of their positives holds the "
+                   "evidence of a held-out or 'calibrate' question); default 0")
     p.add_argument("--checkpoints", help="also save the model after these steps, comma-separated (out/step-N)")
     p.add_argument("--per-source", type=int, default=600, help="validation groups checked per public source")
     p.add_argument("--ship", action="store_true", help="install the result as the package's reader (ragcomm/reader/model)")

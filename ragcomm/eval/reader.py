@@ -13,6 +13,12 @@ top k passages) labelled by whether they hold the evidence (the rule of `ragcomm
 evidence of a held-out question is never a positive, so held-out figures are not learned by
 heart.
 
+With --written, groups also come from train/questions.jsonl: questions over the seed corpus
+written for training only (never evaluated), every one of them used, labelled the same way. A
+candidate that holds the evidence of any question of the evaluation sets' held-out split or
+'calibrate' half is never a positive among them (the question is left out), so neither the
+figures nor the choice of weights and abstention learn from them.
+
 The validation figures: top-1 and AUROC on the public validation groups (SQuAD 2.0 articles
 held out by title, COVID-QA dev, PubMedQA and MedQuAD held out by abstract and topic), and
 on the gold held-out split over the answerer's candidates: how often the evidence is ranked
@@ -43,6 +49,7 @@ from .answers import covers
 from .datasets import gold_set, load_gold
 
 QUESTION_SETS = ("gold.jsonl", "outside.jsonl", "paraphrases.jsonl")
+WRITTEN = Path("train") / "questions.jsonl"  # written for training only (train/README.md)
 
 
 class Span:
@@ -70,30 +77,32 @@ def covering(c, gold, qid) -> bool:
     return covers(Span(c.hit.doc_id, c.hit.start + c.a, c.hit.start + c.b), doc_id, spans)
 
 
-def held_out_spans(docs, root: Path) -> list:
-    """(doc_id, start, end) of every held-out question's evidence, over all question sets."""
+def held_out_spans(docs, root: Path, calibrate: bool = False) -> list:
+    """(doc_id, start, end) of every held-out question's evidence, over all question sets
+    (and of the tune split's 'calibrate' half too, with `calibrate`)."""
     out = []
     for name in QUESTION_SETS:
         path = root / "eval" / name
         if not path.exists():
             continue
-        rows = [r for r in load_gold(path) if split_of(r["id"]) == "heldout"]
+        rows = [r for r in load_gold(path) if split_of(r["id"]) == "heldout"
+                or (calibrate and tune_half(r["id"]) == "calibrate")]
         g = gold_set(rows, docs)
         out += [(doc_id, s, e) for doc_id, spans in g.spans.values() for s, e in spans]
     return out
 
 
 def domain_groups(answerer, docs, gold_path: Path, k: int = 5, negatives: int = 7,
-                  protect: list | None = None) -> list[Group]:
+                  protect: list | None = None, every: bool = False) -> list[Group]:
     """Groups from the answerer's candidates for the questions of a gold file in the tune
-    split's 'train' half (splits.tune_half): the candidates holding the evidence are positive
-    (unless they hold a `protect`ed held-out evidence too: then the question is left out), the
-    best-scored others negative."""
+    split's 'train' half (splits.tune_half), or for all of them with `every` (a file written for
+    training): the candidates holding the evidence are positive (unless they hold a
+    `protect`ed evidence too: then the question is left out), the best-scored others negative."""
     gold = gold_set(load_gold(gold_path), docs)
     protect = protect or []
     out = []
     for qid, question in gold.questions.items():
-        if split_of(qid) != "tune" or tune_half(qid) != "train":
+        if not every and (split_of(qid) != "tune" or tune_half(qid) != "train"):
             continue
         candidates = scored_candidates(answerer, question, k)
         if not candidates:
@@ -154,9 +163,10 @@ def validation_figures(score, groups: list[Group], per_source: int = 600, seed: 
 
 
 def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: bool = False, k: int = 5,
-                  per_source: int = 600, log=print, repeat: int = 5) -> dict:
+                  per_source: int = 600, log=print, repeat: int = 5, written: int = 0) -> dict:
     """Build the groups, train, export to ONNX int8, validate the exported reader, and (with
-    `ship`) install it in the package with its card. Returns the record (also training.json)."""
+    `ship`) install it in the package with its card; `written` > 0 adds the groups of
+    train/questions.jsonl that many times. Returns the record (also training.json)."""
     from ..reader.onnx import OnnxReader, export_reader
     from ..reader.train import train_reader
     from ..config import Settings
@@ -183,6 +193,11 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
         log(f"in-domain groups (tune split, 'train' half of {', '.join(QUESTION_SETS)}): {len(own)}, "
             f"each {repeat} times")
         groups += own * repeat
+    if written:  # --written: questions written for training only, all of them
+        protect = held_out_spans(list(docs.values()), root, calibrate=True)
+        extra = domain_groups(answerer, list(docs.values()), root / WRITTEN, k, protect=protect, every=True)
+        log(f"written groups ({WRITTEN}): {len(extra)}, each {written} times")
+        groups += extra * written
     trained = out / "torch"
     record = train_reader(groups, trained, config, log=log)
     folder = out / "onnx"
@@ -194,6 +209,7 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
     record["gold_heldout"] = gold_candidate_figures(answerer, reader, gold_set_, heldout)
     record["minutes"] = round((time.time() - started) / 60, 1)
     record["in_domain"], record["in_domain_repeat"] = gold, repeat
+    record["written"] = written
     record["size_mb"] = round((folder / "model-int8.onnx").stat().st_size / 1e6, 1)
     (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     log(json.dumps({k: record[k] for k in ("validation", "gold_heldout", "minutes", "size_mb", "seconds")}, indent=1))
@@ -220,6 +236,7 @@ def card(record: dict) -> str:
              f"--seed {c['seed']}", f"--threads {c['threads']}", f"--chunk {c.get('chunk', 0)}"] + \
         (["--bf16"] if c.get("bf16") else []) + \
         ([f"--in-domain --in-domain-repeat {record['in_domain_repeat']}"] if record.get("in_domain") else []) + \
+        ([f"--written {record['written']}"] if record.get("written") else []) + \
         ([f"--teacher {c['teacher']} --distill {c['distill']}"] if c.get("teacher") else [])
     rows = "\n".join(f"| {name} | {v['groups']} | {v['top1']} | {v['mrr']} | {v['auroc'] if v['auroc'] is not None else '-'} |"
                      for name, v in record["validation"].items())
@@ -241,7 +258,8 @@ an answerability signal of the abstention model (`answer/abstention.py`; eval/ca
   dev articles except the 8 validation ones (CC BY-SA 4.0; Rajpurkar et al. 2016, 2018),
   COVID-QA train (Apache-2.0; Moller et al. 2020), PubMedQA PQA-L (MIT; Jin et al. 2019) and
   MedQuAD (CC BY 4.0; Ben Abacha and Demner-Fushman 2019), less their validation abstracts and
-  topics{", and the 'train' half of the tune split of ragcomm's own question sets (eval/)" if record.get("in_domain") else ""}.
+  topics{", and the 'train' half of the tune split of ragcomm's own question sets (eval/)" if record.get("in_domain") else ""}{
+  ", and the questions over the seed corpus written for training only (train/questions.jsonl)" if record.get("written") else ""}.
   Negatives: the other sentences of the answer's paragraph and of the paragraphs BM25 ranks
   highest for the question; unanswerable questions (SQuAD 2.0, and copies with the answer
   taken out) teach it to say no. {record['groups']} groups, {record['steps']} steps of 4 groups,
