@@ -41,6 +41,8 @@ QUESTIONS = [re.compile(LEAD + p + END, re.I) for p in (
     r"(?:meaning|definition) of " + TERM,
     TERM + r" (?:meaning|definition)",
 )]
+CONTEXT = re.compile(r"^(?P<term>.+?)\s+(?:in|within)\s+(?:the\s+)?(?:NHS|England|commissioning|primary care|"
+                     r"general practice|health ?care|the health service|(?-i:[A-Z]+[a-z]?[A-Z]+))$", re.I)  # an acronym: GPFV, PbC
 PRONOUNS = {"it", "this", "that", "they", "these", "those", "he", "she", "we", "you", "there", "i"}
 MAX_TERM_WORDS = 5  # "What is the minimum CCG contribution to the Better Care Fund?" asks for a fact
 
@@ -65,6 +67,8 @@ def definition_question(question: str) -> tuple[str, str]:
 
     >>> definition_question("what does skill mix mean in the GPFV")
     ('skill mix', 'What is skill mix in the GPFV?')
+    >>> definition_question("whats an animateur in commissioning"), definition_question("what is PBC in the NHS")
+    (('animateur', 'whats an animateur in commissioning'), ('PBC', 'what is PBC in the NHS'))
     >>> definition_question("What is an animateur?"), definition_question("Why did GPs leave?")
     (('animateur', 'What is an animateur?'), ('', 'Why did GPs leave?'))
     """
@@ -72,6 +76,8 @@ def definition_question(question: str) -> tuple[str, str]:
         m = pattern.match(question)
         if m:
             term = m.group("term").strip(" '‘’\"“”")
+            where = CONTEXT.match(term)  # "an animateur in commissioning": the term is "animateur"
+            term = where.group("term").strip(" '‘’\"“”") if where else term
             words = term.split()
             if 1 <= len(words) <= MAX_TERM_WORDS and words[0].lower() not in PRONOUNS:
                 if n == 0:  # already "What is ...?"

@@ -202,6 +202,9 @@ BARE_LABEL = re.compile(
     r"Conclusions?(?: and relevance)?|Interpretation|Discussion|Practical implications|"
     r"Research limitations/implications|Originality/value|Trial registration) (?=[A-Z0-9])")
 
+# A report's section heading run into its paragraph: "Conclusion – commissioning functions It is clear..."
+DASH_HEADING = re.compile(r"^(?:Conclusions?|Summary|Introduction|Background|Overview|Recommendations?|"
+                          r"Key (?:points|messages|findings))\s+[–—-]\s+[a-z][a-z ,'’-]{2,60}?\s+(?=(?:[A-Z][a-z]+|A|I)\b)")
 
 # A list item's marker: a bullet or dash, or "i)", "(a)", "b.", "3)", "4." before the item's text.
 LIST_MARKER = re.compile(r"^(?:[•▪●◦‣*–—-]|\(?(?:[ivx]{1,4}|[a-h]|\d{1,2})[.)])\s+(?=\S)")
@@ -210,8 +213,9 @@ LIST_MARKER = re.compile(r"^(?:[•▪●◦‣*–—-]|\(?(?:[ivx]{1,4}|[a-h]|
 def label_end(text: str) -> int:
     """Length of a leading structured-abstract label and the space after it (0 when none): in
     capitals ("DESIGN AND SETTING: ") or as a heading ("Methods: ", "Main outcome measures: "),
-    or a whole heading run into its paragraph without a colon ("Results The ..."); or of a list
-    item's marker ("• ", "ii) ", "3. "), which a quote leaves out too.
+    or a whole heading run into its paragraph without a colon ("Results The ...", "Conclusion –
+    commissioning functions It is ..."); or of a list item's marker ("• ", "ii) ", "3. "), which
+    a quote leaves out too.
 
     >>> label_end("DESIGN AND SETTING: In-depth interviews."), label_end("SETTING/PARTICIPANTS: We interviewed 96.")
     (20, 22)
@@ -223,13 +227,15 @@ def label_end(text: str) -> int:
     (8, 0)
     >>> label_end("• Local data often trumped research."), label_end("ii) through using their influence")
     (2, 4)
+    >>> label_end("Conclusion – commissioning functions It is clear."), label_end("Summary – the PCTs agreed.")
+    (37, 0)
     """
     marker = LIST_MARKER.match(text)
     if marker:
         return marker.end()
     m = LABEL_TEXT.match(text)
     if not m:
-        bare = BARE_LABEL.match(text)
+        bare = BARE_LABEL.match(text) or DASH_HEADING.match(text)
         return bare.end() if bare else 0
     label = text[:m.end()].rstrip().rstrip(":")
     if not (label.isupper() or (label[0].isupper() and label[1:].islower())):
