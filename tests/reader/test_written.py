@@ -63,14 +63,14 @@ def test_held_out_and_calibrate_evidence_is_never_a_written_positive(real_answer
     calib = next(r for r in gold if r["answerable"] and split_of(r["id"]) == "tune" and tune_half(r["id"]) == "calibrate")
     fresh = [r for r in ROWS if r["answerable"]][:6]
     path = tmp_path / "written.jsonl"
-    rows = [{**held, "id": "t9-001", "question": held["question"] + " please"},
-            {**calib, "id": "t9-002", "question": calib["question"] + " please"}] + fresh
+    rows = [{**held, "id": "x-001", "question": held["question"] + " please"},
+            {**calib, "id": "x-002", "question": calib["question"] + " please"}] + fresh
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     protect = held_out_spans(list(docs.values()), ROOT, calibrate=True)
     assert len(protect) > len(held_out_spans(list(docs.values()), ROOT))
     groups = domain_groups(real_answerer, list(docs.values()), path, protect=protect, every=True)
     qids = {g.qid for g in groups}
-    assert "t9-001" not in qids and "t9-002" not in qids
+    assert "x-001" not in qids and "x-002" not in qids
     assert len(qids) >= 3  # fresh questions whose evidence retrieval finds are kept ...
     for g in groups:  # ... with their evidence as a positive
         evidence = next(r["evidence"] for r in fresh if r["id"] == g.qid)
