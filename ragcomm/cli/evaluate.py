@@ -274,5 +274,6 @@ def cmd_train_reader(args) -> int:
                          teacher=args.teacher, distill=args.distill,
                          checkpoints=tuple(int(x) for x in (args.checkpoints or "").split(",") if x.strip()))
     train_command(args.out, config, args.gold or home() / "eval" / "gold.jsonl", args.ship, gold=args.in_domain,
-                  per_source=args.per_source, log=log, repeat=args.in_domain_repeat, written=args.written)
+                  per_source=args.per_source, log=log, repeat=args.in_domain_repeat, written=args.written,
+                  protect_all=args.protect == "all")
     return 0

@@ -9,15 +9,18 @@ outside.jsonl, paraphrases.jsonl): the 'train' half of their tune split (splits.
 'calibrate' half is left to choose the reader's weight and to calibrate abstention), asked
 through the normal retrieval, each question's candidate sentences (the answerer's, over the
 top k passages) labelled by whether they hold the evidence (the rule of `ragcomm eval
---answers`), repeated so that they weigh among the public groups. A candidate that holds the
-evidence of a held-out question is never a positive, so held-out figures are not learned by
-heart.
+--answers`), repeated so that they weigh among the public groups.
 
 With --written, groups also come from train/questions.jsonl: questions over the seed corpus
-written for training only (never evaluated), every one of them used, labelled the same way. A
-candidate that holds the evidence of any question of the evaluation sets' held-out split or
-'calibrate' half is never a positive among them (the question is left out), so neither the
-figures nor the choice of weights and abstention learn from them.
+written for training only (never evaluated), every one of them used, labelled the same way.
+
+In both, a candidate that holds the evidence of a question of the evaluation sets' held-out
+split or 'calibrate' half is never read in training: not as a positive (the question is left
+out), and not as a negative either (a reader taught that the evaluation's evidence does not
+answer neighbouring questions scores it lower when it does). So neither the held-out figures
+nor the choice of weights and abstention learn from those sentences, either way.
+(`--protect positives` keeps the rule before: only positives protected, and for --in-domain only
+the held-out split's; the shipped reader was trained so.)
 
 The validation figures: top-1 and AUROC on the public validation groups (SQuAD 2.0 articles
 held out by title, COVID-QA dev, PubMedQA and MedQuAD held out by abstract and topic), and
@@ -93,11 +96,13 @@ def held_out_spans(docs, root: Path, calibrate: bool = False) -> list:
 
 
 def domain_groups(answerer, docs, gold_path: Path, k: int = 5, negatives: int = 7,
-                  protect: list | None = None, every: bool = False) -> list[Group]:
+                  protect: list | None = None, every: bool = False, negatives_too: bool = True) -> list[Group]:
     """Groups from the answerer's candidates for the questions of a gold file in the tune
     split's 'train' half (splits.tune_half), or for all of them with `every` (a file written for
     training): the candidates holding the evidence are positive (unless they hold a
-    `protect`ed evidence too: then the question is left out), the best-scored others negative."""
+    `protect`ed evidence too: then the question is left out), the best-scored others negative
+    (never one that holds a `protect`ed evidence, unless not `negatives_too`: the rule before
+    issue 22's sixth round, `train-reader --protect positives`)."""
     gold = gold_set(load_gold(gold_path), docs)
     protect = protect or []
     out = []
@@ -112,13 +117,23 @@ def domain_groups(answerer, docs, gold_path: Path, k: int = 5, negatives: int = 
         if answerable and not any(labels):
             continue  # the evidence was not retrieved: nothing to learn from the candidates
         positives = [c for c, y in zip(candidates, labels) if y]
-        if any(doc == c.hit.doc_id and s < c.hit.start + c.b and c.hit.start + c.a < e
-               for c in positives for doc, s, e in protect):
+        if any(protected(c, protect, context=negatives_too) for c in positives):
             continue
-        chosen = positives[:2] + [c for c, y in zip(candidates, labels) if not y][:negatives]
+        # A protected sentence is no negative either: learning that it does not answer a
+        # neighbouring question would teach the reader against the evaluation's evidence.
+        chosen = positives[:2] + [c for c, y in zip(candidates, labels)
+                                  if not y and not (negatives_too and protected(c, protect))][:negatives]
         out.append(Group(Path(gold_path).stem, qid, question, [quote(c) for c in chosen],
                          [int(c in positives) for c in chosen], "train", qid))
     return out
+
+
+def protected(c, protect: list, context: bool = True) -> bool:
+    """Whether what the reader reads of a candidate (reading.quote: with the sentence it leans
+    on; the sentence alone without `context`, the rule before) overlaps one of the `protect`ed
+    (doc_id, start, end) evidence spans."""
+    a = c.before[0][0] if context and c.leans and c.before else c.a
+    return any(doc == c.hit.doc_id and s < c.hit.start + c.b and c.hit.start + a < e for doc, s, e in protect)
 
 
 def gold_candidate_figures(answerer, reader, gold, qids, read: int = 12, weight: float = 1.0) -> dict:
@@ -163,10 +178,11 @@ def validation_figures(score, groups: list[Group], per_source: int = 600, seed: 
 
 
 def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: bool = False, k: int = 5,
-                  per_source: int = 600, log=print, repeat: int = 5, written: int = 0) -> dict:
+                  per_source: int = 600, log=print, repeat: int = 5, written: int = 0, protect_all: bool = True) -> dict:
     """Build the groups, train, export to ONNX int8, validate the exported reader, and (with
     `ship`) install it in the package with its card; `written` > 0 adds the groups of
-    train/questions.jsonl that many times. Returns the record (also training.json)."""
+    train/questions.jsonl that many times; `protect_all` keeps the evaluation's evidence out of
+    the negatives too (module docstring). Returns the record (also training.json)."""
     from ..reader.onnx import OnnxReader, export_reader
     from ..reader.train import train_reader
     from ..config import Settings
@@ -187,15 +203,17 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
     gold_set_, docs, answerer = gold_answerer(gold_path, settings, prebuilt, log=log, reader="none")
     answerer.reader = None  # candidates for training and today's figures come without a reader
     if gold:  # --in-domain: the 'train' half of each question set's tune split, repeated
-        protect = held_out_spans(list(docs.values()), root)
+        protect = held_out_spans(list(docs.values()), root, calibrate=protect_all)
         own = [g for name in QUESTION_SETS if (root / "eval" / name).exists()
-               for g in domain_groups(answerer, list(docs.values()), root / "eval" / name, k, protect=protect)]
+               for g in domain_groups(answerer, list(docs.values()), root / "eval" / name, k, protect=protect,
+                                      negatives_too=protect_all)]
         log(f"in-domain groups (tune split, 'train' half of {', '.join(QUESTION_SETS)}): {len(own)}, "
             f"each {repeat} times")
         groups += own * repeat
     if written:  # --written: questions written for training only, all of them
         protect = held_out_spans(list(docs.values()), root, calibrate=True)
-        extra = domain_groups(answerer, list(docs.values()), root / WRITTEN, k, protect=protect, every=True)
+        extra = domain_groups(answerer, list(docs.values()), root / WRITTEN, k, protect=protect, every=True,
+                              negatives_too=protect_all)
         log(f"written groups ({WRITTEN}): {len(extra)}, each {written} times")
         groups += extra * written
     trained = out / "torch"
@@ -210,6 +228,7 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
     record["minutes"] = round((time.time() - started) / 60, 1)
     record["in_domain"], record["in_domain_repeat"] = gold, repeat
     record["written"] = written
+    record["protect"] = "all" if protect_all else "positives"
     record["size_mb"] = round((folder / "model-int8.onnx").stat().st_size / 1e6, 1)
     (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     log(json.dumps({k: record[k] for k in ("validation", "gold_heldout", "minutes", "size_mb", "seconds")}, indent=1))
@@ -237,6 +256,7 @@ def card(record: dict) -> str:
         (["--bf16"] if c.get("bf16") else []) + \
         ([f"--in-domain --in-domain-repeat {record['in_domain_repeat']}"] if record.get("in_domain") else []) + \
         ([f"--written {record['written']}"] if record.get("written") else []) + \
+        ([] if record.get("protect") == "all" else ["--protect positives"]) + \
         ([f"--teacher {c['teacher']} --distill {c['distill']}"] if c.get("teacher") else [])
     rows = "\n".join(f"| {name} | {v['groups']} | {v['top1']} | {v['mrr']} | {v['auroc'] if v['auroc'] is not None else '-'} |"
                      for name, v in record["validation"].items())
