@@ -180,26 +180,30 @@ def read_baseline(path):
 
 def eval_squad(args, settings, log) -> int:
     """`ragcomm eval --answers --squad FILE`: the answerer on a SQuAD-format file (eval/squad.py)."""
-    from ..eval import squad
+    from ..eval import answers, squad, squad_corpus
 
     other = [flag for flag, given in (("--gold", args.gold), ("--dataset", args.dataset), ("--corpus", args.corpus),
                                       ("--index", args.index), ("--calibrate", args.calibrate),
-                                      ("--answer-grid", args.answer_grid), ("--answers-file", args.answers_file),
+                                      ("--answers-file", args.answers_file),
                                       ("--generator", args.generator != "extractive"), ("--llm-url", args.llm_url),
                                       ("--local-llm", args.local_llm)) if given]
     if other:
         raise UsageError(f"--squad builds its own corpus and index from the file: {', '.join(other)} cannot be used "
-                         "with it (it takes --articles, --sample, --seed, --baseline, --calibration, --json)")
+                         "with it (it takes --articles, --sample, --seed, --answer-grid, --baseline, --calibration, --reader, --json)")
     if args.sample is not None and args.sample < 1:
         raise UsageError("--sample must be at least 1")
     if args.calibration and not args.calibration.is_file():
         raise UsageError(f"--calibration {args.calibration}: no such file")
+    try:
+        grid = answers.parse_grid(args.answer_grid, answers.GRID_PARAMETERS)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     baseline = read_baseline(args.baseline)
     try:
         result = squad.evaluate_squad(args.squad, settings, articles=args.articles, sample=args.sample,
                                       seed=args.seed, calibration=args.calibration, baseline=baseline, log=log,
-                                      reader=args.reader)
-    except squad.SquadError as exc:
+                                      reader=args.reader, grid=grid)
+    except squad_corpus.SquadError as exc:
         raise UsageError(str(exc)) from None
     text = squad.squad_report(result)
     print(text)

@@ -69,7 +69,8 @@ def commissioning_sets(answerer, docs: list, root: Path, split: str = "calibrate
 def squad_set(settings, path: Path, articles=CALIBRATION_ARTICLES, reader="default", log=lambda _m: None):
     """(signals by qid, answerable qids) for the SQuAD questions of `articles`, asked over an
     index of every validation article."""
-    from .squad import build_squad_corpus, default_answerer, read_squad, select_articles
+    from .squad import default_answerer
+    from .squad_corpus import build_squad_corpus, read_squad, select_articles
 
     squad = read_squad(path)
     corpus = build_squad_corpus(select_articles(squad, "validation"), settings, log=log)

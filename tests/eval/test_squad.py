@@ -17,6 +17,7 @@ import pytest
 from ragcomm.answer import Answerer
 from ragcomm.cli import main
 from ragcomm.eval import squad as sq
+from ragcomm.eval import squad_corpus as sc
 from ragcomm.ingest import load_corpus
 from ragcomm.search import Retriever
 from ragcomm.types import Answer, Citation, Hit
@@ -32,7 +33,7 @@ needs_qa = pytest.mark.skipif(not SQUAD2.exists(), reason="train/qa is missing f
 TEXT = ("Normans\n\nThe Normans lived in Normandy. They gave their name to it.\n\n"
         "Rollo led the Vikings. Normandy was a region of France.")
 P0, P1 = (9, 67), (69, 124)  # the two paragraphs' spans in TEXT
-CORPUS = sq.SquadCorpus(Path("."), None, {"Normans": "n"}, {("Normans", 0): P0, ("Normans", 1): P1}, 0, False)
+CORPUS = sc.SquadCorpus(Path("."), None, {"Normans": "n"}, {("Normans", 0): P0, ("Normans", 1): P1}, 0, False)
 DOCS = {"n": SimpleNamespace(text=TEXT)}
 
 
@@ -50,7 +51,7 @@ def answer(citations=(), abstained=False, confidence=0.5, hits=()):
 
 
 def question(answers=("Normandy",), paragraph=0, qid="q1"):
-    return sq.Question(qid, "Where did the Normans live?", "Normans", paragraph, tuple(answers))
+    return sc.Question(qid, "Where did the Normans live?", "Normans", paragraph, tuple(answers))
 
 
 LIVED = (9, 39)  # "The Normans lived in Normandy." in paragraph 0, holds the answer
@@ -151,19 +152,19 @@ EIGHT = ("French_and_Indian_War", "Private_school", "Jacksonville,_Florida", "Pr
 def test_the_validation_articles():
     from ragcomm import splits
 
-    assert sq.VALIDATION_ARTICLES == EIGHT == splits.SQUAD_VALIDATION  # the rule, and the list the split uses
-    assert sq.squad_split is splits.squad_split
-    assert [sq.squad_split(t) for t in EIGHT] == ["validation"] * 8
-    train = [t for t in sq.SQUAD2_TITLES if t not in EIGHT]
-    assert len(train) == 17 and {sq.squad_split(t) for t in train} == {"train"}
-    assert sq.squad_split("Newcastle_upon_Tyne") == "train"  # SQuAD 1.1 only, though its hash is small
-    assert sq.squad_split("913") == "train"  # any other article (a COVID-QA paper)
+    assert sc.VALIDATION_ARTICLES == EIGHT == splits.SQUAD_VALIDATION  # the rule, and the list the split uses
+    assert sc.squad_split is splits.squad_split
+    assert [sc.squad_split(t) for t in EIGHT] == ["validation"] * 8
+    train = [t for t in sc.SQUAD2_TITLES if t not in EIGHT]
+    assert len(train) == 17 and {sc.squad_split(t) for t in train} == {"train"}
+    assert sc.squad_split("Newcastle_upon_Tyne") == "train"  # SQuAD 1.1 only, though its hash is small
+    assert sc.squad_split("913") == "train"  # any other article (a COVID-QA paper)
     largest_kept = max(hashlib.sha256(t.encode()).hexdigest() for t in EIGHT)
     assert all(hashlib.sha256(t.encode()).hexdigest() > largest_kept for t in train)
 
 
 def test_the_split_does_not_depend_on_the_process():
-    code = "from ragcomm.eval.squad import VALIDATION_ARTICLES as v; print('|'.join(v))"
+    code = "from ragcomm.eval.squad_corpus import VALIDATION_ARTICLES as v; print('|'.join(v))"
     for seed in ("0", "12345"):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
@@ -172,16 +173,16 @@ def test_the_split_does_not_depend_on_the_process():
 
 @needs_qa
 def test_the_split_on_the_real_files():
-    squad2, squad11 = sq.read_squad(SQUAD2), sq.read_squad(SQUAD11)
-    assert {a.name for a in squad2.articles} == set(sq.SQUAD2_TITLES)
-    validation = [q for q in squad2.questions if sq.squad_split(q.article) == "validation"]
+    squad2, squad11 = sc.read_squad(SQUAD2), sc.read_squad(SQUAD11)
+    assert {a.name for a in squad2.articles} == set(sc.SQUAD2_TITLES)
+    validation = [q for q in squad2.questions if sc.squad_split(q.article) == "validation"]
     assert len(validation) == 2158 and sum(not q.answerable for q in validation) == 1073
     assert set(EIGHT) <= {a.name for a in squad11.articles}
     # no title and no question in both splits, across both files (answerable 2.0 ids are 1.1 ids)
     for f in (squad2, squad11):
-        splits = {a.name: sq.squad_split(a.name) for a in f.articles}
+        splits = {a.name: sc.squad_split(a.name) for a in f.articles}
         assert set(splits.values()) == {"validation", "train"}
-    ids = {split: {q.qid for f in (squad2, squad11) for q in f.questions if sq.squad_split(q.article) == split}
+    ids = {split: {q.qid for f in (squad2, squad11) for q in f.questions if sc.squad_split(q.article) == split}
            for split in ("validation", "train")}
     assert ids["validation"] and ids["train"] and not ids["validation"] & ids["train"]
 
@@ -219,7 +220,7 @@ def write_tiny(folder: Path, gz: bool = False) -> Path:
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_reading_a_squad_file(tmp_path, gz):
-    f = sq.read_squad(write_tiny(tmp_path, gz))
+    f = sc.read_squad(write_tiny(tmp_path, gz))
     assert [a.name for a in f.articles] == ["Fresno,_California", "Prime_number"]
     assert [a.title for a in f.articles] == ["Fresno, California", "Prime number"]
     assert [(q.qid, q.article, q.paragraph, q.answers) for q in f.questions] == [
@@ -231,17 +232,17 @@ def test_reading_a_squad_file(tmp_path, gz):
 
 
 def test_documents_are_written_so_that_ingestion_keeps_every_paragraph(tmp_path):
-    f = sq.read_squad(write_tiny(tmp_path))
+    f = sc.read_squad(write_tiny(tmp_path))
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for a in f.articles:
-        (corpus / sq.file_name(a)).write_text(sq.document_text(a), encoding="utf-8")
+        (corpus / sc.file_name(a)).write_text(sc.document_text(a), encoding="utf-8")
     assert sorted(p.name for p in corpus.iterdir()) == ["Fresno,_California.txt", "Prime_number.txt"]
     docs, problems = load_corpus(corpus)
     assert not problems
     doc = {d.doc_id: d for d in docs}["Fresno,_California"]
     assert doc.title == "Fresno, California"
-    spans, missing = sq.locate_paragraphs(doc.text, f.articles[0])
+    spans, missing = sc.locate_paragraphs(doc.text, f.articles[0])
     assert missing == 1 and spans[3] is None  # "12" is dropped as a page number
     got = [doc.text[s:e] for s, e in (span for span in spans if span)]
     assert got == ["Fresno is a city in California's San Joaquin Valley.\n\nIt is the county seat.",
@@ -249,27 +250,27 @@ def test_documents_are_written_so_that_ingestion_keeps_every_paragraph(tmp_path)
                    "\"The Central Pacific Railroad came in 1872,\" a guide says. Amaz\u00f4nia is far."]
     assert (spans[1][0], "Early history") in doc.sections  # a heading to ingestion: kept in the text
     prime = {d.doc_id: d for d in docs}["Prime_number"]
-    (span,), missing = sq.locate_paragraphs(prime.text, f.articles[1])
+    (span,), missing = sc.locate_paragraphs(prime.text, f.articles[1])
     assert prime.text[span[0]:span[1]] == "A prime number is a natural number greater than 1." and missing == 0
 
 
 def test_selecting_articles(tmp_path):
-    f = sq.read_squad(write_tiny(tmp_path))
-    assert [a.name for a in sq.select_articles(f, "validation")] == ["Fresno,_California", "Prime_number"]
-    assert [a.name for a in sq.select_articles(f, "all")] == ["Fresno,_California", "Prime_number"]
-    assert [a.name for a in sq.select_articles(f, "Prime number,Fresno,_California")] == ["Prime_number",
+    f = sc.read_squad(write_tiny(tmp_path))
+    assert [a.name for a in sc.select_articles(f, "validation")] == ["Fresno,_California", "Prime_number"]
+    assert [a.name for a in sc.select_articles(f, "all")] == ["Fresno,_California", "Prime_number"]
+    assert [a.name for a in sc.select_articles(f, "Prime number,Fresno,_California")] == ["Prime_number",
                                                                                           "Fresno,_California"]
-    with pytest.raises(sq.SquadError, match="no train articles"):
-        sq.select_articles(f, "train")
-    with pytest.raises(sq.SquadError, match="no article 'Fresno'"):
-        sq.select_articles(f, "Fresno")
+    with pytest.raises(sc.SquadError, match="no train articles"):
+        sc.select_articles(f, "train")
+    with pytest.raises(sc.SquadError, match="no article 'Fresno'"):
+        sc.select_articles(f, "Fresno")
 
 
 def test_a_seeded_sample():
     qs = list(range(100))
-    a, b, c = sq.sample_questions(qs, 10, 1), sq.sample_questions(qs, 10, 1), sq.sample_questions(qs, 10, 2)
+    a, b, c = sc.sample_questions(qs, 10, 1), sc.sample_questions(qs, 10, 1), sc.sample_questions(qs, 10, 2)
     assert a == b and a != c and a == sorted(a) and len(set(a)) == 10
-    assert sq.sample_questions(qs, 500, 1) == qs and sq.sample_questions(qs, None) == qs
+    assert sc.sample_questions(qs, 500, 1) == qs and sc.sample_questions(qs, None) == qs
 
 
 def test_the_whole_run_with_a_fake_embedder(tmp_path, fake_embedder):
@@ -306,14 +307,40 @@ def test_the_whole_run_with_a_fake_embedder(tmp_path, fake_embedder):
     assert "| answerable |" in report and "Right passage in the top 5" in report and "vs baseline" in report
 
 
+def test_a_grid_answers_the_same_questions_again_over_the_same_index(tmp_path, fake_embedder):
+    path, cache, logs, asked = write_tiny(tmp_path), tmp_path / "cache", [], []
+
+    class Recording(Answerer):
+        def ask(self, question, **kw):
+            asked.append(kw.get("selection"))
+            return super().ask(question, **kw)
+
+    result = sq.evaluate_squad(path, articles="all", cache_dir=cache, embedder=fake_embedder, log=logs.append,
+                               make_answerer=lambda index: Recording(Retriever(index, embedder=fake_embedder)),
+                               grid=[{"max_sentences": 1}, {"max_sentences": 3}])
+    assert asked == [{}] * 6 + [{"max_sentences": 1}] * 6 + [{"max_sentences": 3}] * 6
+    default, one, three = result.runs
+    assert (default.name, one.name, three.name) == ("default", "max_sentences=1", "max_sentences=3")
+    assert default.rows.keys() == one.rows.keys() == three.rows.keys()
+    assert sum("building the index" in m for m in logs) == 1  # one index for every variant
+    # max_sentences=3 is the default: the same answers; at most one sentence each is what 1 says
+    for qid, row in three.rows.items():
+        assert {k: v for k, v in row.items() if k != "ms"} == {k: v for k, v in default.rows[qid].items() if k != "ms"}
+    assert all(r["sentences"] <= 1 for r in one.rows.values() if r["answered"])
+    assert one.significance["evidence_cited"]["against"] == "default" and "passage_top5" in one.significance
+    assert one.params["max_sentences"] == 1
+    report = sq.squad_report(result)
+    assert "| max_sentences=1 |" in report and "| answerable (max_sentences=1) |" in report
+
+
 def test_the_cache_key_follows_articles_and_settings():
     from ragcomm.config import Settings
 
     files = {"a.txt": "A\n\nText."}
-    key = sq.cache_key(files, Settings())
-    assert key == sq.cache_key(files, Settings(corpus_dir="elsewhere", index_dir="other"))
-    assert key != sq.cache_key({"a.txt": "A\n\nText!"}, Settings())
-    assert key != sq.cache_key(files, Settings(chunk_size=160))
+    key = sc.cache_key(files, Settings())
+    assert key == sc.cache_key(files, Settings(corpus_dir="elsewhere", index_dir="other"))
+    assert key != sc.cache_key({"a.txt": "A\n\nText!"}, Settings())
+    assert key != sc.cache_key(files, Settings(chunk_size=160))
 
 
 # ---------------------------------------------------------------- bad input: one clear message
@@ -340,7 +367,8 @@ def test_a_file_that_is_not_squad(tmp_path, capsys, content, message):
     (["--articles", "train"], "no train articles"),
     (["--sample", "0"], "--sample must be at least 1"),
     (["--corpus", "corpus"], "--corpus cannot be used with it"),
-    (["--answer-grid", "max_words=60"], "--answer-grid cannot be used with it"),
+    (["--answer-grid", "nonsense=1"], "bad grid entry 'nonsense=1'"),
+    (["--answer-grid", "max_words=sixty"], "bad grid values"),
     (["--calibration", "nowhere.json"], "--calibration nowhere.json: no such file"),
     (["--baseline", "nowhere.json"], "--baseline nowhere.json: not the --json"),
 ])
@@ -359,17 +387,17 @@ def test_a_missing_file(tmp_path, capsys):
 @pytest.mark.parametrize("path", [SQUAD2, SQUAD11, COVID_DEV, COVID_TEST],
                          ids=["squad2", "squad11", "covid-dev", "covid-test"])
 def test_ingestion_keeps_every_paragraph_of_the_real_files(tmp_path, path):
-    f = sq.read_squad(path)
+    f = sc.read_squad(path)
     for a in f.articles:
-        (tmp_path / sq.file_name(a)).write_text(sq.document_text(a), encoding="utf-8")
+        (tmp_path / sc.file_name(a)).write_text(sc.document_text(a), encoding="utf-8")
     docs, problems = load_corpus(tmp_path)
     assert not problems and len(docs) == len(f.articles)
     by_source = {d.source: d for d in docs}
     from ragcomm.ingest.clean import normalise
 
     for a in f.articles:
-        doc = by_source[sq.file_name(a)]
-        spans, missing = sq.locate_paragraphs(doc.text, a)
+        doc = by_source[sc.file_name(a)]
+        spans, missing = sc.locate_paragraphs(doc.text, a)
         assert missing == 0 and None not in spans, a.name
         for context, (start, end) in zip(a.paragraphs, spans):
             assert " ".join(doc.text[start:end].split()) == " ".join(normalise(context).split())
@@ -381,8 +409,8 @@ def test_an_article_without_a_title_is_named_by_its_document_id(tmp_path):
                                                 "answers": [{"text": "short", "answer_start": 0}]}]}]}]}
     path = tmp_path / "paper.json"
     path.write_text(json.dumps(paper))
-    (article,) = sq.read_squad(path).articles
+    (article,) = sc.read_squad(path).articles
     assert (article.name, article.title) == ("913", "A paper's title")
-    assert sq.document_text(article) == "A paper's title\n\nA paper's title\n\nAbstract: It is short.\n"
-    with pytest.raises(sq.SquadError, match="evaluated with --articles all"):
-        sq.select_articles(sq.read_squad(path), "validation")
+    assert sc.document_text(article) == "A paper's title\n\nA paper's title\n\nAbstract: It is short.\n"
+    with pytest.raises(sc.SquadError, match="evaluated with --articles all"):
+        sc.select_articles(sc.read_squad(path), "validation")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ragcomm.cli import main
-from ragcomm.eval import squad
+from ragcomm.eval import squad_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 SQUAD2 = ROOT / "train" / "qa" / "squad2_dev_part.json.gz"  # in the repository (train/README.md)
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow,
 
 
 def test_a_sample_of_a_validation_article_through_the_whole_pipeline(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(squad, "default_cache", lambda: tmp_path / "cache")
+    monkeypatch.setattr(squad_corpus, "default_cache", lambda: tmp_path / "cache")
     first, second = tmp_path / "first.json", tmp_path / "second.json"
     args = ["eval", "--answers", "--squad", str(SQUAD2), "--articles", "Private_school", "--sample", "60",
             "--seed", "0"]
