@@ -2,7 +2,7 @@
 seed index (index/, built by `ragcomm index`), for each number of candidates the reader reads
 (0 = no reader; the shipped default reads 3; eval/README.md, "The reader").
 
-    .venv/bin/python bench/reader_cost.py [--read 0,3,4,6,8,12] [--questions 40]
+    .venv/bin/python bench/reader_cost.py [--read 0,3,4,6,8,12] [--questions 40] [--reader DIR]
 """
 from __future__ import annotations
 
@@ -22,13 +22,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--read", default="0,3,4,6,8,12", help="candidates read, comma-separated")
     p.add_argument("--questions", type=int, default=40)
+    p.add_argument("--reader", default="default", help="the reader: default (shipped), a name or a folder")
     args = p.parse_args(argv)
 
     from ragcomm import Retriever, Settings, load_index
     from ragcomm.answer import Answerer
 
     settings = Settings(corpus_dir=ROOT / "corpus", index_dir=ROOT / "index")
-    answerer = Answerer(Retriever(load_index(settings.index_dir, corpus_dir=settings.corpus_dir), settings=settings))
+    answerer = Answerer(Retriever(load_index(settings.index_dir, corpus_dir=settings.corpus_dir), settings=settings),
+                        reader=args.reader)
     questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines()
                  if line.strip()][:args.questions]
     print("| candidates read | ask p50 ms | ask p95 ms |\n|---|---|---|")

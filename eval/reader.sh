@@ -1,7 +1,7 @@
 #!/bin/sh
 # Issue 22 and 24: the figures of the reader and the three outcomes in eval/README.md, rerun.
 # Reports go to reports/reader-eval/ (git-ignored).
-#   sh eval/reader.sh              # everything (about 40 minutes on 2 cores)
+#   sh eval/reader.sh              # everything (about 50 minutes on 2 cores; the SQuAD and COVID-QA indexes are cached)
 #   READER=DIR sh eval/reader.sh   # another exported reader (ragcomm train-reader --out DIR: DIR/onnx)
 set -e
 cd "$(dirname "$0")/.."
@@ -27,3 +27,9 @@ $RAGCOMM eval --answers --squad $SQUAD --articles "$(.venv/bin/python -c 'from r
   --reader "$READER" --json $OUT/squad-report.json > $OUT/squad-report.md
 $RAGCOMM eval --answers --squad $SQUAD --articles validation --reader "$READER" \
   --json $OUT/squad-all.json > $OUT/squad-all.md
+# 5. COVID-QA dev and test (expert questions on long scientific papers, split by paper; the reader
+#    trains on the train papers only): a larger set of questions written outside the project.
+for part in dev test; do
+  $RAGCOMM eval --answers --squad train/qa/covid_qa/covid-qa-$part.json.gz --articles all --reader "$READER" \
+    --json $OUT/covidqa-$part.json > $OUT/covidqa-$part.md
+done
