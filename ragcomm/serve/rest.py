@@ -391,13 +391,14 @@ def missing_page(doc_id: str, removed: dict | None) -> str:
 
 def document_page(doc: dict, text: str, spans: list[tuple[int, int]], pages: list | None = None,
                   doc_id: str = "") -> str:
-    """A plain, readable page of a document's text, cited sentences marked, the first in view;
+    """A plain, readable page of a document's text, cited sentences marked, the first cited in view;
     with `pages` [(page, spans)] (a PDF), the cited pages of the original shown above the text."""
     e = html.escape
     body = highlighted(text, spans, anchors=True)
     meta = doc.get("metadata", {})
     record = " · ".join(str(x) for x in (meta.get("journal"), meta.get("year"), meta.get("kind")) if x)
-    jump = ("<script>window.addEventListener('load',()=>{const m=document.getElementById('cited-1');"
+    jump = ("<script>window.addEventListener('load',()=>{const m=document.getElementById('cited-1')||"
+            "document.querySelector('mark[id^=cited-]');"
             "if(m){m.scrollIntoView({block:'center'});m.focus();}});</script>") if spans and not pages else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{e(doc['title'])}</title>

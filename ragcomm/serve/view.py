@@ -208,12 +208,18 @@ def ordinal(n: int) -> str:
 
 def highlighted(text: str, spans: list, anchors: bool = False) -> str:
     """`text` escaped, each span (start, end) in a <mark>, overlapping ones skipped; with
-    `anchors`, the n-th is `id="cited-n"` and the first can take the focus."""
+    `anchors`, the span given n-th is `id="cited-n"` and can take the focus: cited-1 is the
+    first cited (the sentence the answer quotes first), wherever it lies in the text.
+
+    >>> highlighted("A b. C d.", [(5, 9), (0, 4)], anchors=True)
+    '<mark id="cited-2" tabindex=-1>A b.</mark> <mark id="cited-1" tabindex=-1>C d.</mark>'
+    """
     out, at = [], 0
-    for n, (a, b) in enumerate(sorted({tuple(s) for s in spans}), start=1):
+    given = {s: n for n, s in enumerate(dict.fromkeys(tuple(s) for s in spans), start=1)}
+    for a, b in sorted(given):
         if a < at:
             continue
-        anchor = f' id="cited-{n}"{" tabindex=-1" if n == 1 else ""}' if anchors else ""
+        anchor = f' id="cited-{given[(a, b)]}" tabindex=-1' if anchors else ""
         out.append(e(text[at:a]))
         out.append(f"<mark{anchor}>{e(text[a:b])}</mark>")
         at = b

@@ -97,13 +97,16 @@ def test_ask_and_click_a_citation_on_a_laptop(open_page):
     expect(evidence).to_contain_text("Meaning")
     page.screenshot(path=str(ARTIFACTS / "chat-laptop.png"), full_page=True)
 
-    # The link opens the document's text with the cited sentence highlighted and in view.
+    # The link opens the document's text with the cited sentences highlighted, the card's first
+    # quote (the answer's lead, wherever it lies in the text) in view.
     with page.context.expect_page() as new:
         link.click()
     doc = new.value
     doc.wait_for_load_state()
-    mark = doc.locator("mark").first
+    assert doc.locator("mark").count() == card.locator(".rc-quote").count()
+    mark = doc.locator("mark#cited-1")
     expect(mark).to_be_in_viewport()
+    expect(mark).to_be_focused()
     assert " ".join(mark.inner_text().split())[:50] == " ".join(quote.split())[:50]
     doc.screenshot(path=str(ARTIFACTS / "source-document-laptop.png"))
     doc.close()
