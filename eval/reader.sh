@@ -13,7 +13,7 @@ mkdir -p $OUT
 # 1. The reader's weight, on the 'calibrate' half of the tune split (no reader learned from it).
 for set in gold outside paraphrases; do
   $RAGCOMM eval --answers --gold eval/$set.jsonl --split calibrate --reader "$READER" \
-    --answer-grid "reader=0,0.5,2" --json $OUT/weight-$set.json > $OUT/weight-$set.md
+    --answer-grid "reader=0,1,4,8;relative_floor=0.1,0.4" --json $OUT/weight-$set.json > $OUT/weight-$set.md
 done
 # 2. The abstention model and its operating point (writes eval/calibration.json).
 $RAGCOMM eval --calibrate --reader "$READER" > $OUT/calibrate.md

@@ -40,10 +40,10 @@ class Selection:
     max_words: int = 80  # word budget of the answer (the best sentence always goes in)
     max_sentences: int = 3
     min_gain: float = 0.0  # a further sentence must add this share of the question's term weight (or the kind)
-    relative_floor: float = 0.4  # ... and score at least this share of the best sentence's score
+    relative_floor: float = 0.1  # ... and score at least this share of the best sentence's score (0.1 with reader 6)
     more: int = 4  # sentences kept for "more from the sources"
     read: int = 3  # how many of the best-scored candidates the reader reads (answer/reading.py; 3: eval/README.md, "The reader")
-    reader: float = 1.0  # weight of the reader's probability that a sentence answers
+    reader: float = 6.0  # weight of the reader's probability that a sentence answers (6-layer reader: eval/README.md)
 
 
 SELECTION_PARAMETERS = tuple(f.name for f in fields(Selection))

