@@ -172,6 +172,17 @@ def test_choose_applies_the_rule_and_leaves_one_out(tmp_path, capsys):
     assert "| b | best single | dense | 0.4000 | — |" in out
 
 
+def test_choose_without_an_rrf_row(tmp_path, capsys):
+    # eval/rerank.sh's reports hold the default and its reranked variants, no RRF: the table says so
+    rows = {"a": {"bm25 bm25s": 0.50, "dense": 0.40, "hybrid-x": 0.53, "hybrid-x rerank20": 0.55},
+            "b": {"bm25 bm25s": 0.30, "dense": 0.40, "hybrid-x": 0.43, "hybrid-x rerank20": 0.42}}
+    paths = [report(tmp_path / f"{n}.json", f"/x/{n}", "beir", r) for n, r in rows.items()]
+    code, out, err = run(["choose", *paths], capsys)
+    assert code == 0 and "Traceback" not in err
+    assert "| a | hybrid-x | 0.5300 | 0.5000 (bm25 bm25s) | — | yes | yes |" in out  # picked on b
+    assert "| b | hybrid-x rerank20 | 0.4200 | 0.4000 (dense) | — | yes | no |" in out  # picked on a
+
+
 def test_choose_needs_two_reports(tmp_path, capsys):
     path = report(tmp_path / "a.json", "/x/a", "beir", {"bm25 bm25s": 0.5, "hybrid-x": 0.6})
     code, _, err = run(["choose", path], capsys)

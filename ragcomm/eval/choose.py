@@ -157,8 +157,9 @@ def markdown(reports: dict, latency: dict, choice: dict, loo: list[dict], tests:
               "| left out | pick from the others | its nDCG@10 there | best single there | RRF there | holds | wins |",
               "|---|---|---|---|---|---|---|"]
     for r in loo:
+        rrf = "—" if r["rrf"] is None else f"{r['rrf']:.4f}"  # no RRF row in the reports (eval/rerank.json)
         lines.append(f"| {r['left_out']} | {r['pick']} | {r[METRIC]:.4f} | {r['best_single_score']:.4f} "
-                     f"({r['best_single']}) | {r['rrf']:.4f} | {'yes' if r['holds'] else 'no'} | "
+                     f"({r['best_single']}) | {rrf} | {'yes' if r['holds'] else 'no'} | "
                      f"{'yes' if r['wins'] else 'no'} |")
     if tests:
         lines += ["", "The choice against the best single retriever, RRF and the old default (paired randomisation "
