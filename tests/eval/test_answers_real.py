@@ -30,11 +30,11 @@ def test_heldout_answers_stay_above_the_floors(real_index, tmp_path, capsys):
     s = data["answerers"][0]
     assert s["answerable"] == 43 and s["unanswerable"] == 26 and not data["notes"]
     assert s["verbatim"] == 1.0  # every cited sentence is exactly its document's text at its offsets
-    # measured with the shipped reader, each pair read alone (eval/README.md, "The reader"):
-    # cited 0.791 (34 of 43), first 0.512 (22), 43 of 43 answered (23 plainly, 20 with a
-    # caution), 26 of 26 unanswerable cautioned or declined (10 declined), AUROC 0.963
+    # measured with the shipped 6-layer reader (eval/README.md, "Seventh round"): cited 0.791
+    # (34 of 43), first 0.628 (27; the 3-layer reader 0.512), 43 of 43 answered (23 plainly, 20
+    # with a caution), 26 of 26 unanswerable cautioned or declined (12 declined), AUROC 0.962
     assert s["evidence_cited"] >= 0.74
-    assert s["evidence_first"] >= 0.46
+    assert s["evidence_first"] >= 0.57
     assert s["words_mean"] <= 80
     assert s["answered_when_answerable"] >= 0.95
     assert s["outcomes"]["answerable"]["decline"] <= 1  # at most 1 in 50 answerable questions declined
