@@ -202,8 +202,15 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
         prebuilt = None
     gold_set_, docs, answerer = gold_answerer(gold_path, settings, prebuilt, log=log, reader="none")
     answerer.reader = None  # candidates for training and today's figures come without a reader
+    spans = {}  # the evaluation's evidence spans, held-out only or with 'calibrate' too: read once each
+
+    def evidence(calibrate: bool) -> list:
+        if calibrate not in spans:
+            spans[calibrate] = held_out_spans(list(docs.values()), root, calibrate=calibrate)
+        return spans[calibrate]
+
     if gold:  # --in-domain: the 'train' half of each question set's tune split, repeated
-        protect = held_out_spans(list(docs.values()), root, calibrate=protect_all)
+        protect = evidence(protect_all)
         own = [g for name in QUESTION_SETS if (root / "eval" / name).exists()
                for g in domain_groups(answerer, list(docs.values()), root / "eval" / name, k, protect=protect,
                                       negatives_too=protect_all)]
@@ -211,7 +218,7 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
             f"each {repeat} times")
         groups += own * repeat
     if written:  # --written: questions written for training only, all of them
-        protect = held_out_spans(list(docs.values()), root, calibrate=True)
+        protect = evidence(True)
         extra = domain_groups(answerer, list(docs.values()), root / WRITTEN, k, protect=protect, every=True,
                               negatives_too=protect_all)
         log(f"written groups ({WRITTEN}): {len(extra)}, each {written} times")
