@@ -1,0 +1,123 @@
+"""The rule a new reader must pass to ship, applied to two runs of `eval/reader.sh`.
+
+Each run folder holds the reports of one reader (heldout-gold.json, heldout-outside.json,
+heldout-paraphrases.json, squad-all.json, covidqa-test.json, and others it may have). The
+rule, written before the seventh round's first result (the sixth round's, plus COVID-QA test;
+eval/README.md, "The reader"):
+
+- the mean of evidence-first over the four rule sets (gold, outside and paraphrases held out,
+  SQuAD's 8 validation articles) rises, and the mean of evidence-cited does not fall;
+- SQuAD all 8 and COVID-QA test each within `tolerance` (0.01) on cited and on first.
+
+Each set's change is tested question by question (paired randomisation test, stats.py).
+Also printed, not part of the rule: the same shares pooled over every answerable question of
+the four sets (SQuAD's 1,085 weigh 25 times gold's 43 there).
+
+    python -m ragcomm.eval.reader_rule reports/reader-eval-shipped reports/reader-eval-new
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .answers import paired_values
+from .stats import randomisation_test
+
+RULE_SETS = ("heldout-gold", "heldout-outside", "heldout-paraphrases", "squad-all")
+WITHIN = ("squad-all", "covidqa-test")
+REPORTED = RULE_SETS + ("squad-report", "covidqa-test", "covidqa-dev")
+METRICS = ("evidence_cited", "evidence_first")
+
+
+class RuleError(ValueError):
+    """A run folder lacks a report the rule needs, or a report is not one of `eval --answers`."""
+
+
+def rows_of(folder: Path, name: str) -> dict | None:
+    """qid -> record of the report's first answerer (its default row), or None if absent."""
+    path = Path(folder) / f"{name}.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())["answerers"][0]["per_question"]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise RuleError(f"{path} is not a report of 'ragcomm eval --answers --json': {exc}") from exc
+
+
+def compare_runs(base: Path, new: Path, tolerance: float = 0.01) -> dict:
+    """Per set: the paired shares before and after, p, better / worse; the rule's means and verdict."""
+    sets = {}
+    for name in REPORTED:
+        before, after = rows_of(base, name), rows_of(new, name)
+        if before is None or after is None:
+            if name in RULE_SETS or name in WITHIN:
+                raise RuleError(f"{name}.json is missing from {base if before is None else new}")
+            continue
+        entry = {}
+        for metric in METRICS:
+            a, b = paired_values(after, before, metric)
+            a, b = np.array(a), np.array(b)
+            entry[metric] = {"questions": len(a), "before": round(float(b.mean()), 4) if len(a) else 0.0,
+                             "after": round(float(a.mean()), 4) if len(a) else 0.0,
+                             "better": int((a > b).sum()), "worse": int((a < b).sum()),
+                             "p": randomisation_test(a, b) if len(a) else 1.0, "sums": (float(b.sum()), float(a.sum()))}
+        sets[name] = entry
+    means, pooled = {}, {}
+    for metric in METRICS:
+        part = [sets[n][metric] for n in RULE_SETS]
+        means[metric] = {side: round(float(np.mean([p[side] for p in part])), 4) for side in ("before", "after")}
+        n = sum(p["questions"] for p in part)
+        pooled[metric] = {side: round(sum(p["sums"][i] for p in part) / n, 4) for i, side in enumerate(("before", "after"))}
+    checks = {
+        "mean first rises": means["evidence_first"]["after"] > means["evidence_first"]["before"],
+        "mean cited does not fall": means["evidence_cited"]["after"] >= means["evidence_cited"]["before"],
+    }
+    for name in WITHIN:
+        checks[f"{name} within {tolerance}"] = all(
+            sets[name][m]["after"] >= sets[name][m]["before"] - tolerance - 1e-9 for m in METRICS)
+    return {"sets": sets, "means": means, "pooled": pooled, "checks": checks, "passes": all(checks.values())}
+
+
+def report(result: dict, base: str, new: str) -> str:
+    lines = [f"Before: {base}; after: {new}. Cited / first over answerable questions; p: paired "
+             "randomisation test; +/-: questions better / worse.", "",
+             "| set | questions | cited before -> after | p | +/- | first before -> after | p | +/- |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, entry in result["sets"].items():
+        c, f = entry["evidence_cited"], entry["evidence_first"]
+        lines.append(f"| {name} | {c['questions']} | {c['before']:.3f} -> {c['after']:.3f} | {c['p']:.2f} | "
+                     f"+{c['better']}/-{c['worse']} | {f['before']:.3f} -> {f['after']:.3f} | {f['p']:.2f} | "
+                     f"+{f['better']}/-{f['worse']} |")
+    m, p = result["means"], result["pooled"]
+    lines += ["", f"Mean of the four rule sets: cited {m['evidence_cited']['before']:.4f} -> "
+                  f"{m['evidence_cited']['after']:.4f}, first {m['evidence_first']['before']:.4f} -> "
+                  f"{m['evidence_first']['after']:.4f}.",
+              f"Pooled over their answerable questions (not the rule): cited {p['evidence_cited']['before']:.4f} -> "
+              f"{p['evidence_cited']['after']:.4f}, first {p['evidence_first']['before']:.4f} -> "
+              f"{p['evidence_first']['after']:.4f}.", ""]
+    lines += [f"- {name}: {'yes' if ok else 'NO'}" for name, ok in result["checks"].items()]
+    lines += ["", f"Rule: {'passes - ship' if result['passes'] else 'fails - do not ship'}."]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Does a new reader pass the shipping rule? (two eval/reader.sh runs)")
+    p.add_argument("base", type=Path, help="reports of the shipped reader (eval/reader.sh OUT=...)")
+    p.add_argument("new", type=Path, help="reports of the candidate reader")
+    p.add_argument("--tolerance", type=float, default=0.01)
+    args = p.parse_args(argv)
+    try:
+        result = compare_runs(args.base, args.new, args.tolerance)
+    except RuleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report(result, str(args.base), str(args.new)))
+    return 0 if result["passes"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
