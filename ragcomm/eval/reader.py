@@ -192,6 +192,8 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
     root = home()
     out = Path(out or root / "reports" / "reader")
     groups = public_groups(root / "train" / "qa", seed=config.seed, log=log)
+    # distinct groups of each kind before repeats (training.json): where two runs of one command differ
+    kinds = {"public": sum(g.split == "train" for g in groups)}
     from ..index import IndexError_, load_index
 
     settings = Settings()
@@ -217,12 +219,14 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
         log(f"in-domain groups (tune split, 'train' half of {', '.join(QUESTION_SETS)}): {len(own)}, "
             f"each {repeat} times")
         groups += own * repeat
+        kinds["in_domain"] = len(own)
     if written:  # --written: questions written for training only, all of them
         protect = evidence(True)
         extra = domain_groups(answerer, list(docs.values()), root / WRITTEN, k, protect=protect, every=True,
                               negatives_too=protect_all)
         log(f"written groups ({WRITTEN}): {len(extra)}, each {written} times")
         groups += extra * written
+        kinds["written"] = len(extra)
     trained = out / "torch"
     record = train_reader(groups, trained, config, log=log)
     folder = out / "onnx"
@@ -235,6 +239,7 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
     record["minutes"] = round((time.time() - started) / 60, 1)
     record["in_domain"], record["in_domain_repeat"] = gold, repeat
     record["written"] = written
+    record["groups_by_kind"] = kinds
     record["protect"] = "all" if protect_all else "positives"
     record["size_mb"] = round((folder / "model-int8.onnx").stat().st_size / 1e6, 1)
     (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")

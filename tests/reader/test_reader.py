@@ -146,6 +146,8 @@ def test_the_training_command_runs_on_a_tiny_slice(real_index, tmp_path):
     own = re.search(r"in-domain groups .*?: (\d+)", done.stdout + done.stderr)
     written = re.search(r"written groups .*?: (\d+)", done.stdout + done.stderr)
     assert own and written and int(own.group(1)) > 50 and int(written.group(1)) > 300
+    assert record["groups_by_kind"]["in_domain"] == int(own.group(1))
+    assert record["groups_by_kind"]["written"] == int(written.group(1)) and record["groups_by_kind"]["public"] > 10000
     assert 0 <= record["gold_heldout"]["today"] <= 1 and record["gold_heldout"]["answerable"] > 30
     assert (out / "onnx" / "model-int8.onnx").is_file()
     bad = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--layers", "9"], env=env,
