@@ -170,11 +170,13 @@ def eval_answers(args, settings, log) -> int:
 
 def read_baseline(path):
     """The per-question records of an earlier `eval --answers --json` (None without a path)."""
+    from ..eval.answers import report_rows
+
     if not path:
         return None
     try:
-        return json.loads(path.read_text())["answerers"][0]["per_question"]
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        return report_rows(path)
+    except ValueError as exc:
         raise UsageError(f"--baseline {path}: not the --json of `ragcomm eval --answers` ({exc})") from None
 
 

@@ -182,6 +182,15 @@ def evaluate_answers(answer_fn, gold: GoldSet, qids=None, docs: dict | None = No
     return AnswerRun(name, rows, summarise(rows, latencies), dict(params or {}))
 
 
+def report_rows(path: Path) -> dict:
+    """The per-question records (qid -> record) of the first answerer (the default row) of a
+    report written by `ragcomm eval --answers --json`; ValueError (saying why) if it is not one."""
+    try:
+        return json.loads(Path(path).read_text())["answerers"][0]["per_question"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
+
+
 def paired_values(run: dict, reference: dict, metric: str) -> tuple[list, list]:
     """Per-question values of a metric for two runs' records (qid -> record), paired."""
     common = [q for q in run if q in reference]

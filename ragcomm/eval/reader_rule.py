@@ -18,13 +18,12 @@ the four sets (SQuAD's 1,085 weigh 25 times gold's 43 there).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .answers import paired_values
+from .answers import paired_values, report_rows
 from .stats import randomisation_test
 
 RULE_SETS = ("heldout-gold", "heldout-outside", "heldout-paraphrases", "squad-all")
@@ -38,19 +37,19 @@ class RuleError(ValueError):
 
 
 def rows_of(folder: Path, name: str) -> dict | None:
-    """qid -> record of the report's first answerer (its default row), or None if absent."""
+    """qid -> record of the report's default row, or None if the folder has no such report."""
     path = Path(folder) / f"{name}.json"
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())["answerers"][0]["per_question"]
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise RuleError(f"{path} is not a report of 'ragcomm eval --answers --json': {exc}") from exc
+        return report_rows(path)
+    except ValueError as exc:
+        raise RuleError(f"{path} is not a report of 'ragcomm eval --answers --json': {exc}") from None
 
 
 def compare_runs(base: Path, new: Path, tolerance: float = 0.01) -> dict:
     """Per set: the paired shares before and after, p, better / worse; the rule's means and verdict."""
-    sets = {}
+    sets, paired = {}, {}  # paired: (set, metric) -> (before, after) per question, for the pooled shares
     for name in REPORTED:
         before, after = rows_of(base, name), rows_of(new, name)
         if before is None or after is None:
@@ -61,17 +60,18 @@ def compare_runs(base: Path, new: Path, tolerance: float = 0.01) -> dict:
         for metric in METRICS:
             a, b = paired_values(after, before, metric)
             a, b = np.array(a), np.array(b)
+            paired[name, metric] = (b, a)
             entry[metric] = {"questions": len(a), "before": round(float(b.mean()), 4) if len(a) else 0.0,
                              "after": round(float(a.mean()), 4) if len(a) else 0.0,
                              "better": int((a > b).sum()), "worse": int((a < b).sum()),
-                             "p": randomisation_test(a, b) if len(a) else 1.0, "sums": (float(b.sum()), float(a.sum()))}
+                             "p": randomisation_test(a, b) if len(a) else 1.0}
         sets[name] = entry
     means, pooled = {}, {}
     for metric in METRICS:
         part = [sets[n][metric] for n in RULE_SETS]
         means[metric] = {side: round(float(np.mean([p[side] for p in part])), 4) for side in ("before", "after")}
-        n = sum(p["questions"] for p in part)
-        pooled[metric] = {side: round(sum(p["sums"][i] for p in part) / n, 4) for i, side in enumerate(("before", "after"))}
+        pooled[metric] = {side: round(float(np.concatenate([paired[n, metric][i] for n in RULE_SETS]).mean()), 4)
+                          for i, side in enumerate(("before", "after"))}
     checks = {
         "mean first rises": means["evidence_first"]["after"] > means["evidence_first"]["before"],
         "mean cited does not fall": means["evidence_cited"]["after"] >= means["evidence_cited"]["before"],
