@@ -41,3 +41,12 @@ for part in dev test; do
   $RAGCOMM eval --answers --squad train/qa/covid_qa/covid-qa-$part.json.gz --articles all --reader "$READER" \
     --json $OUT/covidqa-$part.json > $OUT/covidqa-$part.md
 done
+# 6. Questions written outside the project on ../shared/realdocs (real NHS and NICE documents no
+#    reader was trained on; eval/realdocs-outside.jsonl): reported beside the rule, not part of it.
+REALDOCS=${RAGCOMM_SHARED:-../shared}/realdocs
+if [ -d "$REALDOCS" ]; then
+  $RAGCOMM eval --answers --gold eval/realdocs-outside.jsonl --corpus "$REALDOCS" --split all --reader "$READER" \
+    --answer-grid "reader=0" --json $OUT/realdocs-outside.json > $OUT/realdocs-outside.md
+else
+  echo "no $REALDOCS: realdocs-outside skipped"
+fi

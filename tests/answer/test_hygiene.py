@@ -206,7 +206,7 @@ def gold_quotes(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("name", ["gold.jsonl", "realdocs.jsonl"])
+@pytest.mark.parametrize("name", ["gold.jsonl", "realdocs.jsonl", "realdocs-outside.jsonl"])
 def test_no_gold_evidence_is_kept_out(name):
     """The evidence the answer should quote (real sentences of the corpus and the real documents)
     passes every rule, sentence by sentence."""
