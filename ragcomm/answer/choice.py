@@ -44,6 +44,8 @@ class Selection:
     more: int = 4  # sentences kept for "more from the sources"
     read: int = 3  # how many of the best-scored candidates the reader reads (answer/reading.py; 3: eval/README.md, "The reader")
     reader: float = 6.0  # weight of the reader's probability that a sentence answers (6-layer reader: eval/README.md)
+    read_more: int = 0  # ... and how many more it reads when none of those reads as an answer (reading.py)
+    read_until: float = 0.0  # "reads as an answer": the reader's logit at least this
 
 
 SELECTION_PARAMETERS = tuple(f.name for f in fields(Selection))

@@ -204,7 +204,8 @@ class Answerer:
             best_read = []
 
             def rescore(cands):
-                best_read.append(read_candidates(self.reader, reading, cands, selection.read, selection.reader))
+                best_read.append(read_candidates(self.reader, reading, cands, selection.read, selection.reader,
+                                                 selection.read_more, selection.read_until))
 
             chosen, extra = select_sentences(candidates, query_vector, weights, kind, selection, asked,
                                              top_score=max(h.score for h in hits),

@@ -212,3 +212,43 @@ def test_every_quote_is_verbatim_and_more_continues_the_markers(fake_embedder):
         assert c.start == source.start + c.passage_start
     assert [c.marker for c in citations] == [1] and all(c.marker in (1, 2) for c in extra)
     assert np.all([h.chunk_id not in {s.chunk_id for s in sources} for h in extra_sources])
+
+
+class CountingReader:
+    """A reader that reads "answer" as an answer (logit 3) and anything else as not (-3),
+    and records each batch it is given."""
+
+    def __init__(self):
+        self.batches = []
+
+    def score(self, question, sentences):
+        self.batches.append(list(sentences))
+        return np.array([3.0 if "answer" in s else -3.0 for s in sentences], dtype=np.float32)
+
+
+def test_the_reader_takes_a_second_look_only_when_the_first_finds_no_answer(fake_embedder):
+    from ragcomm.answer.reading import read_candidates, sigmoid
+
+    def ranked(*texts):  # candidates scored in the order given
+        cands = candidates(fake_embedder, hit(" ".join(texts)))
+        for i, c in enumerate(cands):
+            c.score = 10.0 - i
+        return cands
+
+    texts = ("The first sentence is about budgets in practice.", "The second sentence talks about commissioning.",
+             "The third one holds the answer to it.", "The fourth sentence is about the data.")
+    reader = CountingReader()
+    cands = ranked(*texts)
+    assert read_candidates(reader, "q", cands, 2, 1.0, more=2, until=0.0) == 3.0
+    assert [len(b) for b in reader.batches] == [2, 2]  # nothing in the first 2: the next 2 read
+    assert cands[2].reader == 3.0 and cands[2].score == pytest.approx(8.0 + sigmoid(3.0))
+
+    reader = CountingReader()
+    cands = ranked("The answer comes first in this one.", *texts[1:])
+    assert read_candidates(reader, "q", cands, 2, 1.0, more=2, until=0.0) == 3.0
+    assert [len(b) for b in reader.batches] == [2]  # found at once: no second look
+    assert cands[2].reader is None
+
+    reader = CountingReader()
+    assert read_candidates(reader, "q", ranked(*texts), 2, 1.0) == -3.0  # more=0: as before
+    assert [len(b) for b in reader.batches] == [2]
