@@ -49,7 +49,14 @@ def question_years(text: str) -> list[int]:
 OPENING = ASKING | {"after", "before", "will", "would", "under", "looking", "beyond", "with", "without", "from", "by",
                     "if", "since", "short", "in", "on", "at", "for", "during", "between", "among", "across", "within",
                     "the", "a", "an", "and", "but", "or", "so"}
+ACRONYM_WORD = re.compile(r"[A-Z][A-Z0-9]+s?")  # "PCI", "SHAs", "R0"
 TITLE = re.compile(r"(?:[A-Z][\w'’-]*|&)(?:\s+(?:(?:of|and|at|for|the|on|in|&)\s+)*(?:[A-Z][\w'’-]*))+")
+
+
+def acronyms_joined(words: list[str]) -> bool:
+    """Whether a run of words is acronyms with small words between them: "PCI for STEMI"."""
+    small = [w for w in words if not w[:1].isupper()]
+    return bool(small) and all(ACRONYM_WORD.fullmatch(w) for w in words if w[:1].isupper())
 
 
 def question_titles(text: str) -> list[str]:
@@ -57,8 +64,13 @@ def question_titles(text: str) -> list[str]:
     programmes, bodies and documents. The question's first word starts one only if it
     is capitalised for its own sake (not "What", "How").
 
+    Acronyms joined by a small word ("PCI for STEMI", "SARS and MERS") name two things, not
+    one: each is a name (question_names), the run is not a title.
+
     >>> question_titles("What did the NHS Long Term Plan say about the GP at Hand app?")
     ['NHS Long Term Plan', 'GP at Hand']
+    >>> question_titles("Which stent in primary PCI for STEMI? And the NHS LTP?")
+    ['NHS LTP']
     """
     titles = []
     for m in TITLE.finditer(text):
@@ -72,7 +84,7 @@ def question_titles(text: str) -> list[str]:
             if not word or re.search(r"(?:['’]s|s['’])$", word):
                 while run and run[0].lower() in ("of", "and", "at", "for", "the", "on", "in", "&"):
                     run = run[1:]
-                if sum(w[:1].isupper() for w in run) >= 2:
+                if sum(w[:1].isupper() for w in run) >= 2 and not acronyms_joined(run):
                     titles.append(" ".join(run))
                 run = []
     return titles

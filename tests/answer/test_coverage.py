@@ -39,6 +39,18 @@ def test_an_acronym_is_known_when_the_corpus_spells_it_out_and_the_other_way_rou
     assert found["unknown_names"] == ["CHD"]  # no coronary heart disease in it
 
 
+def test_acronyms_joined_by_a_small_word_are_names_not_a_title(tmp_path, fake_embedder):
+    """"primary PCI for STEMI" asks about two things the guideline names apart; it was declined
+    as a title the documents never use (eval/realdocs-outside.jsonl xa-004)."""
+    profile = profile_of(tmp_path, fake_embedder, {
+        "a.txt": "Offer unfractionated heparin to people with acute STEMI undergoing primary PCI with radial "
+                 "access.\n\nThe NHS Long Term Plan is not in this corpus."})
+    values, found = corpus_signals("What anticoagulant is given during primary PCI for STEMI?", profile)
+    assert values["unknown_titles"] == 0.0 and found["unknown_names"] == []
+    values, found = corpus_signals("What does the NHS LTP say?", profile)
+    assert found["unknown_titles"] == ["NHS LTP"]  # acronyms side by side still make a title
+
+
 def test_a_year_in_a_record_line_counts_as_mentioned(real_answerer):
     profile = real_answerer.profile
     years_in_text = {int(y) for c in real_answerer.retriever.index.chunks for y in re.findall(r"\b20[0-2]\d\b", c.text)}
