@@ -142,3 +142,22 @@ def test_generated_answers_are_scored_beside_the_extractive_ones(real_index, llm
         if "generated" in row and not row["generated"]["shown"]:
             assert row["answer"] == extractive["per_question"][qid]["answer"], qid  # the fallback
         assert row["verbatim"] == [True] * len(row["verbatim"])  # whatever is cited is quoted exactly
+
+
+REALDOCS = Path(__import__("os").environ.get("RAGCOMM_SHARED", ROOT.parent / "shared")) / "realdocs"
+
+
+@pytest.mark.skipif(not REALDOCS.is_dir(), reason="../shared/realdocs not beside the repository (CI has it)")
+def test_questions_written_outside_on_real_documents_stay_above_the_floors(tmp_path, capsys):
+    """eval/realdocs-outside.jsonl on ../shared/realdocs (eval/README.md, ninth round): measured
+    cited 0.756 (127 of 168), first 0.637 (107), answerable 105 answered plainly, 63 cautioned,
+    none declined; unanswerable 26 of 30 cautioned or declined."""
+    out = tmp_path / "realdocs.json"
+    assert main(["eval", "--answers", "--gold", str(ROOT / "eval" / "realdocs-outside.jsonl"), "--corpus", str(REALDOCS),
+                 "--split", "all", "--json", str(out)]) == 0
+    s = json.loads(out.read_text())["answerers"][0]
+    assert s["answerable"] == 168 and s["unanswerable"] == 30 and s["verbatim"] == 1.0
+    assert s["evidence_cited"] >= 0.70 and s["evidence_first"] >= 0.58
+    assert s["outcomes"]["answerable"]["decline"] <= 2
+    assert s["cautioned_or_declined_when_not"] >= 0.80
+    assert s["per_question"]["xa-004"]["outcome"] != "decline"  # "PCI for STEMI" is two names, not a title
