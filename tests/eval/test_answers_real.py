@@ -5,6 +5,7 @@ AUROC 0.96, all verbatim; before this work 0.558, 0.163, 124 words, 93%, 0.677, 
 calibration writes a model the answerer reads; saved answers (`ask --queries --json`, e.g. of
 an older version) score the same as answering afresh."""
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,7 @@ def test_generated_answers_are_scored_beside_the_extractive_ones(real_index, llm
         assert row["verbatim"] == [True] * len(row["verbatim"])  # whatever is cited is quoted exactly
 
 
-REALDOCS = Path(__import__("os").environ.get("RAGCOMM_SHARED", ROOT.parent / "shared")) / "realdocs"
+REALDOCS = Path(os.environ.get("RAGCOMM_SHARED", ROOT.parent / "shared")) / "realdocs"
 
 
 @pytest.mark.skipif(not REALDOCS.is_dir(), reason="../shared/realdocs not beside the repository (CI has it)")

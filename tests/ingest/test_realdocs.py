@@ -1,6 +1,7 @@
 """The nine real public documents of ../shared/realdocs (SOURCES.md there; not copied into
 the repository): titles, running headers and footers out of the text and into metadata,
 contents pages dropped, tables as rows, pages right, spreadsheets and a web page."""
+import json
 import os
 import re
 from pathlib import Path
@@ -140,8 +141,6 @@ def test_titles_and_years_from_the_best_evidence(docs):
 def test_questions_written_outside_the_project_stand_on_their_pages(docs):
     """eval/realdocs-outside.jsonl (168 answerable, 30 not; eval/README.md): well formed, and each
     evidence sentence found once in its document as ingested, on the page the writer read it on."""
-    import json
-
     rows = [json.loads(line) for line in (ROOT / "eval" / "realdocs-outside.jsonl").read_text().splitlines() if line]
     fields = {"id", "question", "kind", "source", "doc_id", "evidence", "page", "answerable"}
     assert len({r["id"] for r in rows}) == len(rows) == 198
