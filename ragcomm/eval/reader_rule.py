@@ -13,13 +13,15 @@ Each set's change is tested question by question (paired randomisation test, sta
 Reported beside the rule when both runs have them: SQuAD's 4 report articles, COVID-QA dev and
 the questions written outside the project on ../shared/realdocs (realdocs-outside).
 Also printed, not part of the rule: the same shares pooled over every answerable question of
-the four sets (SQuAD's 1,085 weigh 25 times gold's 43 there).
+the four sets (SQuAD's 1,085 weigh 25 times gold's 43 there), and for each guard how often a
+candidate that changes nothing on average would fail it by chance alone (`false_alarm`).
 
     python -m ragcomm.eval.reader_rule reports/reader-eval-shipped reports/reader-eval-new
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -47,6 +49,24 @@ def rows_of(folder: Path, name: str) -> dict | None:
         return report_rows(path)
     except ValueError as exc:
         raise RuleError(f"{path} is not a report of 'ragcomm eval --answers --json': {exc}") from None
+
+
+def false_alarm(discordant: int, questions: int, tolerance: float) -> float:
+    """The chance that a candidate with no effect fails a guard "within `tolerance`" on a set
+    of `questions`: each of the `discordant` questions that change goes either way with
+    probability 1/2, and it fails when worse - better exceeds `tolerance` x `questions`.
+
+    >>> false_alarm(0, 375, 0.01)
+    0.0
+    >>> round(false_alarm(4, 100, 0.01), 4)  # fails when worse - better >= 2: 3 or 4 of 4 worse
+    0.3125
+    """
+    if discordant <= 0 or questions <= 0:
+        return 0.0
+    limit = tolerance * questions + 1e-9  # worse - better = 2 worse - discordant must exceed this
+    fails = sum(math.comb(discordant, worse) for worse in range(discordant + 1)
+                if 2 * worse - discordant > limit)
+    return fails / 2 ** discordant
 
 
 def compare_runs(base: Path, new: Path, tolerance: float = 0.01) -> dict:
@@ -81,7 +101,11 @@ def compare_runs(base: Path, new: Path, tolerance: float = 0.01) -> dict:
     for name in WITHIN:
         checks[f"{name} within {tolerance}"] = all(
             sets[name][m]["after"] >= sets[name][m]["before"] - tolerance - 1e-9 for m in METRICS)
-    return {"sets": sets, "means": means, "pooled": pooled, "checks": checks, "passes": all(checks.values())}
+    alarms = {f"{name} {metric}": round(false_alarm(sets[name][metric]["better"] + sets[name][metric]["worse"],
+                                                    sets[name][metric]["questions"], tolerance), 3)
+              for name in WITHIN for metric in METRICS}
+    return {"sets": sets, "means": means, "pooled": pooled, "checks": checks, "false_alarm": alarms,
+            "passes": all(checks.values())}
 
 
 def report(result: dict, base: str, new: str) -> str:
@@ -102,6 +126,9 @@ def report(result: dict, base: str, new: str) -> str:
               f"{p['evidence_cited']['after']:.4f}, first {p['evidence_first']['before']:.4f} -> "
               f"{p['evidence_first']['after']:.4f}.", ""]
     lines += [f"- {name}: {'yes' if ok else 'NO'}" for name, ok in result["checks"].items()]
+    if result.get("false_alarm"):
+        lines += ["", "Chance that a candidate with no effect fails each guard, with as many questions changing "
+                      "(not the rule): " + ", ".join(f"{k} {v:.2f}" for k, v in result["false_alarm"].items()) + "."]
     lines += ["", f"Rule: {'passes - ship' if result['passes'] else 'fails - do not ship'}."]
     return "\n".join(lines)
 

@@ -62,3 +62,23 @@ def test_a_missing_or_foreign_report_is_a_clear_error(tmp_path, capsys):
     (partial / "covidqa-test.json").write_text('{"not": "a report"}')
     assert rr.main([str(base), str(partial)]) == 2
     assert "is not a report of 'ragcomm eval --answers --json'" in capsys.readouterr().err
+
+
+def test_false_alarm_matches_every_way_the_changed_questions_can_go():
+    import itertools
+    for discordant, questions, tolerance in ((4, 100, 0.01), (7, 200, 0.01), (9, 375, 0.01), (6, 50, 0.05)):
+        fails = sum(1 for signs in itertools.product((1, -1), repeat=discordant)
+                    if -sum(signs) > tolerance * questions)  # worse - better
+        assert rr.false_alarm(discordant, questions, tolerance) == pytest.approx(fails / 2 ** discordant)
+    assert rr.false_alarm(4, 100, 0.01) == pytest.approx(5 / 16)  # 3 or 4 of 4 worse: (4 + 1) / 16
+    assert rr.false_alarm(0, 100, 0.01) == 0.0
+    assert rr.false_alarm(2, 1000, 0.01) == 0.0  # 2 changes can never cost 10 questions
+
+
+def test_the_report_prints_the_false_alarm_of_each_guard(tmp_path):
+    new = dict(BASE, **{"covidqa-test": [(1, 1), (1, 1)]})  # one question better on first
+    result = rr.compare_runs(write_run(tmp_path / "a", BASE), write_run(tmp_path / "b", new))
+    # one discordant question of 2: it fails when worse - better > 0.02, i.e. the one goes worse
+    assert result["false_alarm"]["covidqa-test evidence_first"] == 0.5
+    assert result["false_alarm"]["covidqa-test evidence_cited"] == 0.0
+    assert "covidqa-test evidence_first 0.50" in rr.report(result, "a", "b")
