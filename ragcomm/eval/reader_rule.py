@@ -17,6 +17,12 @@ the four sets (SQuAD's 1,085 weigh 25 times gold's 43 there), and for each guard
 candidate that changes nothing on average would fail it by chance alone (`false_alarm`).
 
     python -m ragcomm.eval.reader_rule reports/reader-eval-shipped reports/reader-eval-new
+
+Either side may be several runs, comma-separated (one per training seed, say): each question's
+cited and first are then averaged over them, so two recipes are compared by their seeds' mean
+rather than by one seed's luck (eval/README.md, "Tenth round").
+
+    python -m ragcomm.eval.reader_rule shipped-seed0,shipped-seed1 new-seed0,new-seed1
 """
 from __future__ import annotations
 
@@ -40,15 +46,33 @@ class RuleError(ValueError):
     """A run folder lacks a report the rule needs, or a report is not one of `eval --answers`."""
 
 
-def rows_of(folder: Path, name: str) -> dict | None:
-    """qid -> record of the report's default row, or None if the folder has no such report."""
-    path = Path(folder) / f"{name}.json"
-    if not path.exists():
-        return None
-    try:
-        return report_rows(path)
-    except ValueError as exc:
-        raise RuleError(f"{path} is not a report of 'ragcomm eval --answers --json': {exc}") from None
+def runs(side) -> list[Path]:
+    """One run folder, or several (a list, or a comma-separated string)."""
+    if isinstance(side, (list, tuple)):
+        return [Path(f) for f in side]
+    return [Path(f) for f in str(side).split(",") if f]
+
+
+def rows_of(side, name: str) -> dict | None:
+    """qid -> record of the report's default row, or None if a folder has no such report. Over
+    several runs: the questions all of them asked, with cited and first averaged over the runs."""
+    folders = runs(side)
+    if not folders:
+        raise RuleError("no run folder given")
+    tables = []
+    for folder in folders:
+        path = folder / f"{name}.json"
+        if not path.exists():
+            return None
+        try:
+            tables.append(report_rows(path))
+        except ValueError as exc:
+            raise RuleError(f"{path} is not a report of 'ragcomm eval --answers --json': {exc}") from None
+    if len(tables) == 1:
+        return tables[0]
+    common = [q for q in tables[0] if all(q in t for t in tables[1:])]
+    return {q: dict(tables[0][q], **{m: sum(float(t[q][m]) for t in tables) / len(tables) for m in METRICS})
+            for q in common}
 
 
 def false_alarm(discordant: int, questions: int, tolerance: float) -> float:
@@ -69,8 +93,9 @@ def false_alarm(discordant: int, questions: int, tolerance: float) -> float:
     return fails / 2 ** discordant
 
 
-def compare_runs(base: Path, new: Path, tolerance: float = 0.01) -> dict:
-    """Per set: the paired shares before and after, p, better / worse; the rule's means and verdict."""
+def compare_runs(base, new, tolerance: float = 0.01) -> dict:
+    """Per set: the paired shares before and after, p, better / worse; the rule's means and verdict.
+    `base` and `new`: a run folder each, or several (`runs`) whose questions are averaged."""
     sets, paired = {}, {}  # paired: (set, metric) -> (before, after) per question, for the pooled shares
     for name in REPORTED:
         before, after = rows_of(base, name), rows_of(new, name)
@@ -135,8 +160,9 @@ def report(result: dict, base: str, new: str) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Does a new reader pass the shipping rule? (two eval/reader.sh runs)")
-    p.add_argument("base", type=Path, help="reports of the shipped reader (eval/reader.sh OUT=...)")
-    p.add_argument("new", type=Path, help="reports of the candidate reader")
+    p.add_argument("base", help="reports of the shipped reader (eval/reader.sh OUT=...); several, comma-separated, "
+                                "are averaged per question (one per seed)")
+    p.add_argument("new", help="reports of the candidate reader (or several, comma-separated)")
     p.add_argument("--tolerance", type=float, default=0.01)
     args = p.parse_args(argv)
     try:

@@ -82,3 +82,20 @@ def test_the_report_prints_the_false_alarm_of_each_guard(tmp_path):
     assert result["false_alarm"]["covidqa-test evidence_first"] == 0.5
     assert result["false_alarm"]["covidqa-test evidence_cited"] == 0.0
     assert "covidqa-test evidence_first 0.50" in rr.report(result, "a", "b")
+
+
+def test_several_runs_a_side_are_averaged_question_by_question(tmp_path):
+    seed1 = dict(BASE, **{"heldout-gold": [(1, 0), (1, 0)]})  # the same recipe, another seed: gold first 0.5 -> 0
+    new = dict(BASE, **{"heldout-gold": [(1, 1), (1, 1)]})
+    a0, a1 = write_run(tmp_path / "a0", BASE), write_run(tmp_path / "a1", seed1)
+    b0, b1 = write_run(tmp_path / "b0", new), write_run(tmp_path / "b1", new)
+    result = rr.compare_runs(f"{a0},{a1}", [b0, b1])
+    gold = result["sets"]["heldout-gold"]["evidence_first"]
+    # question 0: first 1 and 0 over the two seeds -> 0.5; question 1: 0 and 0 -> 0. Mean 0.25 -> 1.0
+    assert (gold["before"], gold["after"], gold["better"], gold["worse"]) == (0.25, 1.0, 2, 0)
+    # one seed alone: 0.5 -> 1.0
+    assert rr.compare_runs(a0, b0)["sets"]["heldout-gold"]["evidence_first"]["before"] == 0.5
+    assert rr.main([f"{a0},{a1}", f"{b0},{b1}"]) == 0
+    with pytest.raises(rr.RuleError, match="covidqa-test.json is missing"):
+        partial = write_run(tmp_path / "b2", {k: v for k, v in new.items() if k != "covidqa-test"})
+        rr.compare_runs(f"{a0},{a1}", f"{b0},{partial}")
