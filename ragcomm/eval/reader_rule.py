@@ -79,6 +79,8 @@ def false_alarm(discordant: int, questions: int, tolerance: float) -> float:
     """The chance that a candidate with no effect fails a guard "within `tolerance`" on a set
     of `questions`: each of the `discordant` questions that change goes either way with
     probability 1/2, and it fails when worse - better exceeds `tolerance` x `questions`.
+    Over several runs a side a question may move by a fraction; counting it as a whole one
+    makes the figure an upper bound.
 
     >>> false_alarm(0, 375, 0.01)
     0.0
