@@ -1,4 +1,5 @@
 """The reader's shipping rule over two run folders of hand-made reports (ragcomm/eval/reader_rule.py)."""
+import itertools
 import json
 
 import pytest
@@ -65,7 +66,6 @@ def test_a_missing_or_foreign_report_is_a_clear_error(tmp_path, capsys):
 
 
 def test_false_alarm_matches_every_way_the_changed_questions_can_go():
-    import itertools
     for discordant, questions, tolerance in ((4, 100, 0.01), (7, 200, 0.01), (9, 375, 0.01), (6, 50, 0.05)):
         fails = sum(1 for signs in itertools.product((1, -1), repeat=discordant)
                     if -sum(signs) > tolerance * questions)  # worse - better
@@ -96,6 +96,6 @@ def test_several_runs_a_side_are_averaged_question_by_question(tmp_path):
     # one seed alone: 0.5 -> 1.0
     assert rr.compare_runs(a0, b0)["sets"]["heldout-gold"]["evidence_first"]["before"] == 0.5
     assert rr.main([f"{a0},{a1}", f"{b0},{b1}"]) == 0
+    partial = write_run(tmp_path / "b2", {k: v for k, v in new.items() if k != "covidqa-test"})
     with pytest.raises(rr.RuleError, match="covidqa-test.json is missing"):
-        partial = write_run(tmp_path / "b2", {k: v for k, v in new.items() if k != "covidqa-test"})
         rr.compare_runs(f"{a0},{a1}", f"{b0},{partial}")
