@@ -92,7 +92,8 @@ def add_retrieval_options(p):
 def add_reader_option(p):
     p.add_argument("--reader", default="default", help="the reader that reads the question and each candidate "
                    "sentence together: default (the shipped one), none, or a reader folder (ragcomm train-reader) "
-                   "or a sentence-transformers CrossEncoder folder")
+                   "or a sentence-transformers CrossEncoder folder; several joined by commas read as one "
+                   "(the mean of their logits, at the cost of all of them)")
 
 
 def add_generator_options(p, stream: bool = True):

@@ -180,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, default=8, help="pairs per forward pass, sorted by length (default 8; 0 = "
                    "the whole batch padded to its longest pair)")
     p.add_argument("--teacher", default="", help="also learn this reader's logits (distillation): default (the "
-                   "shipped one) or a reader folder")
+                   "shipped one), a reader folder, or several joined by commas (their mean)")
     p.add_argument("--distill", type=float, default=1.0, help="weight of the squared gap to the teacher's logits")
     p.add_argument("--limit", type=int, default=0, help="train on this many groups only (a quick trial)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (a quick trial)")

@@ -4,6 +4,7 @@
     reader.score(question, sentences)         # logits; above 0 reads as "this sentence answers"
     get_reader("path/to/folder")              # an exported reader folder (onnx.py), or a
                                               # sentence-transformers CrossEncoder folder (sbert.py)
+    get_reader("default,path/to/folder")      # an ensemble: the mean of their logits (ensemble.py)
     get_reader("none")                        # None: answer without a reader
     get_reader(cache=READER_CACHE)            # remembering the last pairs it read (cache.py)
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from .base import Reader
 from .cache import READER_CACHE, CachedReader
+from .ensemble import SEPARATOR
 
 SHIPPED = Path(__file__).resolve().parent / "model"
 DEFAULT_READER = "default"
@@ -29,7 +31,8 @@ def shipped_available() -> bool:
 
 def get_reader(name: str = DEFAULT_READER, backend: str = "onnx-int8", cache: int = 0) -> Reader | None:
     """A reader by name: 'default' (the shipped one; None if this checkout has none), 'none',
-    an exported reader folder (meta.json + model-int8.onnx), or a CrossEncoder folder;
+    an exported reader folder (meta.json + model-int8.onnx), a CrossEncoder folder, or several
+    of these separated by commas (an ensemble);
     remembering the scores of its last `cache` pairs (cache.py: the server does, with
     READER_CACHE; evaluation and benchmarks read every pair, so their timings are honest)."""
     name = (name or "").strip()
@@ -42,6 +45,14 @@ def get_reader(name: str = DEFAULT_READER, backend: str = "onnx-int8", cache: in
 @lru_cache(maxsize=4)
 def load_reader(name: str, backend: str) -> Reader | None:
     """The model itself, loaded once per process (name and backend as get_reader's)."""
+    if SEPARATOR in name:
+        from .ensemble import EnsembleReader
+
+        parts = [part.strip() for part in name.split(SEPARATOR) if part.strip()]
+        readers = [load_reader(part, backend) for part in parts]
+        if any(r is None for r in readers):
+            return None
+        return readers[0] if len(readers) == 1 else EnsembleReader(readers)
     if name == DEFAULT_READER:
         if not shipped_available():
             return None

@@ -108,6 +108,24 @@ def test_a_student_trained_with_a_teacher_learns_the_teachers_scores(tiny, tmp_p
                      log=lambda _m: None)
 
 
+def test_readers_joined_by_a_comma_are_one_reader_scoring_their_mean(tiny):
+    """`--reader default,DIR` (and `--teacher default,DIR`): the shipped reader and a trained
+    folder as an ensemble, whose logit for each pair is the mean of the two readers' own."""
+    folder = str(tiny[0] / "onnx")
+    shipped, other = get_reader("default"), get_reader(folder)
+    both = get_reader(f"default, {folder}")
+    assert isinstance(both, Reader) and both.model_id == f"{shipped.model_id}+tiny"
+    question, sentences = GROUPS[0].question, list(GROUPS[0].sentences) + ["The weather in July was warm."]
+    want = (shipped.score(question, sentences) + other.score(question, sentences)) / 2
+    got = both.score(question, sentences)
+    assert got.shape == (3,) and np.allclose(got, want, atol=1e-6)
+    assert not np.allclose(got, shipped.score(question, sentences))  # the second reader does count
+    assert both.score(question, []).shape == (0,)
+    assert get_reader("default,") is shipped  # one name left: that reader itself
+    with pytest.raises(RuntimeError, match="cannot load the reader"):
+        get_reader(f"default,{tiny[0] / 'no-such-folder'}")
+
+
 def test_the_card_of_a_distilled_reader_gives_its_teacher_in_the_command():
     from ragcomm.eval.reader import card
     from ragcomm.reader import SHIPPED
