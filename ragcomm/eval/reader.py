@@ -166,7 +166,21 @@ def gold_candidate_figures(answerer, reader, gold, qids, read: int = 12, weight:
     return out
 
 
-def validation_figures(score, groups: list[Group], per_source: int = 600, seed: int = 0) -> dict:
+VALIDATION_SEED = 0  # the public validation groups (and their sample) every reader is measured on
+
+
+def validation_groups(root: Path, groups: list[Group], seed: int, log=print) -> list[Group]:
+    """The public validation groups drawn with VALIDATION_SEED, whatever seed drew `groups`
+    (a training seed also draws negatives and MedQuAD's sample): so readers trained with
+    different seeds are measured on the same groups. The split is by article, topic and paper,
+    never by seed, so no seed's training groups hold these questions."""
+    if seed == VALIDATION_SEED:
+        return [g for g in groups if g.split == "validation"]
+    log(f"validation groups: drawn again with seed {VALIDATION_SEED} (training seed {seed})")
+    return [g for g in public_groups(root, seed=VALIDATION_SEED) if g.split == "validation"]
+
+
+def validation_figures(score, groups: list[Group], per_source: int = 600, seed: int = VALIDATION_SEED) -> dict:
     """group_figures on each public source's validation groups (at most `per_source`, seeded)."""
     rng = random.Random(seed)
     out = {}
@@ -233,7 +247,9 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
     export_reader(trained, folder, config.max_length, {"model_id": f"ragcomm-reader-L{config.layers}",
                                                        "training": asdict(config)})
     reader = OnnxReader(folder)
-    record["validation"] = validation_figures(reader.score, groups, per_source, config.seed)
+    valid = validation_groups(root / "train" / "qa", groups, config.seed, log)
+    record["validation"] = validation_figures(reader.score, valid, per_source, VALIDATION_SEED)
+    record["validation_seed"] = VALIDATION_SEED
     heldout = [q for q in gold_set_.questions if split_of(q) == "heldout"]
     record["gold_heldout"] = gold_candidate_figures(answerer, reader, gold_set_, heldout)
     record["minutes"] = round((time.time() - started) / 60, 1)
@@ -305,7 +321,8 @@ an answerability signal of the abstention model (`answer/abstention.py`; eval/ca
 
 Public validation groups: the share of answerable questions whose answering sentence the
 reader ranks first among the group's candidates (top-1), its MRR, and the AUROC of the best
-logit for answerable against unanswerable questions.
+logit for answerable against unanswerable questions. The groups are drawn with seed 0 whatever
+the training seed, so readers trained with different seeds are measured on the same ones.
 
 | set | groups | top-1 | MRR | AUROC |
 |---|---|---|---|---|

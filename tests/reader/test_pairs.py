@@ -110,3 +110,22 @@ def test_dropped_copies_have_no_positive_and_keep_the_side():
     copies = dropped([g], share=1.0)
     assert copies[0].labels == [0, 0] and "answer here." not in copies[0].sentences
     assert copies[0].split == "train" and not copies[0].answerable
+
+
+def test_every_training_seed_is_validated_on_the_seed_0_groups_none_of_which_it_trained_on():
+    """`train-reader --seed 1` draws other negatives and another MedQuAD sample; its validation
+    figures still come from the groups seed 0 draws, and none of those questions is among the
+    groups it trains on (the split is by article, topic and paper, not by seed)."""
+    from ragcomm.eval.reader import validation_groups
+    from ragcomm.reader.pairs import public_groups
+
+    one = public_groups(QA, seed=1)
+    valid = validation_groups(QA, one, seed=1, log=lambda _m: None)
+    zero = public_groups(QA, seed=0)
+    want = [g for g in zero if g.split == "validation"]
+    assert [(g.source, g.qid, g.sentences) for g in valid] == [(g.source, g.qid, g.sentences) for g in want]
+    assert [(g.qid, g.sentences) for g in one if g.split == "validation"] != [(g.qid, g.sentences) for g in want]
+    trained = {(g.source.removesuffix("-dropped"), g.article) for g in one if g.split == "train"}
+    assert not trained & {(g.source, g.article) for g in valid}
+    assert {g.source for g in valid} == {"covid", "medquad", "pubmedqa", "squad2"}
+    assert validation_groups(QA, zero, seed=0) == want  # seed 0: its own groups, not drawn again

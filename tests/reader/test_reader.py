@@ -160,6 +160,7 @@ def test_the_training_command_runs_on_a_tiny_slice(real_index, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads((out / "training.json").read_text())
     assert record["steps"] == 2 and set(record["validation"]) >= {"squad2", "covid", "pubmedqa", "medquad"}
+    assert record["validation_seed"] == 0
     assert record["in_domain"] and record["written"] == 1
     own = re.search(r"in-domain groups .*?: (\d+)", done.stdout + done.stderr)
     written = re.search(r"written groups .*?: (\d+)", done.stdout + done.stderr)
