@@ -50,11 +50,10 @@ def soup(out: Path, runs: list[Path]) -> None:
 
 def public(names: list[str]) -> None:
     from ragcomm.config import home
-    from ragcomm.eval.reader import VALIDATION_SEED, validation_figures
+    from ragcomm.eval.reader import VALIDATION_SEED, validation_figures, validation_groups
     from ragcomm.reader import get_reader
-    from ragcomm.reader.pairs import public_groups
 
-    groups = [g for g in public_groups(home() / "train" / "qa", seed=VALIDATION_SEED) if g.split == "validation"]
+    groups = validation_groups(home() / "train" / "qa")
     print("| reader | " + " | ".join(["COVID-QA", "MedQuAD", "PubMedQA", "SQuAD 2.0", "SQuAD 2.0 AUROC"]) + " |")
     print("|---" * 6 + "|")
     for name in names:

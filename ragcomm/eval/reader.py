@@ -169,15 +169,17 @@ def gold_candidate_figures(answerer, reader, gold, qids, read: int = 12, weight:
 VALIDATION_SEED = 0  # the public validation groups (and their sample) every reader is measured on
 
 
-def validation_groups(root: Path, groups: list[Group], seed: int, log=print) -> list[Group]:
+def validation_groups(root: Path, groups: list[Group] | None = None, seed: int = VALIDATION_SEED,
+                      log=print) -> list[Group]:
     """The public validation groups drawn with VALIDATION_SEED, whatever seed drew `groups`
     (a training seed also draws negatives and MedQuAD's sample): so readers trained with
     different seeds are measured on the same groups. The split is by article, topic and paper,
-    never by seed, so no seed's training groups hold these questions."""
-    if seed == VALIDATION_SEED:
-        return [g for g in groups if g.split == "validation"]
-    log(f"validation groups: drawn again with seed {VALIDATION_SEED} (training seed {seed})")
-    return [g for g in public_groups(root, seed=VALIDATION_SEED) if g.split == "validation"]
+    never by seed, so no seed's training groups hold these questions. Without `groups`, drawn."""
+    if groups is None or seed != VALIDATION_SEED:
+        if groups is not None:
+            log(f"validation groups: drawn again with seed {VALIDATION_SEED} (training seed {seed})")
+        groups = public_groups(root, seed=VALIDATION_SEED)
+    return [g for g in groups if g.split == "validation"]
 
 
 def validation_figures(score, groups: list[Group], per_source: int = 600, seed: int = VALIDATION_SEED) -> dict:

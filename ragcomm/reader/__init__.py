@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .base import Reader
 from .cache import READER_CACHE, CachedReader
-from .ensemble import SEPARATOR
+from .ensemble import SEPARATOR, EnsembleReader
 
 SHIPPED = Path(__file__).resolve().parent / "model"
 DEFAULT_READER = "default"
@@ -46,8 +46,6 @@ def get_reader(name: str = DEFAULT_READER, backend: str = "onnx-int8", cache: in
 def load_reader(name: str, backend: str) -> Reader | None:
     """The model itself, loaded once per process (name and backend as get_reader's)."""
     if SEPARATOR in name:
-        from .ensemble import EnsembleReader
-
         parts = [part.strip() for part in name.split(SEPARATOR) if part.strip()]
         readers = [load_reader(part, backend) for part in parts]
         if any(r is None for r in readers):
