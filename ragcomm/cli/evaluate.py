@@ -273,13 +273,13 @@ def cmd_train_reader(args) -> int:
         raise UsageError("--max-length must be at least 16")
     if args.chunk < 0:
         raise UsageError("--chunk must be 0 (one padded batch) or more")
-    if args.written < 0:
-        raise UsageError("--written must be 0 or more")
+    if args.written < 0 or args.written_more < 0:
+        raise UsageError("--written and --written-more must be 0 or more")
     config = TrainConfig(layers=args.layers, max_length=args.max_length, epochs=args.epochs, seed=args.seed,
                          limit=args.limit, max_steps=args.max_steps, threads=args.threads, bf16=args.bf16, chunk=args.chunk,
                          teacher=args.teacher, distill=args.distill,
                          checkpoints=tuple(int(x) for x in (args.checkpoints or "").split(",") if x.strip()))
     train_command(args.out, config, args.gold or home() / "eval" / "gold.jsonl", args.ship, gold=args.in_domain,
                   per_source=args.per_source, log=log, repeat=args.in_domain_repeat, written=args.written,
-                  protect_all=args.protect == "all")
+                  protect_all=args.protect == "all", written_more=args.written_more)
     return 0

@@ -192,6 +192,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--written", type=int, default=0, metavar="N", help="also train N times on train/questions.jsonl: "
                    "questions over the seed corpus written for training only (none of their positives holds the "
                    "evidence of a held-out or 'calibrate' question); default 0")
+    p.add_argument("--written-more", type=int, default=0, metavar="N", help="also train N times on "
+                   "train/questions-more.jsonl: a second batch of such questions, new phrasings; default 0")
     p.add_argument("--protect", choices=("all", "positives"), default="all", help="keep the evidence of held-out and "
                    "'calibrate' questions out of in-domain training as positives and negatives (all, default), or "
                    "only as positives, and for --in-domain only the held-out split's (positives: the rule the shipped "

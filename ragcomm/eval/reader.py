@@ -12,7 +12,8 @@ top k passages) labelled by whether they hold the evidence (the rule of `ragcomm
 --answers`), repeated so that they weigh among the public groups.
 
 With --written, groups also come from train/questions.jsonl: questions over the seed corpus
-written for training only (never evaluated), every one of them used, labelled the same way.
+written for training only (never evaluated), every one of them used, labelled the same way;
+with --written-more, from train/questions-more.jsonl, a second batch written the same way.
 
 In both, a candidate that holds the evidence of a question of the evaluation sets' held-out
 split or 'calibrate' half is never read in training: not as a positive (the question is left
@@ -53,6 +54,7 @@ from .datasets import gold_set, load_gold
 
 QUESTION_SETS = ("gold.jsonl", "outside.jsonl", "paraphrases.jsonl")
 WRITTEN = Path("train") / "questions.jsonl"  # written for training only (train/README.md)
+WRITTEN_MORE = Path("train") / "questions-more.jsonl"  # a second batch: new phrasings (twelfth round)
 
 
 class Span:
@@ -194,11 +196,13 @@ def validation_figures(score, groups: list[Group], per_source: int = 600, seed: 
 
 
 def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: bool = False, k: int = 5,
-                  per_source: int = 600, log=print, repeat: int = 5, written: int = 0, protect_all: bool = True) -> dict:
+                  per_source: int = 600, log=print, repeat: int = 5, written: int = 0, protect_all: bool = True,
+                  written_more: int = 0) -> dict:
     """Build the groups, train, export to ONNX int8, validate the exported reader, and (with
     `ship`) install it in the package with its card; `written` > 0 adds the groups of
-    train/questions.jsonl that many times; `protect_all` keeps the evaluation's evidence out of
-    the negatives too (module docstring). Returns the record (also training.json)."""
+    train/questions.jsonl that many times (`written_more`: train/questions-more.jsonl);
+    `protect_all` keeps the evaluation's evidence out of the negatives too (module docstring).
+    Returns the record (also training.json)."""
     from ..reader.onnx import OnnxReader, export_reader
     from ..reader.train import train_reader
     from ..config import Settings
@@ -236,13 +240,13 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
             f"each {repeat} times")
         groups += own * repeat
         kinds["in_domain"] = len(own)
-    if written:  # --written: questions written for training only, all of them
-        protect = evidence(True)
-        extra = domain_groups(answerer, list(docs.values()), root / WRITTEN, k, protect=protect, every=True,
-                              negatives_too=protect_all)
-        log(f"written groups ({WRITTEN}): {len(extra)}, each {written} times")
-        groups += extra * written
-        kinds["written"] = len(extra)
+    for kind, path, times in (("written", WRITTEN, written), ("written_more", WRITTEN_MORE, written_more)):
+        if times:  # --written, --written-more: questions written for training only, all of them
+            extra = domain_groups(answerer, list(docs.values()), root / path, k, protect=evidence(True), every=True,
+                                  negatives_too=protect_all)
+            log(f"written groups ({path}): {len(extra)}, each {times} times")
+            groups += extra * times
+            kinds[kind] = len(extra)
     trained = out / "torch"
     record = train_reader(groups, trained, config, log=log)
     folder = out / "onnx"
@@ -257,6 +261,8 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
     record["minutes"] = round((time.time() - started) / 60, 1)
     record["in_domain"], record["in_domain_repeat"] = gold, repeat
     record["written"] = written
+    if written_more:  # absent from the records of readers trained before the second batch
+        record["written_more"] = written_more
     record["groups_by_kind"] = kinds
     record["protect"] = "all" if protect_all else "positives"
     record["size_mb"] = round((folder / "model-int8.onnx").stat().st_size / 1e6, 1)
@@ -286,6 +292,7 @@ def card(record: dict) -> str:
         (["--bf16"] if c.get("bf16") else []) + \
         ([f"--in-domain --in-domain-repeat {record['in_domain_repeat']}"] if record.get("in_domain") else []) + \
         ([f"--written {record['written']}"] if record.get("written") else []) + \
+        ([f"--written-more {record['written_more']}"] if record.get("written_more") else []) + \
         ([] if record.get("protect") == "all" else ["--protect positives"]) + \
         ([f"--teacher {c['teacher']} --distill {c['distill']}"] if c.get("teacher") else [])
     rows = "\n".join(f"| {name} | {v['groups']} | {v['top1']} | {v['mrr']} | {v['auroc'] if v['auroc'] is not None else '-'} |"
@@ -309,7 +316,8 @@ an answerability signal of the abstention model (`answer/abstention.py`; eval/ca
   COVID-QA train (Apache-2.0; Moller et al. 2020), PubMedQA PQA-L (MIT; Jin et al. 2019) and
   MedQuAD (CC BY 4.0; Ben Abacha and Demner-Fushman 2019), less their validation abstracts and
   topics{", and the 'train' half of the tune split of ragcomm's own question sets (eval/)" if record.get("in_domain") else ""}{
-  ", and the questions over the seed corpus written for training only (train/questions.jsonl)" if record.get("written") else ""}.
+  ", and the questions over the seed corpus written for training only (train/questions.jsonl)" if record.get("written") else ""}{
+  " and train/questions-more.jsonl" if record.get("written_more") else ""}.
   Negatives: the other sentences of the answer's paragraph and of the paragraphs BM25 ranks
   highest for the question; unanswerable questions (SQuAD 2.0, and copies with the answer
   taken out) teach it to say no. {record['groups']} groups, {record['steps']} steps of 4 groups,

@@ -155,18 +155,20 @@ def test_the_training_command_runs_on_a_tiny_slice(real_index, tmp_path):
     env = {**os.environ, "RAGCOMM_HOME": str(home)}
     done = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--out", str(out), "--layers", "1",
                            "--max-length", "48", "--limit", "24", "--max-steps", "2", "--per-source", "5",
-                           "--threads", "1", "--in-domain", "--written", "1"], env=env, capture_output=True, text=True,
-                          timeout=900)
+                           "--threads", "1", "--in-domain", "--written", "1", "--written-more", "1"], env=env,
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads((out / "training.json").read_text())
     assert record["steps"] == 2 and set(record["validation"]) >= {"squad2", "covid", "pubmedqa", "medquad"}
     assert record["validation_seed"] == 0
-    assert record["in_domain"] and record["written"] == 1
+    assert record["in_domain"] and record["written"] == 1 and record["written_more"] == 1
     own = re.search(r"in-domain groups .*?: (\d+)", done.stdout + done.stderr)
-    written = re.search(r"written groups .*?: (\d+)", done.stdout + done.stderr)
-    assert own and written and int(own.group(1)) > 50 and int(written.group(1)) > 300
+    written = re.search(r"written groups \(train/questions.jsonl\): (\d+)", done.stdout + done.stderr)
+    more = re.search(r"written groups \(train/questions-more.jsonl\): (\d+)", done.stdout + done.stderr)
+    assert own and written and more and int(own.group(1)) > 50 and int(written.group(1)) > 300
     assert record["groups_by_kind"]["in_domain"] == int(own.group(1))
     assert record["groups_by_kind"]["written"] == int(written.group(1)) and record["groups_by_kind"]["public"] > 10000
+    assert record["groups_by_kind"]["written_more"] == int(more.group(1)) > 300
     assert 0 <= record["gold_heldout"]["today"] <= 1 and record["gold_heldout"]["answerable"] > 30
     assert (out / "onnx" / "model-int8.onnx").is_file()
     bad = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--layers", "9"], env=env,
@@ -175,6 +177,6 @@ def test_the_training_command_runs_on_a_tiny_slice(real_index, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--chunk", "-1"], env=env,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--chunk must be 0" in bad.stderr and "Traceback" not in bad.stderr
-    bad = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--written", "-1"], env=env,
+    bad = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--written-more", "-1"], env=env,
                          capture_output=True, text=True)
-    assert bad.returncode == 2 and "--written must be 0" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "--written-more must be 0" in bad.stderr and "Traceback" not in bad.stderr
