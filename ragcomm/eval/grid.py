@@ -238,7 +238,11 @@ class IndexCache:
         self.indexes: dict = {}
 
     def get(self, config) -> Index:
-        key = (config.chunk_key, config.bm25_key)
+        # Whether the index stores sentence vectors is part of the key: a configuration scoring
+        # sentences reads them as a built index stores them (embedded in batches across chunks),
+        # not as embedded on first use (one batch per passage), which an int8 model quantises
+        # differently; so a row's figures do not depend on which rows ran before it.
+        key = (config.chunk_key, config.bm25_key, config.settings.dense_sentences != "off")
         if key in self.indexes:
             return self.indexes[key]
         if self.prebuilt is not None and not config.whole:

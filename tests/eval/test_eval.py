@@ -4,7 +4,9 @@ whole evaluation loop on a tiny BEIR folder with the fake embedder."""
 import json
 import math
 
+import numpy as np
 import pytest
+from conftest import FakeEmbedder
 
 from ragcomm import eval as ev
 from ragcomm.types import Chunk
@@ -174,17 +176,22 @@ def test_configuration_grid_has_no_duplicates():
     assert len(names) == 2 * 2 * 2 * 2 and "hybrid-dbsf0.6-confidence bm25s dense+sent-max whole" in names
 
 
-def test_beir_evaluation_loop_with_fake_embedder(tmp_path, fake_embedder):
+def tiny_beir(tmp_path, docs=None):
     folder = tmp_path / "tiny"
     (folder / "qrels").mkdir(parents=True)
-    docs = [("1", "Cats", "cats purr and sleep all day"), ("2", "Dogs", "dogs bark at the postman"),
-            ("3", "Birds", "birds sing in the morning"), ("4", "Fish", "fish swim in cold water")]
+    docs = docs or [("1", "Cats", "cats purr and sleep all day"), ("2", "Dogs", "dogs bark at the postman"),
+                    ("3", "Birds", "birds sing in the morning"), ("4", "Fish", "fish swim in cold water")]
     (folder / "corpus.jsonl").write_text("".join(json.dumps({"_id": i, "title": t, "text": x}) + "\n"
                                                  for i, t, x in docs))
     (folder / "queries.jsonl").write_text(json.dumps({"_id": "a", "text": "which animal barks"}) + "\n"
                                           + json.dumps({"_id": "b", "text": "singing in the morning"}) + "\n"
                                           + json.dumps({"_id": "c", "text": "unjudged"}) + "\n")
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\na\t2\t1\nb\t3\t1\n")
+    return folder
+
+
+def test_beir_evaluation_loop_with_fake_embedder(tmp_path, fake_embedder):
+    folder = tiny_beir(tmp_path)
     configs = ev.configurations(Settings(), modes=["bm25", "dense", "hybrid"], chunk_sizes=["whole"])
     result = ev.evaluate_beir(folder, configs, embedder=fake_embedder)
     assert result.queries == 2
@@ -201,3 +208,33 @@ def test_beir_evaluation_loop_with_fake_embedder(tmp_path, fake_embedder):
     assert len(paths) == 3 and paths[0].read_text().startswith("a Q0 2 1 ")
     ev.plot_recall([result], tmp_path / "recall.png")
     assert (tmp_path / "recall.png").read_bytes()[:4] == b"\x89PNG"
+
+
+class BatchSensitive(FakeEmbedder):
+    """Like an int8 model, which quantises each batch with one scale: a text's vector depends
+    on the batch it is embedded in (here, on the batch's size)."""
+
+    def encode(self, texts, batch_size=32, progress=False):
+        out = super().encode(texts, batch_size, progress)
+        out[:, 1] += 0.05 * len(texts)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_a_grid_row_does_not_depend_on_the_rows_before_it(tmp_path):
+    """A bm25 row without sentence vectors used to leave its index to the hybrid row after it,
+    which then embedded sentences passage by passage instead of reading them as a built index
+    stores them: with the int8 model, ADI's default hybrid scored 0.5630 after a bm25 row and
+    0.5608 alone. Now each row reads the index its own settings build."""
+    docs = [("1", "Cats", "Cats purr. They sleep all day. Dogs bark at them."),
+            ("2", "Dogs", "Dogs bark at the postman. The postman runs. Birds watch."),
+            ("3", "Birds", "Birds sing in the morning. Cats listen. Fish do not."),
+            ("4", "Fish", "Fish swim in cold water. Birds fly over. Dogs swim too.")]
+    folder = tiny_beir(tmp_path, docs)
+    base = Settings().replace(batch_size=32)
+    hybrid = ev.configurations(base, modes=["hybrid"], chunk_sizes=["whole"])
+    bm25 = ev.configurations(base.replace(dense_sentences="off"), modes=["bm25"], chunk_sizes=["whole"])
+    assert hybrid[0].settings.dense_sentences != "off"
+    alone = ev.evaluate_beir(folder, hybrid, embedder=BatchSensitive()).results[0]
+    after = ev.evaluate_beir(folder, bm25 + hybrid, embedder=BatchSensitive()).results[1]
+    assert after.config.name == alone.config.name
+    assert after.ranked == alone.ranked
