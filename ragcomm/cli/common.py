@@ -78,7 +78,7 @@ def add_retrieval_options(p):
     p.add_argument("--rerank", type=int, help="the reader rereads the top N passages and reorders them "
                    "(search/rerank.py; default 0, off)")
     p.add_argument("--rerank-weight", type=float, help="weight of the reader's probability against the fused score "
-                   "(default 1)")
+                   "(default 0.5)")
     add_search_settings(p)
     p.add_argument("--doc", action="append", help="only this document id (repeatable)")
     p.add_argument("--source", action="append", help="only this corpus file (repeatable)")
