@@ -87,7 +87,7 @@ class Settings:
     # The reader (ragcomm/reader/) rereading the top `rerank` passages (0 = off; search/rerank.py):
     # measured in eval/README.md ("Reranking with the reader"), an option, not recorded in the index.
     rerank: int = 0
-    rerank_weight: float = 0.5  # chosen by `ragcomm choose` over gold, ADI, CISI, Cranfield (eval/README.md, thirteenth round)
+    rerank_weight: float = 0.5  # ragcomm choose's pick over gold, ADI, CISI, Cranfield (eval/README.md, 13th round)
     reader: str = "default"  # default (the shipped reader), none, or a reader or CrossEncoder folder
     # Reading one file (ingest/readers/budget.py, in a worker process: ingest/worker.py): a file
     # over any of these is refused with a line naming the limit and its flag (docs/RELIABILITY.md).
