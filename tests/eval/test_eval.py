@@ -230,7 +230,7 @@ def test_a_grid_row_does_not_depend_on_the_rows_before_it(tmp_path):
             ("3", "Birds", "Birds sing in the morning. Cats listen. Fish do not."),
             ("4", "Fish", "Fish swim in cold water. Birds fly over. Dogs swim too.")]
     folder = tiny_beir(tmp_path, docs)
-    base = Settings().replace(batch_size=32)
+    base = Settings()
     hybrid = ev.configurations(base, modes=["hybrid"], chunk_sizes=["whole"])
     bm25 = ev.configurations(base.replace(dense_sentences="off"), modes=["bm25"], chunk_sizes=["whole"])
     assert hybrid[0].settings.dense_sentences != "off"

@@ -2,10 +2,10 @@
 fused passages are reordered by their min-max fused score + weight x the reader's probability
 that one of their sentences answers; the rest follow, in their order."""
 import json
-import math
 
 import pytest
 
+from ragcomm.answer.reading import sigmoid
 from ragcomm.cli import main
 
 QUESTION = "What added value do GPs bring to commissioning?"
@@ -15,10 +15,6 @@ def search(real_index, capsys, *args) -> list[dict]:
     assert main(["search", QUESTION, "--json", "--index", str(real_index.index_dir),
                  "--corpus", str(real_index.corpus_dir), *args]) == 0
     return json.loads(capsys.readouterr().out)["results"]
-
-
-def sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-z))
 
 
 def test_rerank_reorders_the_top_passages_by_what_the_reader_reads(real_index, capsys):
