@@ -35,6 +35,8 @@ def main(argv=None) -> int:
     answerer = Answerer(Retriever(load_index(settings.index_dir, corpus_dir=settings.corpus_dir), settings=settings),
                         reader="none")
     reader, read = get_reader(args.reader), Selection().read
+    if reader is None:
+        p.error(f"--reader {args.reader}: no reader to score with")
     for question in args.questions:
         candidates = scored_candidates(answerer, question, 5)
         logits = reader.score(question, [quote(c) for c in candidates])
