@@ -281,5 +281,5 @@ def cmd_train_reader(args) -> int:
                          checkpoints=tuple(int(x) for x in (args.checkpoints or "").split(",") if x.strip()))
     train_command(args.out, config, args.gold or home() / "eval" / "gold.jsonl", args.ship, gold=args.in_domain,
                   per_source=args.per_source, log=log, repeat=args.in_domain_repeat, written=args.written,
-                  protect_all=args.protect == "all", written_more=args.written_more)
+                  protect_all=args.protect == "all", written_more=args.written_more, restate=args.restate)
     return 0

@@ -194,6 +194,8 @@ def parser() -> argparse.ArgumentParser:
                    "evidence of a held-out or 'calibrate' question); default 0")
     p.add_argument("--written-more", type=int, default=0, metavar="N", help="also train N times on "
                    "train/questions-more.jsonl: a second batch of such questions, new phrasings; default 0")
+    p.add_argument("--restate", action="store_true", help="also give each wh-question, restated as a statement "
+                   "(\"The added value GPs bring.\"), as a negative: repeating the question is no answer")
     p.add_argument("--protect", choices=("all", "positives"), default="all", help="keep the evidence of held-out and "
                    "'calibrate' questions out of in-domain training as positives and negatives (all, default), or "
                    "only as positives, and for --in-domain only the held-out split's (positives: the rule the shipped "

@@ -46,7 +46,7 @@ from ..answer.sentences import question_kind
 from ..config import home
 from ..reader import SHIPPED
 from ..reader.figures import auroc, group_figures
-from ..reader.pairs import Group, public_groups
+from ..reader.pairs import Group, public_groups, restated, with_restatements
 from ..answer.reading import quote, read_candidates
 from ..splits import split_of, tune_half
 from .answers import covers
@@ -197,11 +197,12 @@ def validation_figures(score, groups: list[Group], per_source: int = 600, seed: 
 
 def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: bool = False, k: int = 5,
                   per_source: int = 600, log=print, repeat: int = 5, written: int = 0, protect_all: bool = True,
-                  written_more: int = 0) -> dict:
+                  written_more: int = 0, restate: bool = False) -> dict:
     """Build the groups, train, export to ONNX int8, validate the exported reader, and (with
     `ship`) install it in the package with its card; `written` > 0 adds the groups of
     train/questions.jsonl that many times (`written_more`: train/questions-more.jsonl);
-    `protect_all` keeps the evaluation's evidence out of the negatives too (module docstring).
+    `protect_all` keeps the evaluation's evidence out of the negatives too (module docstring);
+    `restate` adds each wh-question restated as a negative (pairs.with_restatements).
     Returns the record (also training.json)."""
     from ..reader.onnx import OnnxReader, export_reader
     from ..reader.train import train_reader
@@ -247,6 +248,10 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
             log(f"written groups ({path}): {len(extra)}, each {times} times")
             groups += extra * times
             kinds[kind] = len(extra)
+    if restate:
+        groups = with_restatements(groups)
+        added = sum(g.split == "train" and restated(g.question) is not None for g in groups)
+        log(f"restated questions added as negatives: {added}")
     trained = out / "torch"
     record = train_reader(groups, trained, config, log=log)
     folder = out / "onnx"
@@ -264,6 +269,8 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
     if written_more:  # absent from the records of readers trained before the second batch
         record["written_more"] = written_more
     record["groups_by_kind"] = kinds
+    if restate:  # absent from the records of readers trained before it
+        record["restate"] = True
     record["protect"] = "all" if protect_all else "positives"
     record["size_mb"] = round((folder / "model-int8.onnx").stat().st_size / 1e6, 1)
     (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -293,11 +300,13 @@ def card(record: dict) -> str:
         ([f"--in-domain --in-domain-repeat {record['in_domain_repeat']}"] if record.get("in_domain") else []) + \
         ([f"--written {record['written']}"] if record.get("written") else []) + \
         ([f"--written-more {record['written_more']}"] if record.get("written_more") else []) + \
+        (["--restate"] if record.get("restate") else []) + \
         ([] if record.get("protect") == "all" else ["--protect positives"]) + \
         ([f"--teacher {c['teacher']} --distill {c['distill']}"] if c.get("teacher") else [])
     rows = "\n".join(f"| {name} | {v['groups']} | {v['top1']} | {v['mrr']} | {v['auroc'] if v['auroc'] is not None else '-'} |"
                      for name, v in record["validation"].items())
     g = record["gold_heldout"]
+    restate = ", and each wh-question restated as a statement that answers nothing" if record.get("restate") else ""
     return f"""# ragcomm reader
 
 A cross-encoder that reads a question and a candidate sentence together and gives a logit:
@@ -319,7 +328,7 @@ an answerability signal of the abstention model (`answer/abstention.py`; eval/ca
   ", and the questions over the seed corpus written for training only (train/questions.jsonl)" if record.get("written") else ""}{
   " and train/questions-more.jsonl" if record.get("written_more") else ""}.
   Negatives: the other sentences of the answer's paragraph and of the paragraphs BM25 ranks
-  highest for the question; unanswerable questions (SQuAD 2.0, and copies with the answer
+  highest for the question{restate}; unanswerable questions (SQuAD 2.0, and copies with the answer
   taken out) teach it to say no. {record['groups']} groups, {record['steps']} steps of 4 groups,
   listwise softmax against a "no answer" logit of 0 plus a pointwise logistic loss{
   f", plus {c['distill']} x the squared gap to the logits of the teacher reader '{c['teacher']}' (the reader of that name when this one was trained)" if c.get("teacher") else ""}.

@@ -243,6 +243,44 @@ def dropped(groups: list[Group], share: float, seed: int = 0) -> list[Group]:
     return out
 
 
+WH_START = re.compile(r"^\s*(?:what|which|who|whom|whose|when|where|why|how(?:\s+(?:many|much|long|often|far|old))?)\b"
+                      r"(?:\s+(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had)\b)?\s*", re.I)
+
+
+def restated(question: str) -> str | None:
+    """A wh-question turned into a statement that repeats it and answers nothing, or None for
+    any other question (a yes/no question restated may be its own answer).
+
+    >>> restated("What added value do GPs bring?"), restated("Do GPs add value?")
+    ('The added value GPs bring.', None)
+    """
+    m = WH_START.match(question)
+    if not m:
+        return None
+    rest = re.sub(r"\b(?:do|does|did)\s+", "", question[m.end():].strip().rstrip("?").strip(), flags=re.I)
+    if len(rest.split()) < 3:
+        return None
+    return rest[0].upper() + rest[1:] + "." if rest[:4].lower() == "the " else "The " + rest[0].lower() + rest[1:] + "."
+
+
+def with_restatements(groups: list[Group]) -> list[Group]:
+    """`train-reader --restate`: each training group of a wh-question with the question restated
+    (`restated`) as a negative right after its positives, where trimming to max_sentences keeps
+    it; the reader learns that repeating the question is no answer (eval/README.md, fourteenth
+    round). Validation groups are left as they are."""
+    out = []
+    for g in groups:
+        statement = restated(g.question) if g.split == "train" else None
+        if statement is None:
+            out.append(g)
+            continue
+        positives = [s for s, label in zip(g.sentences, g.labels) if label]
+        negatives = [s for s, label in zip(g.sentences, g.labels) if not label]
+        out.append(Group(g.source, g.article, g.question, positives + [statement] + negatives,
+                         [1] * len(positives) + [0] * (1 + len(negatives)), g.split, g.qid, g.meta))
+    return out
+
+
 def public_groups(root: Path, seed: int = 0, medquad_limit: int = 3000, drop_share: float = 0.25,
                   negatives: int = 7, log=lambda _m: None) -> list[Group]:
     """Every group from the public data under `root` (train/qa/), both splits, with

@@ -129,3 +129,31 @@ def test_every_training_seed_is_validated_on_the_seed_0_groups_none_of_which_it_
     assert not trained & {(g.source, g.article) for g in valid}
     assert {g.source for g in valid} == {"covid", "medquad", "pubmedqa", "squad2"}
     assert validation_groups(QA, zero, seed=0) == want  # seed 0: its own groups, not drawn again
+
+
+def test_a_wh_question_restated_is_a_statement_that_answers_nothing():
+    from ragcomm.reader.pairs import restated
+
+    assert restated("What added value do GPs bring?") == "The added value GPs bring."
+    assert restated("How many clinicians were interviewed about the added value of GPs?") == \
+        "The clinicians were interviewed about the added value of GPs."
+    assert restated("When was the CBS meant to go live?") == "The CBS meant to go live."
+    assert restated("Does practice based commissioning save money?") is None  # yes/no: may be its own answer
+    assert restated("What is PBC?") is None  # too short to be a sentence
+    assert restated("The budget, what is it?") is None
+
+
+def test_restatements_join_the_training_groups_after_their_positives_and_survive_trimming():
+    from ragcomm.reader.pairs import with_restatements
+    from ragcomm.reader.train import trimmed
+
+    groups = [Group("s", "a", "What added value do GPs bring?", ["p1", "n1", "n2"], [1, 0, 0]),
+              Group("s", "b", "Which budget did the PCT hold back?", ["n1", "n2"], [0, 0]),
+              Group("s", "c", "Do GPs add value?", ["p1", "n1"], [1, 0]),
+              Group("s", "d", "What added value do GPs bring?", ["p1", "n1"], [1, 0], "validation")]
+    out = with_restatements(groups)
+    assert out[0].sentences == ["p1", "The added value GPs bring.", "n1", "n2"] and out[0].labels == [1, 0, 0, 0]
+    assert out[1].sentences == ["The budget the PCT hold back.", "n1", "n2"] and out[1].labels == [0, 0, 0]
+    assert out[2] is groups[2] and out[3] is groups[3]  # a yes/no question; a validation group
+    assert trimmed(out[0], 2).sentences == ["p1", "The added value GPs bring."]
+    assert [g.question for g in out] == [g.question for g in groups]

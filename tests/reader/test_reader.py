@@ -135,6 +135,7 @@ def test_the_card_of_a_distilled_reader_gives_its_teacher_in_the_command():
     record["config"] = {**record["config"], "teacher": "default", "distill": 1.0}
     text = card(record)
     assert "--teacher default --distill 1.0" in text and "teacher reader 'default'" in text
+    assert "--restate" not in text and "--restate" in card({**record, "restate": True})
 
 
 def test_a_question_too_long_for_the_pair_still_scores(tiny):
@@ -155,13 +156,15 @@ def test_the_training_command_runs_on_a_tiny_slice(real_index, tmp_path):
     env = {**os.environ, "RAGCOMM_HOME": str(home)}
     done = subprocess.run([sys.executable, "-m", "ragcomm", "train-reader", "--out", str(out), "--layers", "1",
                            "--max-length", "48", "--limit", "24", "--max-steps", "2", "--per-source", "5",
-                           "--threads", "1", "--in-domain", "--written", "1", "--written-more", "1"], env=env,
-                          capture_output=True, text=True, timeout=900)
+                           "--threads", "1", "--in-domain", "--written", "1", "--written-more", "1", "--restate"],
+                          env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads((out / "training.json").read_text())
     assert record["steps"] == 2 and set(record["validation"]) >= {"squad2", "covid", "pubmedqa", "medquad"}
     assert record["validation_seed"] == 0
-    assert record["in_domain"] and record["written"] == 1 and record["written_more"] == 1
+    assert record["in_domain"] and record["written"] == 1 and record["written_more"] == 1 and record["restate"]
+    restated = re.search(r"restated questions added as negatives: (\d+)", done.stdout + done.stderr)
+    assert restated and int(restated.group(1)) > 5000
     own = re.search(r"in-domain groups .*?: (\d+)", done.stdout + done.stderr)
     written = re.search(r"written groups \(train/questions.jsonl\): (\d+)", done.stdout + done.stderr)
     more = re.search(r"written groups \(train/questions-more.jsonl\): (\d+)", done.stdout + done.stderr)
