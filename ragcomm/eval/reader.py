@@ -46,7 +46,7 @@ from ..answer.sentences import question_kind
 from ..config import home
 from ..reader import SHIPPED
 from ..reader.figures import auroc, group_figures
-from ..reader.pairs import Group, public_groups, restated, with_restatements
+from ..reader.pairs import Group, public_groups, with_restatements
 from ..answer.reading import quote, read_candidates
 from ..splits import split_of, tune_half
 from .answers import covers
@@ -249,9 +249,8 @@ def train_command(out: Path | None, config, gold_path: Path, ship: bool, gold: b
             groups += extra * times
             kinds[kind] = len(extra)
     if restate:
-        groups = with_restatements(groups)
-        added = sum(g.split == "train" and restated(g.question) is not None for g in groups)
-        log(f"restated questions added as negatives: {added}")
+        before, groups = groups, with_restatements(groups)
+        log(f"restated questions added as negatives: {sum(a is not b for a, b in zip(before, groups))}")
     trained = out / "torch"
     record = train_reader(groups, trained, config, log=log)
     folder = out / "onnx"
